@@ -1,0 +1,555 @@
+"""Images in and out, face folders, and the datasets of the paper.
+
+* ``load_image`` reads one image file of any common format into a float RGB tensor 3 x H x W in
+  [0, 1], or raises ``ImageError`` naming the file and what is wrong with it.
+* ``scan_folder`` / ``load_folder`` read a folder and report every bad file together.
+* ``FaceFolder`` is a dataset of aligned face crops, resized to the profile's resolution.
+* ``DATASETS`` and ``dataset_path`` know where the paper's datasets come from, check them, and cache
+  them under ``LAFR_CACHE``; a dataset that can only be fetched by hand gets an error saying exactly
+  what to fetch and where to put it.
+* The tiny profile's faces are procedural: see ``lafr.synthetic``.
+
+Images are [0, 1] floats here (metrics and disk); models take [-1, 1] (``to_model`` / ``from_model``).
+Taught in notebook 01.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tarfile
+import tempfile
+import urllib.error
+import urllib.request
+import warnings
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")
+MIN_SIDE = 16  # pixels; anything smaller cannot hold a face
+MAX_PIXELS = 100_000_000  # anything larger is not a sane face photo (and would exhaust memory)
+
+
+class ImageError(ValueError):
+    """A file that cannot be used as an image. The message names the file and the problem."""
+
+
+# --------------------------------------------------------------------------------------------------
+# One image
+# --------------------------------------------------------------------------------------------------
+
+
+def load_image(path: str | os.PathLike, background: str = "white") -> torch.Tensor:
+    """Read an image file as a float RGB tensor 3 x H x W in [0, 1].
+
+    Accepts PNG, JPEG, WebP, BMP and TIFF; grayscale, palette, RGBA/LA and 16-bit images; applies
+    the EXIF orientation.  Transparent images are composited on ``background`` ("white" or
+    "black").  Raises ``ImageError`` for a missing, empty, truncated or corrupt file, a file that is
+    not an image, and an image smaller than 16 px or larger than 100 megapixels.
+    Taught in notebook 01.
+    """
+    path = Path(path)
+    if background not in ("white", "black"):
+        raise ValueError(f"background must be 'white' or 'black', got {background!r}")
+    if not path.exists():
+        raise ImageError(f"{path}: file not found")
+    if path.is_dir():
+        raise ImageError(f"{path}: is a folder, not an image file (use load_folder)")
+    if path.stat().st_size == 0:
+        raise ImageError(f"{path}: file is empty (0 bytes)")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(path) as im:
+                w, h = im.size
+                if w * h > MAX_PIXELS:
+                    raise ImageError(
+                        f"{path}: image is too large ({w}x{h} = {w * h / 1e6:.0f} megapixels; "
+                        f"the limit is {MAX_PIXELS / 1e6:.0f})"
+                    )
+                im.load()
+                im = ImageOps.exif_transpose(im)
+                arr = _to_rgb_array(im, background)
+    except ImageError:
+        raise
+    except UnidentifiedImageError:
+        raise ImageError(f"{path}: not an image (its format is not recognised)") from None
+    except Image.DecompressionBombError as e:
+        raise ImageError(f"{path}: image is too large ({e})") from None
+    except (OSError, SyntaxError, ValueError) as e:
+        raise ImageError(f"{path}: truncated or corrupt image ({e})") from None
+    h, w = arr.shape[:2]
+    if min(h, w) < MIN_SIDE:
+        raise ImageError(f"{path}: image is too small ({w}x{h}; at least {MIN_SIDE} px a side)")
+    return torch.from_numpy(np.ascontiguousarray(arr.transpose(2, 0, 1)))
+
+
+def _to_rgb_array(im: Image.Image, background: str) -> np.ndarray:
+    """Any PIL mode -> H x W x 3 float32 in [0, 1]."""
+    if im.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):  # 16-bit (or 32-bit int) grayscale
+        a = np.asarray(im).astype(np.float32)
+        a = a / (65535.0 if a.max(initial=0) > 255 or im.mode.startswith("I;16") else 255.0)
+        return np.repeat(np.clip(a, 0, 1)[..., None], 3, axis=2)
+    if im.mode == "F":
+        a = np.clip(np.asarray(im, dtype=np.float32), 0, 1)
+        return np.repeat(a[..., None], 3, axis=2)
+    if im.mode == "P":
+        im = im.convert("RGBA" if "transparency" in im.info else "RGB")
+    if im.mode in ("RGBA", "LA", "PA", "RGBa", "La"):
+        im = im.convert("RGBA")
+        bg = Image.new("RGBA", im.size, (255, 255, 255, 255) if background == "white" else (0, 0, 0, 255))
+        im = Image.alpha_composite(bg, im)
+    a = np.asarray(im.convert("RGB"), dtype=np.float32) / 255.0
+    return a
+
+
+def save_image(img: torch.Tensor, path: str | os.PathLike, overwrite: bool = False) -> Path:
+    """Write a 3 x H x W tensor in [0, 1] as an 8-bit image (format from the suffix).
+
+    Refuses to overwrite an existing file unless ``overwrite=True``.  Taught in notebook 01.
+    """
+    path = Path(path)
+    if path.exists() and not overwrite:
+        raise FileExistsError(f"{path}: already exists; not overwriting it")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(to_uint8(img)).save(path)
+    return path
+
+
+def to_uint8(img: torch.Tensor) -> np.ndarray:
+    """3 x H x W float in [0, 1] -> H x W x 3 uint8 (rounded, clipped)."""
+    return (img.detach().float().clamp(0, 1).permute(1, 2, 0).cpu().numpy() * 255 + 0.5).astype(np.uint8)
+
+
+def to_model(img: torch.Tensor) -> torch.Tensor:
+    """[0, 1] -> [-1, 1], the range the models work in."""
+    return img * 2.0 - 1.0
+
+
+def from_model(x: torch.Tensor) -> torch.Tensor:
+    """[-1, 1] -> [0, 1] (clamped)."""
+    return ((x + 1.0) / 2.0).clamp(0.0, 1.0)
+
+
+def resize_square(img: torch.Tensor, size: int) -> torch.Tensor:
+    """Centre-crop to a square, then resize (bicubic, antialiased) to size x size; keeps [0, 1].
+
+    Works on one image (3 x H x W) or a batch (N x 3 x H x W).  Taught in notebook 01.
+    """
+    batched = img.dim() == 4
+    x = img if batched else img[None]
+    h, w = x.shape[-2:]
+    s = min(h, w)
+    top, left = (h - s) // 2, (w - s) // 2
+    x = x[..., top : top + s, left : left + s]
+    if s != size:
+        x = F.interpolate(x, size=(size, size), mode="bicubic", antialias=True, align_corners=False)
+    x = x.clamp(0, 1)
+    return x if batched else x[0]
+
+
+# --------------------------------------------------------------------------------------------------
+# Folders
+# --------------------------------------------------------------------------------------------------
+
+
+def list_images(folder: str | os.PathLike, recursive: bool = False) -> list[Path]:
+    """Image files in a folder (by extension), sorted by name."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise ImageError(f"{folder}: folder not found")
+    pattern = "**/*" if recursive else "*"
+    return sorted(p for p in folder.glob(pattern) if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)
+
+
+def scan_folder(folder, recursive: bool = False, **kwargs) -> tuple[list[tuple[Path, torch.Tensor]], list[ImageError]]:
+    """Load every image file in a folder; return ``(good, bad)``: (path, image) pairs and the errors.
+
+    Files whose extension is not an image extension are ignored.  Taught in notebook 01.
+    """
+    good, bad = [], []
+    for p in list_images(folder, recursive):
+        try:
+            good.append((p, load_image(p, **kwargs)))
+        except ImageError as e:
+            bad.append(e)
+    return good, bad
+
+
+def load_folder(folder, recursive: bool = False, **kwargs) -> list[tuple[Path, torch.Tensor]]:
+    """Load every image in a folder, or raise one ``ImageError`` that lists every bad file."""
+    good, bad = scan_folder(folder, recursive, **kwargs)
+    if bad:
+        lines = "\n  ".join(str(e) for e in bad)
+        raise ImageError(f"{len(bad)} bad image file(s) in {folder}:\n  {lines}")
+    if not good:
+        raise ImageError(f"{folder}: no image files ({', '.join(IMAGE_EXTENSIONS)})")
+    return good
+
+
+class FaceFolder(torch.utils.data.Dataset):
+    """A folder of aligned face crops as a dataset of dicts ``{"hq": 3 x R x R in [0, 1], "path"}``.
+
+    Images are centre-cropped to a square and resized to ``resolution``.  A bad file raises
+    ``ImageError`` naming it when it is read.  Taught in notebook 01.
+    """
+
+    def __init__(self, root, resolution: int, recursive: bool = True, files: list[Path] | None = None):
+        self.root, self.resolution = Path(root), int(resolution)
+        self.files = list(files) if files is not None else list_images(self.root, recursive)
+        if not self.files:
+            raise ImageError(f"{self.root}: no face images found ({', '.join(IMAGE_EXTENSIONS)})")
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+    def __getitem__(self, i: int) -> dict:
+        img = load_image(self.files[i])
+        return {"hq": resize_square(img, self.resolution), "path": str(self.files[i])}
+
+
+def shared_faces_dir() -> Path | None:
+    """The optional folder of real test photos (``LAFR_DATA_DIR``, default ``../shared/data``
+    beside the repository), or None when it is absent.  Never copied into the project."""
+    env = os.environ.get("LAFR_DATA_DIR")
+    candidates = [Path(env)] if env else [Path(__file__).resolve().parents[2] / "shared" / "data"]
+    for c in candidates:
+        if (c / "faces").is_dir():
+            return c / "faces"
+    return None
+
+
+# --------------------------------------------------------------------------------------------------
+# Real photos that ship inside installed packages (offline, for the tiny profile)
+# --------------------------------------------------------------------------------------------------
+
+# Natural (non-face) photographs bundled with scikit-image, and where the faces are in the two
+# bundled portraits (top, left, size in pixels).
+NATURAL_PHOTOS = (
+    "brick", "camera", "cell", "chelsea", "coffee", "coins", "grass", "gravel", "hubble_deep_field",
+    "ihc", "microaneurysms", "moon", "motorcycle_left", "retina", "rocket", "clock_motion",
+)  # fmt: skip
+_FACE_BOXES = {"astronaut": ("skimage", "astronaut.png", (20, 150, 200)),
+               "grace_hopper": ("matplotlib", "grace_hopper.jpg", (60, 140, 250))}  # fmt: skip
+
+
+def _package_file(package: str, name: str) -> Path:
+    if package == "skimage":
+        import skimage.data
+
+        return Path(skimage.data.__file__).parent / name
+    import matplotlib
+
+    return Path(matplotlib.get_data_path()) / "sample_data" / name
+
+
+def packaged_natural_photos() -> dict[str, torch.Tensor]:
+    """scikit-image's bundled natural photographs (cat, coffee, coins, moon, rocket, ...), no faces.
+    Taught in notebook 01."""
+    folder = _package_file("skimage", "")
+    out = {}
+    for name in NATURAL_PHOTOS:
+        matches = sorted(folder.glob(name + ".*"))
+        if matches:
+            out[name] = load_image(matches[0])
+    return out
+
+
+def packaged_face_photos(size: int | None = None) -> dict[str, torch.Tensor]:
+    """The two real portraits that ship in installed packages, cropped to the face: scikit-image's
+    astronaut (Eileen Collins) and matplotlib's Grace Hopper.  Taught in notebook 01."""
+    out = {}
+    for name, (package, filename, (top, left, s)) in _FACE_BOXES.items():
+        img = load_image(_package_file(package, filename))[:, top : top + s, left : left + s]
+        out[name] = resize_square(img, size) if size else img
+    return out
+
+
+def lfw_subset() -> tuple[torch.Tensor, torch.Tensor]:
+    """scikit-image's bundled LFW subset: 100 real face crops and 100 non-face crops from the same
+    photographs, 25 x 25 grayscale, as two N x 3 x 25 x 25 tensors in [0, 1].  Taught in notebook 01."""
+    a = torch.from_numpy(np.load(_package_file("skimage", "lfw_subset.npy"))).float()
+    if a.max() > 1:
+        a = a / 255.0
+    a = a[:, None].repeat(1, 3, 1, 1)
+    return a[:100], a[100:]
+
+
+def random_crops(images, n: int, size: int, seed: int = 0, min_frac: float = 0.35) -> torch.Tensor:
+    """``n`` random square crops (side ``min_frac``..1 of the shorter side), taken in turn from the
+    images and resized to ``size``; seeded.  Taught in notebook 01."""
+    rng = np.random.default_rng(seed)
+    images = list(images)
+    out = []
+    for i in range(n):
+        img = images[i % len(images)]
+        h, w = img.shape[-2:]
+        s = int(min(h, w) * rng.uniform(min_frac, 1.0))
+        top, left = rng.integers(0, h - s + 1), rng.integers(0, w - s + 1)
+        out.append(resize_square(img[:, top : top + s, left : left + s], size))
+    return torch.stack(out)
+
+
+def image_set(source: str, n: int, size: int, seed: int = 0) -> tuple[torch.Tensor, list[str]]:
+    """``n`` images of one kind, n x 3 x size x size in [0, 1], and a label per image saying where
+    it came from.  Sources (a profile's ``analysis_faces`` / ``analysis_natural``):
+
+    * ``synthetic+photos``: the packaged real portraits plus synthetic faces (offline);
+    * ``packaged_natural``: scikit-image's natural photos plus random crops of them (offline);
+    * ``celeba_hq``: CelebA-HQ faces from CelebA-Test's ground truth (download);
+    * ``imagenet_samples``: one ImageNet image per class (download).
+
+    Taught in notebook 01.
+    """
+    from lafr.synthetic import synthetic_face
+
+    rng = np.random.default_rng(seed)
+    if source == "synthetic+photos":
+        photos = packaged_face_photos(size)
+        faces = [synthetic_face(seed, i, size)[0] for i in range(n - len(photos))]
+        return torch.stack([*photos.values(), *faces]), [f"photo:{k}" for k in photos] + ["synthetic"] * len(faces)
+    if source == "packaged_natural":
+        photos = packaged_natural_photos()
+        whole = [resize_square(x, size) for x in photos.values()][:n]
+        crops = random_crops(photos.values(), n - len(whole), size, seed) if n > len(whole) else torch.empty(0, 3, size, size)
+        return torch.cat([torch.stack(whole), crops]), [f"photo:{k}" for k in photos][:n] + ["crop"] * len(crops)
+    if source in ("celeba_hq", "imagenet_samples"):
+        name, role = ("celeba_test", "hq") if source == "celeba_hq" else ("imagenet_samples", "hq")
+        files = list_images(dataset_path(name) / DATASETS[name].folders[role], recursive=True)
+        if len(files) < n:
+            raise DatasetError(f"{source}: need {n} images, found {len(files)}")
+        chosen = [files[i] for i in sorted(rng.choice(len(files), size=n, replace=False))]
+        return torch.stack([resize_square(load_image(f), size) for f in chosen]), [source] * n
+    raise ValueError(f"unknown image source {source!r}")
+
+
+# --------------------------------------------------------------------------------------------------
+# The paper's datasets: where they come from, checksums, cache
+# --------------------------------------------------------------------------------------------------
+
+
+class DatasetError(RuntimeError):
+    """A dataset that is not in the cache and could not be fetched. The message says how to get it."""
+
+
+@dataclass(frozen=True)
+class Remote:
+    """One file of a dataset: where to download it, its name in the cache, its SHA-256 if known."""
+
+    url: str
+    filename: str
+    sha256: str | None = None
+    extract: bool = True
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    name: str
+    description: str
+    source: str
+    license: str
+    images: int
+    files: tuple[Remote, ...] = ()  # empty: can only be fetched by hand
+    manual: str = ""  # how to fetch it by hand
+    folders: dict = field(default_factory=dict)  # role -> folder inside the cache, e.g. {"hq": ...}
+
+
+_HF = "https://huggingface.co/datasets/chaofengc/FaceSRDatasets/resolve/main/"
+
+DATASETS: dict[str, DatasetSpec] = {
+    "ffhq": DatasetSpec(
+        name="ffhq",
+        description="FFHQ, 70,000 aligned 1024x1024 faces; the paper trains on 600 of them (Sec. 3.1)",
+        source="https://github.com/NVlabs/ffhq-dataset",
+        license="CC BY-NC-SA 4.0 (the collection); each image keeps its Flickr licence. Non-commercial.",
+        images=70_000,
+        manual=(
+            "FFHQ is hosted on Google Drive and cannot be downloaded automatically. Fetch "
+            "images1024x1024 with NVlabs/ffhq-dataset's `python download_ffhq.py --images` (or only "
+            "the 600 files that `lafr.data.ffhq_subset_names()` lists) and put the PNGs, in any "
+            "sub-folders, under {path}"
+        ),
+        folders={"hq": "."},
+    ),
+    "celeba_test": DatasetSpec(
+        name="celeba_test",
+        description="CelebA-Test: 3,000 CelebA-HQ faces (512 px) and their synthetic LQ versions (GFPGAN)",
+        source="GFPGAN project page (OneDrive); mirrored on the Hugging Face Hub, chaofengc/FaceSRDatasets",
+        license="CelebA terms: non-commercial research only",
+        images=3000,
+        files=(
+            Remote(_HF + "celeba_512_validation.zip", "celeba_512_validation.zip",
+                   "1b7392d72c3c97ed6ccec7a6aa69ea2aa66f68e10bcc0de887b67352e41c1e3c"),
+            Remote(_HF + "celeba_512_validation_lq.zip", "celeba_512_validation_lq.zip",
+                   "d7b6e535416d877936783cb19929c2d83fa76e94367c2bfcc7e13d63f697ae6c"),
+        ),  # fmt: skip
+        manual="download celeba_512_validation.zip and celeba_512_validation_lq.zip (GFPGAN's CelebA-Test) into {path}",
+        folders={"hq": "celeba_512_validation", "lq": "celeba_512_validation_lq"},
+    ),
+    "lfw_test": DatasetSpec(
+        name="lfw_test",
+        description="LFW-Test: 1,711 real low-quality faces from LFW (GFPGAN), no ground truth",
+        source="GFPGAN project page (OneDrive); mirrored on the Hugging Face Hub, chaofengc/FaceSRDatasets",
+        license="LFW terms (research); not stated for the crops",
+        images=1711,
+        files=(Remote(_HF + "lfw_cropped_faces.zip", "lfw_cropped_faces.zip", None),),
+        manual="download lfw_cropped_faces.zip (GFPGAN's LFW-Test) into {path}",
+        folders={"lq": "lfw_cropped_faces"},
+    ),
+    "webphoto_test": DatasetSpec(
+        name="webphoto_test",
+        description="WebPhoto-Test: real low-quality faces from the web (GFPGAN), no ground truth",
+        source="GFPGAN project page (OneDrive); mirrored on the Hugging Face Hub, chaofengc/FaceSRDatasets",
+        license="not stated by its authors; research use",
+        images=407,
+        files=(Remote(_HF + "WebPhoto-Test.zip", "WebPhoto-Test.zip",
+                      "bb558aa042f6767d3662431f169cd9cfefb682038e32cc2aee49be62f9e56418"),),  # fmt: skip
+        manual="download WebPhoto-Test.zip (GFPGAN's WebPhoto-Test) into {path}",
+        folders={"lq": "WebPhoto-Test"},
+    ),
+    "wider_test": DatasetSpec(
+        name="wider_test",
+        description="Wider-Test: 970 real low-quality faces from WIDER FACE (CodeFormer), no ground truth",
+        source="CodeFormer (Google Drive); mirrored on the Hugging Face Hub, chaofengc/FaceSRDatasets",
+        license="WIDER FACE: CC BY-NC-ND 4.0",
+        images=970,
+        files=(Remote(_HF + "Wider-Test.zip", "Wider-Test.zip",
+                      "091aa5de2160edaaa6a009a41832e94510c6e177f10788df94607247ba88b33e"),),  # fmt: skip
+        manual="download Wider-Test.zip (CodeFormer's Wider-Test) into {path}",
+        folders={"lq": "Wider-Test"},
+    ),
+    "imagenet_samples": DatasetSpec(
+        name="imagenet_samples",
+        description="One ImageNet validation-style image per class (1,000 JPEGs), for notebook 01",
+        source="https://github.com/EliSchwartz/imagenet-sample-images",
+        license="ImageNet terms: non-commercial research and education",
+        images=1000,
+        files=(Remote("https://github.com/EliSchwartz/imagenet-sample-images/archive/refs/heads/master.zip",
+                      "imagenet-sample-images-master.zip", None),),  # fmt: skip
+        manual="download the repository EliSchwartz/imagenet-sample-images as a zip into {path}",
+        folders={"hq": "imagenet-sample-images-master"},
+    ),
+}
+
+
+def cache_dir() -> Path:
+    """Where datasets are kept: ``LAFR_CACHE``, else ``$XDG_CACHE_HOME/lafr`` or ``~/.cache/lafr``."""
+    env = os.environ.get("LAFR_CACHE")
+    if env:
+        return Path(env).expanduser()
+    return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")).expanduser() / "lafr"
+
+
+def _offline() -> bool:
+    return any(os.environ.get(v, "") not in ("", "0") for v in ("LAFR_OFFLINE", "HF_HUB_OFFLINE"))
+
+
+def sha256sum(path: Path, chunk: int = 1 << 20) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(chunk):
+            h.update(block)
+    return h.hexdigest()
+
+
+def download(url: str, dest: Path, sha256: str | None = None, timeout: float = 30.0) -> Path:
+    """Download ``url`` to ``dest`` (atomically: a partial file never takes the final name) and
+    check its SHA-256.  Every network wait is bounded by ``timeout`` seconds, so offline it fails
+    quickly with ``DatasetError`` instead of hanging."""
+    dest = Path(dest)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=dest.name, suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as response:
+            shutil.copyfileobj(response, out, length=1 << 20)
+        if sha256 and (got := sha256sum(Path(tmp))) != sha256:
+            raise DatasetError(f"{url}: checksum mismatch (sha256 {got}, expected {sha256}); file discarded")
+        os.replace(tmp, dest)
+    except (urllib.error.URLError, OSError, TimeoutError) as e:
+        raise DatasetError(f"could not download {url}: {getattr(e, 'reason', e)}") from None
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+    return dest
+
+
+def _extract(archive: Path, into: Path) -> None:
+    if zipfile.is_zipfile(archive):
+        with zipfile.ZipFile(archive) as z:
+            for member in z.namelist():  # refuse paths that would escape the cache folder
+                if not (into / member).resolve().is_relative_to(into.resolve()):
+                    raise DatasetError(f"{archive}: unsafe path in archive: {member}")
+            z.extractall(into)
+    elif tarfile.is_tarfile(archive):
+        with tarfile.open(archive) as t:
+            t.extractall(into, filter="data")
+    else:
+        raise DatasetError(f"{archive}: not a zip or tar archive")
+
+
+def dataset_path(name: str, download_missing: bool = True, cache: str | os.PathLike | None = None) -> Path:
+    """The cache folder of a paper dataset, downloading and unpacking it first if needed.
+
+    A file already placed in the cache folder by hand is used (and checked) instead of downloaded.
+    Raises ``DatasetError`` with instructions when the dataset cannot be had.  Taught in notebook 06.
+    """
+    if name not in DATASETS:
+        raise KeyError(f"unknown dataset {name!r}; known: {sorted(DATASETS)}")
+    spec = DATASETS[name]
+    root = (Path(cache) if cache else cache_dir()) / name
+    done = root / ".complete"
+    if done.exists():
+        return root
+    how = spec.manual.format(path=root)
+    if not spec.files:
+        if root.is_dir() and any(root.iterdir()):
+            return root  # filled by hand; what it must contain is checked by the caller
+        raise DatasetError(f"dataset {name!r} is not in the cache ({root}). {how}")
+    for remote in spec.files:
+        target = root / remote.filename
+        if target.exists():
+            if remote.sha256 and sha256sum(target) != remote.sha256:
+                raise DatasetError(f"{target}: checksum mismatch; delete it and fetch it again. {how}")
+        elif not download_missing or _offline():
+            raise DatasetError(
+                f"dataset {name!r} is not in the cache ({root}) and downloads are off "
+                f"({'LAFR_OFFLINE/HF_HUB_OFFLINE is set' if _offline() else 'download_missing=False'}). {how}"
+            )
+        else:
+            try:
+                download(remote.url, target, remote.sha256)
+            except DatasetError as e:
+                raise DatasetError(f"{e}. To fetch it by hand: {how}") from None
+        if remote.extract:
+            _extract(target, root)
+    done.write_text("ok\n")
+    return root
+
+
+def ffhq_subset_names(n: int = 600, seed: int = 0, total: int = 70_000) -> list[str]:
+    """File names of the ``n`` FFHQ images drawn with ``seed`` (the paper's 600, Sec. 3.1).
+
+    The paper does not publish its draw; this one is fixed by the seed.  Taught in notebook 03."""
+    idx = np.sort(np.random.default_rng(seed).choice(total, size=n, replace=False))
+    return [f"{i:05d}.png" for i in idx]
+
+
+def ffhq_subset(n: int = 600, seed: int = 0, root: str | os.PathLike | None = None) -> list[Path]:
+    """Paths of the seeded FFHQ subset; raises ``DatasetError`` listing what is missing."""
+    root = Path(root) if root else dataset_path("ffhq")
+    found = {p.name: p for p in root.rglob("*.png")}
+    names = ffhq_subset_names(n, seed)
+    missing = [s for s in names if s not in found]
+    if missing:
+        raise DatasetError(
+            f"{len(missing)} of the {n} FFHQ training images are missing under {root} "
+            f"(first: {', '.join(missing[:5])}). " + DATASETS["ffhq"].manual.format(path=root)
+        )
+    return [found[s] for s in names]

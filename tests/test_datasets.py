@@ -1,0 +1,112 @@
+"""The dataset registry and its download path, tested against local files only (no network)."""
+
+import hashlib
+import time
+import zipfile
+
+import pytest
+
+from lafr import data
+
+
+def _zip_with_images(path, folder="faces", n=3):
+    with zipfile.ZipFile(path, "w") as z:
+        for i in range(n):
+            z.writestr(f"{folder}/{i:02d}.png", b"png bytes")
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture
+def local_dataset(tmp_path, monkeypatch):
+    """A registry entry whose file is served from a local file:// URL."""
+    archive = tmp_path / "src" / "faces.zip"
+    archive.parent.mkdir()
+    sha = _zip_with_images(archive)
+    spec = data.DatasetSpec(
+        name="toyset", description="a test", source="local", license="none", images=3,
+        files=(data.Remote(archive.as_uri(), "faces.zip", sha),), manual="copy faces.zip into {path}",
+        folders={"hq": "faces"},
+    )  # fmt: skip
+    monkeypatch.setitem(data.DATASETS, "toyset", spec)
+    monkeypatch.delenv("LAFR_OFFLINE", raising=False)
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    return spec, archive
+
+
+def test_download_checks_and_extracts(local_dataset, tmp_path):
+    root = data.dataset_path("toyset", cache=tmp_path / "cache")
+    assert sorted(p.name for p in (root / "faces").iterdir()) == ["00.png", "01.png", "02.png"]
+    assert (root / ".complete").exists()
+    assert not list(root.glob("*.part"))
+    assert data.dataset_path("toyset", cache=tmp_path / "cache") == root  # cached: no second download
+
+
+def test_checksum_mismatch_keeps_nothing(local_dataset, tmp_path, monkeypatch):
+    spec, archive = local_dataset
+    bad = data.DatasetSpec(**{**spec.__dict__, "files": (data.Remote(archive.as_uri(), "faces.zip", "0" * 64),)})
+    monkeypatch.setitem(data.DATASETS, "toyset", bad)
+    with pytest.raises(data.DatasetError, match="checksum mismatch.*copy faces.zip into"):
+        data.dataset_path("toyset", cache=tmp_path / "cache")
+    assert not list((tmp_path / "cache" / "toyset").iterdir())
+
+
+def test_unreachable_url_fails_fast_with_instructions(local_dataset, tmp_path, monkeypatch):
+    spec, _ = local_dataset
+    gone = data.DatasetSpec(**{**spec.__dict__, "files": (data.Remote((tmp_path / "missing.zip").as_uri(), "faces.zip"),)})
+    monkeypatch.setitem(data.DATASETS, "toyset", gone)
+    start = time.perf_counter()
+    with pytest.raises(data.DatasetError, match="could not download.*To fetch it by hand: copy faces.zip into"):
+        data.dataset_path("toyset", cache=tmp_path / "cache")
+    assert time.perf_counter() - start < 10
+
+
+def test_offline_refuses_before_any_network_call(tmp_path, monkeypatch):
+    monkeypatch.setenv("LAFR_OFFLINE", "1")
+    monkeypatch.setattr(data.urllib.request, "urlopen", lambda *a, **k: pytest.fail("network touched"))
+    with pytest.raises(data.DatasetError, match="downloads are off.*Wider-Test.zip"):
+        data.dataset_path("wider_test", cache=tmp_path)
+
+
+def test_file_placed_by_hand_is_used(local_dataset, tmp_path, monkeypatch):
+    spec, archive = local_dataset
+    monkeypatch.setenv("LAFR_OFFLINE", "1")
+    (tmp_path / "cache" / "toyset").mkdir(parents=True)
+    (tmp_path / "cache" / "toyset" / "faces.zip").write_bytes(archive.read_bytes())
+    root = data.dataset_path("toyset", cache=tmp_path / "cache")
+    assert (root / "faces" / "00.png").exists()
+
+
+def test_manual_dataset_says_what_and_where(tmp_path):
+    with pytest.raises(data.DatasetError) as e:
+        data.dataset_path("ffhq", cache=tmp_path)
+    msg = str(e.value)
+    assert "download_ffhq.py" in msg and str(tmp_path / "ffhq") in msg and "Google Drive" in msg
+
+
+def test_every_registered_dataset_is_described():
+    for name in ["ffhq", "celeba_test", "lfw_test", "webphoto_test", "wider_test", "imagenet_samples"]:
+        spec = data.DATASETS[name]
+        assert spec.source and spec.license and spec.images > 0 and "{path}" in spec.manual
+        for r in spec.files:
+            assert r.url.startswith("https://") and (r.sha256 is None or len(r.sha256) == 64)
+
+
+def test_ffhq_subset_is_seeded_and_checked(tmp_path):
+    names = data.ffhq_subset_names()
+    assert len(names) == 600 == len(set(names)) and names == data.ffhq_subset_names()
+    assert names != data.ffhq_subset_names(seed=1)
+    root = tmp_path / "ffhq"
+    for i, n in enumerate(names):
+        (root / f"{int(n[:5]) // 1000:02d}000").mkdir(parents=True, exist_ok=True)
+        if i != 17:
+            (root / f"{int(n[:5]) // 1000:02d}000" / n).touch()
+    with pytest.raises(data.DatasetError, match=f"1 of the 600 FFHQ training images are missing.*{names[17]}"):
+        data.ffhq_subset(root=root)
+    (root / "x.png").touch()
+    (root / names[17]).touch()
+    assert [p.name for p in data.ffhq_subset(root=root)] == names
+
+
+def test_unknown_dataset():
+    with pytest.raises(KeyError, match="celeba_hq"):
+        data.dataset_path("celeba_hq")
