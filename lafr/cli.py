@@ -17,6 +17,12 @@ from pathlib import Path
 from lafr import config
 
 
+def _cuda() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
+
+
 def _notebooks_dir() -> Path:
     """``./notebooks`` when run from the repository, else the one beside the installed package."""
     here = Path.cwd() / "notebooks"
@@ -78,6 +84,24 @@ def cmd_profile(args) -> int:
     return 0
 
 
+def cmd_pretrain_toy(args) -> int:
+    from lafr.pretrain import pretrain_toy
+
+    if args.device.startswith("cuda"):
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+    out = Path(args.out)
+    if out.exists() and any(out.iterdir()) and not args.overwrite:
+        print(f"{out} is not empty; pass --overwrite to replace the toy models there", file=sys.stderr)
+        return 2
+    pretrain_toy(
+        out, device=args.device, seed=args.seed, faces=args.faces,
+        vae_steps=args.vae_steps, vae_batch=args.vae_batch, vae_lr=args.vae_lr,
+        prior_steps=args.prior_steps, prior_batch=args.prior_batch, prior_lr=args.prior_lr,
+        time_limit=args.time_limit * 60 if args.time_limit else None,
+    )  # fmt: skip
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="lafr", description="LAFR, reproduced and taught: notebooks, training and restoration.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -89,6 +113,21 @@ def build_parser() -> argparse.ArgumentParser:
     tour.add_argument("--notebooks-dir", help="folder of notebooks (default: ./notebooks)")
     tour.add_argument("--timeout", type=int, default=1800, help="seconds allowed per cell (default 1800)")
     tour.set_defaults(func=cmd_tour)
+
+    pre = sub.add_parser("pretrain-toy", help="train the tiny profile's toy VAE and diffusion prior (hours on a CPU, minutes on a GPU)")
+    pre.add_argument("--out", default=str(Path(__file__).resolve().parent / "weights" / "toy"))
+    pre.add_argument("--device", default="cuda" if _cuda() else "cpu")
+    pre.add_argument("--seed", type=int, default=1)
+    pre.add_argument("--faces", type=int, default=20_000, help="synthetic HQ faces to train on")
+    pre.add_argument("--vae-steps", type=int, default=20_000)
+    pre.add_argument("--vae-batch", type=int, default=32)
+    pre.add_argument("--vae-lr", type=float, default=1e-3)
+    pre.add_argument("--prior-steps", type=int, default=20_000)
+    pre.add_argument("--prior-batch", type=int, default=64)
+    pre.add_argument("--prior-lr", type=float, default=2e-4)
+    pre.add_argument("--time-limit", type=float, help="minutes per stage; stops early and records the steps done")
+    pre.add_argument("--overwrite", action="store_true", help="replace existing toy models in --out")
+    pre.set_defaults(func=cmd_pretrain_toy)
 
     prof = sub.add_parser("profile", help="print a profile's values and where in the paper they come from")
     prof.add_argument("name", nargs="?", default=None, choices=sorted(config.PROFILES))
