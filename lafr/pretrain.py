@@ -245,7 +245,7 @@ def pretrain_toy(out: str | os.PathLike, device: str = "cpu", seed: int = 1, fac
     workers = workers or os.cpu_count() or 1
     size = models.TOY_VAE_CONFIG["sample_size"]
     log(f"making {faces} synthetic faces (seed {seed}) with {workers} worker(s)")
-    faces_u8 = make_faces(seed, faces, size, workers=workers)
+    faces_u8 = make_faces(seed, faces, size, workers=workers).to(device)  # uint8: 12 kB a face
 
     t0 = time.perf_counter()
     vae, vae_done, vae_hist = train_vae(faces_u8, vae_steps, vae_batch, vae_lr, device, seed, time_limit=time_limit, log=log)
