@@ -90,14 +90,14 @@ def cmd_pretrain_toy(args) -> int:
     if args.device.startswith("cuda"):
         os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
     out = Path(args.out)
-    if out.exists() and any(out.iterdir()) and not args.overwrite:
+    if args.stage == "all" and out.exists() and any(out.iterdir()) and not args.overwrite:
         print(f"{out} is not empty; pass --overwrite to replace the toy models there", file=sys.stderr)
         return 2
     pretrain_toy(
         out, device=args.device, seed=args.seed, faces=args.faces,
         vae_steps=args.vae_steps, vae_batch=args.vae_batch, vae_lr=args.vae_lr,
         prior_steps=args.prior_steps, prior_batch=args.prior_batch, prior_lr=args.prior_lr,
-        time_limit=args.time_limit * 60 if args.time_limit else None,
+        time_limit=args.time_limit * 60 if args.time_limit else None, stage=args.stage,
     )  # fmt: skip
     return 0
 
@@ -126,6 +126,8 @@ def build_parser() -> argparse.ArgumentParser:
     pre.add_argument("--prior-batch", type=int, default=64)
     pre.add_argument("--prior-lr", type=float, default=2e-4)
     pre.add_argument("--time-limit", type=float, help="minutes per stage; stops early and records the steps done")
+    pre.add_argument("--stage", choices=("all", "prior"), default="all",
+                     help="'prior': keep the VAE saved in --out and train only the prior")
     pre.add_argument("--overwrite", action="store_true", help="replace existing toy models in --out")
     pre.set_defaults(func=cmd_pretrain_toy)
 

@@ -126,7 +126,7 @@ def latent_scaling_factor(vae, faces_u8, device, n: int = 2048) -> float:
 
 
 def train_prior(latents, prompt_embeds, steps: int, batch_size: int, lr: float, device, seed: int,
-                ema_decay: float = 0.999, time_limit: float | None = None, log=print):  # fmt: skip
+                ema_decay: float = 0.999, time_limit: float | None = None, log=print, checkpoint=None):  # fmt: skip
     """Train the toy UNet to predict the noise added to latents (SD's objective); returns the
     EMA weights, the steps done and the loss history."""
     torch.manual_seed(seed)
@@ -161,6 +161,8 @@ def train_prior(latents, prompt_embeds, steps: int, batch_size: int, lr: float, 
         if step % 100 == 0 or step == steps:
             history.append((step, float(loss.detach())))
             log(f"prior step {step}/{steps}: MSE {float(loss.detach()):.4f}  {time.perf_counter() - start:.0f} s")
+        if checkpoint and step % 500 == 0:
+            checkpoint(ema, step)
         if time_limit and time.perf_counter() - start > time_limit:
             log(f"prior: time limit reached after {step} steps")
             break
@@ -235,8 +237,13 @@ def save_toy(out: Path, vae, unet, prompt_embeds, manifest: dict) -> None:
 def pretrain_toy(out: str | os.PathLike, device: str = "cpu", seed: int = 1, faces: int = 20_000,
                  vae_steps: int = 20_000, vae_batch: int = 32, vae_lr: float = 1e-3,
                  prior_steps: int = 20_000, prior_batch: int = 64, prior_lr: float = 2e-4,
-                 time_limit: float | None = None, workers: int | None = None, log=print) -> dict:  # fmt: skip
-    """Train and save the toy VAE and prior (see the module docstring); returns the manifest."""
+                 time_limit: float | None = None, workers: int | None = None, stage: str = "all", log=print) -> dict:  # fmt: skip
+    """Train and save the toy VAE and prior (see the module docstring); returns the manifest.
+
+    ``stage="prior"`` keeps the VAE already saved in ``out`` and (re)trains only the prior, so the
+    two stages may run on different machines; the manifest records each stage's own command."""
+    if stage not in ("all", "prior"):
+        raise ValueError(f"stage must be 'all' or 'prior', got {stage!r}")
     out = Path(out)
     started = time.perf_counter()
     if str(device).startswith("cuda"):  # same seed, same weights on the same GPU and software
@@ -246,46 +253,55 @@ def pretrain_toy(out: str | os.PathLike, device: str = "cpu", seed: int = 1, fac
     size = models.TOY_VAE_CONFIG["sample_size"]
     log(f"making {faces} synthetic faces (seed {seed}) with {workers} worker(s)")
     faces_u8 = make_faces(seed, faces, size, workers=workers).to(device)  # uint8: 12 kB a face
+    machine = torch.cuda.get_device_name() if str(device).startswith("cuda") else f"CPU ({os.cpu_count()} cores)"
+    common = f"lafr pretrain-toy --out {out} --device {device} --seed {seed} --faces {faces}"
 
-    t0 = time.perf_counter()
-    vae, vae_done, vae_hist = train_vae(faces_u8, vae_steps, vae_batch, vae_lr, device, seed, time_limit=time_limit, log=log)
-    vae_time = time.perf_counter() - t0
-    sf = latent_scaling_factor(vae, faces_u8, device)
-    vae.register_to_config(scaling_factor=sf)
-    log(f"latent scaling factor {sf:.4f}")
+    if stage == "all":
+        t0 = time.perf_counter()
+        vae, vae_done, vae_hist = train_vae(faces_u8, vae_steps, vae_batch, vae_lr, device, seed, time_limit=time_limit, log=log)
+        sf = latent_scaling_factor(vae, faces_u8, device)
+        vae.register_to_config(scaling_factor=sf)
+        log(f"latent scaling factor {sf:.4f}")
+        gen = torch.Generator().manual_seed(seed)
+        prompt_embeds = torch.randn(models.TOY_PROMPT_SHAPE, generator=gen)  # the toy's constant "prompt"
+        manifest = {
+            "seed": seed,
+            "training_faces": f"{faces} synthetic faces, seed {seed}, {size} px (HQ only: the VAE never sees a degraded face)",
+            "weights_dtype": "float16",
+            "vae": {"command": f"{common} --vae-steps {vae_done} --vae-batch {vae_batch} --vae-lr {vae_lr}",
+                    "code_version": _git_version(), "device": machine, "torch": torch.__version__,
+                    "steps": vae_done, "batch": vae_batch, "lr": vae_lr, "loss": "L1 + 1e-6 KL",
+                    "seconds": round(time.perf_counter() - t0, 1), "scaling_factor": sf,
+                    "final_l1": vae_hist[-1][1] if vae_hist else None},
+        }  # fmt: skip
+    else:
+        base = models.load_base(out, device=device)
+        vae, prompt_embeds = base.vae.float(), base.prompt_embeds.float().cpu()
+        manifest = json.loads((out / "manifest.json").read_text())
 
-    gen = torch.Generator().manual_seed(seed)
-    prompt_embeds = torch.randn(models.TOY_PROMPT_SHAPE, generator=gen)  # the toy's constant "prompt"
     latents = vae_io.encode(vae, faces_u8.float() / 127.5 - 1.0, batch_size=512).float()
+
+    def checkpoint(ema, step):  # keep the latest prior on disk while a long run goes on
+        copy.deepcopy(ema).to("cpu", torch.float16).save_pretrained(out / "unet")
+        log(f"prior checkpoint saved at step {step}")
+
+    out.mkdir(parents=True, exist_ok=True)
+    if stage == "all":
+        save_toy(out, vae, models.build_toy_unet(), prompt_embeds, manifest)
     t0 = time.perf_counter()
     unet, prior_done, prior_hist = train_prior(latents, prompt_embeds, prior_steps, prior_batch, prior_lr, device, seed,
-                                               time_limit=time_limit, log=log)  # fmt: skip
-    prior_time = time.perf_counter() - t0
-
-    command = (
-        f"lafr pretrain-toy --out {out} --device {device} --seed {seed} --faces {faces} "
-        f"--vae-steps {vae_done} --vae-batch {vae_batch} --vae-lr {vae_lr} "
-        f"--prior-steps {prior_done} --prior-batch {prior_batch} --prior-lr {prior_lr}"
-    )
-    manifest = {
-        "command": command,
-        "seed": seed,
-        "code_version": _git_version(),
-        "device": torch.cuda.get_device_name() if str(device).startswith("cuda") else platform.processor() or "cpu",
-        "torch": torch.__version__,
-        "python": sys.version.split()[0],
-        "training_faces": f"{faces} synthetic faces, seed {seed}, {size} px (HQ only: the VAE never sees a degraded face)",
-        "vae": {"steps": vae_done, "batch": vae_batch, "lr": vae_lr, "loss": "L1 + 1e-6 KL", "seconds": round(vae_time, 1),
-                "scaling_factor": sf, "final_l1": vae_hist[-1][1] if vae_hist else None},
-        "prior": {"steps": prior_done, "batch": prior_batch, "lr": prior_lr, "objective": "epsilon, SD 2.1 DDPM schedule",
-                  "ema": 0.999, "seconds": round(prior_time, 1), "final_mse": prior_hist[-1][1] if prior_hist else None},
-        "total_seconds": None,
-        "weights_dtype": "float16",
+                                               time_limit=time_limit, log=log, checkpoint=checkpoint)  # fmt: skip
+    manifest["prior"] = {
+        "command": f"{common} --stage prior --prior-steps {prior_done} --prior-batch {prior_batch} --prior-lr {prior_lr}"
+                   if stage == "prior" else f"(trained with the vae) --prior-steps {prior_done} --prior-batch {prior_batch} --prior-lr {prior_lr}",
+        "code_version": _git_version(), "device": machine, "torch": torch.__version__,
+        "steps": prior_done, "batch": prior_batch, "lr": prior_lr, "objective": "epsilon, SD 2.1 DDPM schedule",
+        "ema": 0.999, "seconds": round(time.perf_counter() - t0, 1), "final_mse": prior_hist[-1][1] if prior_hist else None,
     }  # fmt: skip
     save_toy(out, vae, unet, prompt_embeds, manifest)
     base = models.load_base(out)  # measure what was saved, after the fp16 round trip
     manifest["quality"] = evaluate(base)
-    manifest["total_seconds"] = round(time.perf_counter() - started, 1)
+    manifest["total_seconds_last_run"] = round(time.perf_counter() - started, 1)
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
     log(json.dumps(manifest["quality"]))
     return manifest
