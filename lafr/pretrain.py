@@ -195,8 +195,8 @@ def _git_version() -> str:
     root = Path(__file__).resolve().parents[1]
     try:
         rev = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "lafr"], cwd=root, capture_output=True, text=True).stdout.strip()
-        return rev + ("+uncommitted changes in lafr/" if dirty else "")
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "lafr/*.py"], cwd=root, capture_output=True, text=True).stdout.strip()
+        return rev + ("+uncommitted changes in lafr/*.py" if dirty else "")
     except (OSError, subprocess.CalledProcessError):
         return "unknown (not a git checkout)"
 
