@@ -101,3 +101,23 @@ def tsne_2d(features: np.ndarray, seed: int = 0, perplexity: float = 30.0) -> np
     features = np.asarray(features, dtype=np.float64)
     perplexity = min(perplexity, (len(features) - 1) / 3)
     return TSNE(n_components=2, perplexity=perplexity, init="pca", random_state=seed).fit_transform(features)
+
+
+class FaceSpace:
+    """"Eigenfaces": the top-``k`` principal components of a set of faces (pixels).
+
+    ``score(images)`` is the share of each image's variation (around the mean face) that the face
+    space explains: near 1 for faces like the reference set, near 0 for noise.  Used to check that
+    a diffusion prior draws faces rather than colourful blobs.  Taught in notebook 02.
+    """
+
+    def __init__(self, faces: torch.Tensor, k: int = 32):
+        x = faces.float().flatten(1)
+        self.mean = x.mean(0)
+        _, _, vt = torch.linalg.svd(x - self.mean, full_matrices=False)
+        self.components = vt[:k]
+
+    def score(self, images: torch.Tensor) -> torch.Tensor:
+        d = images.float().flatten(1) - self.mean
+        residual = d - (d @ self.components.T) @ self.components
+        return 1 - residual.pow(2).sum(1) / d.pow(2).sum(1).clamp_min(1e-12)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shlex
 import sys
 import time
 from pathlib import Path
@@ -97,8 +98,50 @@ def cmd_pretrain_toy(args) -> int:
         out, device=args.device, seed=args.seed, faces=args.faces,
         vae_steps=args.vae_steps, vae_batch=args.vae_batch, vae_lr=args.vae_lr,
         prior_steps=args.prior_steps, prior_batch=args.prior_batch, prior_lr=args.prior_lr,
-        time_limit=args.time_limit * 60 if args.time_limit else None, stage=args.stage,
+        time_limit=args.time_limit * 60 if args.time_limit else None, stage=args.stage, resume=args.resume,
     )  # fmt: skip
+    return 0
+
+
+def cmd_train_adapter(args) -> int:
+    """Stage 1: encode the training faces and their degraded versions, train the adapter, report."""
+    import json
+
+    import torch
+
+    from lafr import data, models, train
+    from lafr.pretrain import _git_version
+
+    cfg = config.get_profile(args.profile)
+    if args.epochs is not None:
+        cfg = cfg.replace(stage1_epochs=args.epochs)
+    start = time.perf_counter()
+    base = models.load_base(args.model or cfg.base_model, prompt=cfg.prompt, device=args.device)
+    if args.data:
+        folder = data.FaceFolder(args.data, cfg.resolution)
+        faces = torch.stack([(folder[i]["hq"] * 255 + 0.5).to(torch.uint8) for i in range(len(folder))])
+    else:
+        faces = train.training_faces(cfg)
+    print(f"stage 1, profile {cfg.name}: {len(faces)} training faces x {args.views} degraded views")
+    z_lq, z_hq = train.latent_pairs(base.vae, faces, cfg.degradation, views=args.views, seed=cfg.seed)
+    adapter, history = train.train_adapter(cfg, z_lq, z_hq, args.out, resume=args.resume, stop_after=args.stop_after)
+    if args.stop_after is not None and history and history[-1]["step"] < cfg.stage1_epochs * (len(z_lq) // cfg.stage1_batch_size):
+        print(f"stopped after step {history[-1]['step']}; continue with --resume")
+        return 0
+    heldout, _ = data.image_set(cfg.eval_faces, args.eval_faces, cfg.resolution, seed=cfg.seed)
+    t_lq, t_hq = train.latent_pairs(base.vae, (heldout * 255 + 0.5).to(torch.uint8), cfg.degradation, views=1, seed=cfg.seed + 1)
+    result = train.evaluate_adapter(adapter.cpu(), t_lq, t_hq)
+    quality = {k: round(v, 4) if isinstance(v, float) else v for k, v in result.items() if k not in ("aligned", "counts")}
+    manifest = {
+        "command": "lafr " + shlex.join(args.argv),
+        "profile": cfg.name, "seed": cfg.seed, "code_version": _git_version(), "torch": torch.__version__,
+        "device": args.device, "training_pairs": len(z_lq), "views": args.views, "epochs": cfg.stage1_epochs,
+        "batch_size": cfg.stage1_batch_size, "lr": cfg.stage1_lr, "seconds": round(time.perf_counter() - start, 1),
+        "heldout": f"{args.eval_faces} faces of {cfg.eval_faces!r}, one degraded view each", "quality": quality,
+    }  # fmt: skip
+    (Path(args.out) / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+    print(f"held-out latent L1 to HQ: LQ {quality['l1_lq']:.4f} -> aligned {quality['l1_aligned']:.4f} "
+          f"({100 * quality['reduction']:.1f}% lower); codebook: {quality['used']} entries used, perplexity {quality['perplexity']:.1f}")
     return 0
 
 
@@ -128,8 +171,22 @@ def build_parser() -> argparse.ArgumentParser:
     pre.add_argument("--time-limit", type=float, help="minutes per stage; stops early and records the steps done")
     pre.add_argument("--stage", choices=("all", "prior"), default="all",
                      help="'prior': keep the VAE saved in --out and train only the prior")
+    pre.add_argument("--resume", action="store_true", help="with --stage prior: continue the prior's training from its saved state")
     pre.add_argument("--overwrite", action="store_true", help="replace existing toy models in --out")
     pre.set_defaults(func=cmd_pretrain_toy)
+
+    ta = sub.add_parser("train-adapter", help="stage 1: train the latent alignment adapter (L1 to the HQ latents)")
+    ta.add_argument("--profile", default=os.environ.get("LAFR_PROFILE", "tiny"), choices=sorted(config.PROFILES))
+    ta.add_argument("--data", help="a folder of aligned HQ faces (default: the profile's training faces)")
+    ta.add_argument("--out", required=True, help="folder for the checkpoint, loss.csv, the adapter and its manifest")
+    ta.add_argument("--resume", action="store_true", help="continue from --out/checkpoint.safetensors")
+    ta.add_argument("--model", help="base model: hub id or local folder (default: the profile's)")
+    ta.add_argument("--device", default="cuda" if _cuda() else "cpu", help="where the VAE encodes the training faces")
+    ta.add_argument("--views", type=int, default=4, help="degraded versions of each training face (default 4)")
+    ta.add_argument("--epochs", type=int, help="override the profile's stage-1 epochs")
+    ta.add_argument("--stop-after", type=int, help="stop after this many steps (resume later with --resume)")
+    ta.add_argument("--eval-faces", type=int, default=128, help="held-out faces to evaluate on")
+    ta.set_defaults(func=cmd_train_adapter)
 
     prof = sub.add_parser("profile", help="print a profile's values and where in the paper they come from")
     prof.add_argument("name", nargs="?", default=None, choices=sorted(config.PROFILES))
@@ -140,6 +197,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.argv = list(argv) if argv is not None else sys.argv[1:]
     if not getattr(args, "func", None):
         parser.print_help()
         return 0

@@ -47,12 +47,15 @@ class Profile:
         "Sec. 3.1: Stable Diffusion v2-1 (base), as in OSEDiff",
     )
     prompt: str = _p("face, high quality", "Sec. 3.1: the prompt is fixed to 'face, high quality'")
+    eval_faces: str = "celeba_hq"  # a source of lafr.data.image_set: the faces notebooks measure on
+    vae_psnr_bar: float = 24.0  # our expectation for SD 2.1's VAE on 512 px faces (not in the paper)
     timestep: int = 999  # not in the paper; OSEDiff, its base framework, runs t = 999
     vae_scaling_factor: float = 0.18215  # SD 2.1's, from its VAE config
 
     # --- stage 1: latent alignment adapter (Sec. 2.3, 3.1, A.2.2) -------------------------------
     codebook_size: int = _p(1024, "Sec. 3.1 and A.2.2: vocabulary size of the codebook is 1024")
     adapter_hidden: int = _p(256, "Sec. 3.1 and A.2.2: hidden dimension of the adapter is 256")
+    adapter_blocks: int = 2  # residual blocks per conv net: 5.1M parameters at the paper's sizes (A.2.2: 5.2M)
     argmin_beta: float = 10.0  # A.2.2 has beta as a parameter but gives no value
     argmin_straight_through: bool = True  # A.2.2 gives both modes
     stage1_lr: float = _p(1e-4, "Sec. 3.1: first stage learning rate 1e-4")
@@ -107,6 +110,8 @@ TINY = PAPER.replace(
     test_degradation="tiny",
     base_model="lafr-toy",  # the toy models that `lafr pretrain-toy` makes (latent-space chapter)
     timestep=499,
+    eval_faces="synthetic",
+    vae_psnr_bar=26.0,  # the latent-space chapter's quality bar for the toy VAE
     codebook_size=256,
     adapter_hidden=64,
     stage1_batch_size=16,

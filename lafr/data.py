@@ -301,6 +301,7 @@ def image_set(source: str, n: int, size: int, seed: int = 0) -> tuple[torch.Tens
     """``n`` images of one kind, n x 3 x size x size in [0, 1], and a label per image saying where
     it came from.  Sources (a profile's ``analysis_faces`` / ``analysis_natural``):
 
+    * ``synthetic``: held-out synthetic faces (indices from ``HELDOUT_OFFSET``; offline);
     * ``synthetic+photos``: the packaged real portraits plus synthetic faces (offline);
     * ``packaged_natural``: scikit-image's natural photos plus random crops of them (offline);
     * ``celeba_hq``: CelebA-HQ faces from CelebA-Test's ground truth (download);
@@ -308,9 +309,11 @@ def image_set(source: str, n: int, size: int, seed: int = 0) -> tuple[torch.Tens
 
     Taught in notebook 01.
     """
-    from lafr.synthetic import synthetic_face
+    from lafr.synthetic import HELDOUT_OFFSET, synthetic_face
 
     rng = np.random.default_rng(seed)
+    if source == "synthetic":
+        return torch.stack([synthetic_face(seed, HELDOUT_OFFSET + i, size)[0] for i in range(n)]), ["synthetic"] * n
     if source == "synthetic+photos":
         photos = packaged_face_photos(size)
         faces = [synthetic_face(seed, i, size)[0] for i in range(n - len(photos))]

@@ -92,7 +92,8 @@ def resolve(model: str | os.PathLike) -> str:
 
 def _how_to_supply(model: str) -> str:
     return (
-        f"Point lafr at a local copy with the --model flag or the LAFR_BASE_MODEL environment variable "
+        f"Point lafr at a local copy with the LAFR_BASE_MODEL environment variable (or the model argument "
+        f"of load_base and the --model option of the commands that take one): "
         f"(a folder in the diffusers layout: vae/, unet/, scheduler/, and text_encoder/ + tokenizer/ "
         f"or prompt_embeds.safetensors), or go online once so that {model!r} lands in the Hugging Face "
         f"cache (HF_HOME, default ~/.cache/huggingface)."

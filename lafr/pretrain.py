@@ -126,19 +126,35 @@ def latent_scaling_factor(vae, faces_u8, device, n: int = 2048) -> float:
 
 
 def train_prior(latents, prompt_embeds, steps: int, batch_size: int, lr: float, device, seed: int,
-                ema_decay: float = 0.999, time_limit: float | None = None, log=print, checkpoint=None):  # fmt: skip
+                ema_decay: float = 0.999, time_limit: float | None = None, log=print, checkpoint=None,
+                state_file: Path | None = None, resume: bool = False, checkpoint_every: int = 500):  # fmt: skip
     """Train the toy UNet to predict the noise added to latents (SD's objective); returns the
-    EMA weights, the steps done and the loss history."""
+    EMA weights, the steps done and the loss history.
+
+    Every ``checkpoint_every`` steps ``checkpoint(ema, step)`` is called and, with ``state_file``, the whole training
+    state (weights, EMA, AdamW, random generator, step) is saved there, so that ``resume=True``
+    continues exactly where a run stopped, in this session or a later one."""
+    from lafr.train import load_checkpoint, save_checkpoint
+
     torch.manual_seed(seed)
     unet = models.build_toy_unet().to(device).train()
     ema = copy.deepcopy(unet).eval().requires_grad_(False)
+    both = torch.nn.ModuleDict({"unet": unet, "ema": ema})
     sched = models.noise_scheduler()
     alphas = sched.alphas_cumprod.to(device)
     opt = torch.optim.AdamW(unet.parameters(), lr=lr, weight_decay=0.0)
     gen = torch.Generator().manual_seed(seed + 1)
     emb = prompt_embeds.to(device)
     start, history, step = time.perf_counter(), [], 0
-    for step in range(1, steps + 1):
+    if resume:
+        if not (state_file and state_file.exists()):
+            raise FileNotFoundError(f"{state_file}: no prior training state to resume from")
+        state = load_checkpoint(state_file, both, opt)
+        step = state["step"]
+        gen.set_state(torch.tensor(state["rng"], dtype=torch.uint8))
+        log(f"prior: resumed at step {step} from {state_file}")
+    while step < steps:
+        step += 1
         for g in opt.param_groups:
             g["lr"] = lr * min(1.0, step / 500)
         idx = torch.randint(len(latents), (batch_size,), generator=gen)
@@ -161,8 +177,11 @@ def train_prior(latents, prompt_embeds, steps: int, batch_size: int, lr: float, 
         if step % 100 == 0 or step == steps:
             history.append((step, float(loss.detach())))
             log(f"prior step {step}/{steps}: MSE {float(loss.detach()):.4f}  {time.perf_counter() - start:.0f} s")
-        if checkpoint and step % 500 == 0:
-            checkpoint(ema, step)
+        if step % checkpoint_every == 0:
+            if state_file:
+                save_checkpoint(state_file, both, opt, {"step": step, "rng": gen.get_state().tolist()})
+            if checkpoint:
+                checkpoint(ema, step)
         if time_limit and time.perf_counter() - start > time_limit:
             log(f"prior: time limit reached after {step} steps")
             break
@@ -237,7 +256,8 @@ def save_toy(out: Path, vae, unet, prompt_embeds, manifest: dict) -> None:
 def pretrain_toy(out: str | os.PathLike, device: str = "cpu", seed: int = 1, faces: int = 20_000,
                  vae_steps: int = 20_000, vae_batch: int = 32, vae_lr: float = 1e-3,
                  prior_steps: int = 20_000, prior_batch: int = 64, prior_lr: float = 2e-4,
-                 time_limit: float | None = None, workers: int | None = None, stage: str = "all", log=print) -> dict:  # fmt: skip
+                 time_limit: float | None = None, workers: int | None = None, stage: str = "all",
+                 resume: bool = False, log=print) -> dict:  # fmt: skip
     """Train and save the toy VAE and prior (see the module docstring); returns the manifest.
 
     ``stage="prior"`` keeps the VAE already saved in ``out`` and (re)trains only the prior, so the
@@ -281,23 +301,38 @@ def pretrain_toy(out: str | os.PathLike, device: str = "cpu", seed: int = 1, fac
 
     latents = vae_io.encode(vae, faces_u8.float() / 127.5 - 1.0, batch_size=512).float()
 
-    def checkpoint(ema, step):  # keep the latest prior on disk while a long run goes on
+    from lafr.data import cache_dir
+
+    state_file = cache_dir() / "pretrain-toy" / "prior_state.safetensors"
+    t0 = time.perf_counter()
+
+    def prior_record(steps_done: int, status: str) -> dict:
+        flags = f"--stage prior --prior-steps {prior_steps} --prior-batch {prior_batch} --prior-lr {prior_lr}"
+        return {
+            "command": f"{common} {flags}" if stage == "prior" else f"(trained with the vae) {flags}",
+            "code_version": _git_version(), "device": machine, "torch": torch.__version__,
+            "steps": steps_done, "status": status, "batch": prior_batch, "lr": prior_lr,
+            "objective": "epsilon, SD 2.1 DDPM schedule", "ema": 0.999,
+            "seconds_this_run": round(time.perf_counter() - t0, 1),
+            "resumable_state": f"{state_file} (not committed; `--resume` continues from it)",
+        }  # fmt: skip
+
+    def checkpoint(ema, step):  # keep the latest prior, and its record, on disk while a long run goes on
         copy.deepcopy(ema).to("cpu", torch.float16).save_pretrained(out / "unet")
+        manifest["prior"] = prior_record(step, f"in progress: {step} of {prior_steps} steps")
+        (out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
         log(f"prior checkpoint saved at step {step}")
 
     out.mkdir(parents=True, exist_ok=True)
     if stage == "all":
         save_toy(out, vae, models.build_toy_unet(), prompt_embeds, manifest)
-    t0 = time.perf_counter()
+    manifest["quality"] = evaluate(models.load_base(out))  # the VAE's numbers; the prior cannot change them
     unet, prior_done, prior_hist = train_prior(latents, prompt_embeds, prior_steps, prior_batch, prior_lr, device, seed,
-                                               time_limit=time_limit, log=log, checkpoint=checkpoint)  # fmt: skip
-    manifest["prior"] = {
-        "command": f"{common} --stage prior --prior-steps {prior_done} --prior-batch {prior_batch} --prior-lr {prior_lr}"
-                   if stage == "prior" else f"(trained with the vae) --prior-steps {prior_done} --prior-batch {prior_batch} --prior-lr {prior_lr}",
-        "code_version": _git_version(), "device": machine, "torch": torch.__version__,
-        "steps": prior_done, "batch": prior_batch, "lr": prior_lr, "objective": "epsilon, SD 2.1 DDPM schedule",
-        "ema": 0.999, "seconds": round(time.perf_counter() - t0, 1), "final_mse": prior_hist[-1][1] if prior_hist else None,
-    }  # fmt: skip
+                                               time_limit=time_limit, log=log, checkpoint=checkpoint,
+                                               state_file=state_file, resume=resume)  # fmt: skip
+    status = "done" if prior_done >= prior_steps else f"stopped by the time limit at {prior_done} of {prior_steps} steps"
+    manifest["prior"] = prior_record(prior_done, status)
+    manifest["prior"]["final_mse"] = prior_hist[-1][1] if prior_hist else None
     save_toy(out, vae, unet, prompt_embeds, manifest)
     base = models.load_base(out)  # measure what was saved, after the fp16 round trip
     manifest["quality"] = evaluate(base)

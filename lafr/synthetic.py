@@ -31,6 +31,9 @@ LANDMARK_NAMES = (
     "jaw_left", "chin", "jaw_right",
 )  # fmt: skip
 
+# Index ranges of the synthetic data: training sets use indices from 0, held-out test faces start here.
+HELDOUT_OFFSET = 100_000
+
 _SKIN_LIGHT = np.array([0.97, 0.83, 0.72])
 _SKIN_DARK = np.array([0.33, 0.20, 0.13])
 _HAIR = np.array([

@@ -57,3 +57,11 @@ def test_packaged_photos_are_offline_and_sized():
     assert imgs.shape == (30, 3, 24, 24) and src.count("crop") == 30 - len(data.packaged_natural_photos())
     imgs, src = data.image_set("synthetic+photos", 10, 24, seed=0)
     assert imgs.shape == (10, 3, 24, 24) and src[:2] == ["photo:astronaut", "photo:grace_hopper"]
+
+
+def test_face_space_scores_faces_above_noise():
+    faces, _ = data.image_set("synthetic", 120, 32, seed=0)
+    space = analysis.FaceSpace(faces[:100], k=16)
+    held_out = space.score(faces[100:])
+    assert held_out.shape == (20,) and float(held_out.mean()) > 0.6
+    assert float(space.score(torch.rand(10, 3, 32, 32)).mean()) < 0.2

@@ -13,7 +13,7 @@ def test_help_lists_every_command(capsys):
     with pytest.raises(SystemExit):
         cli.main(["--help"])
     out = capsys.readouterr().out
-    for command in ("tour", "profile"):
+    for command in ("tour", "profile", "pretrain-toy"):
         assert command in out
 
 

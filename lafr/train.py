@@ -1,0 +1,220 @@
+"""Training loops.  Stage 1: the latent alignment adapter (paper Sec. 2.3 and 3.1).
+
+Stage 1 trains only the adapter, the VAE frozen:  L_align = || adapter(z_LQ) - z_HQ ||_1, AdamW,
+lr 1e-4, batch 16, 100 epochs over the 600 training faces (paper profile; the tiny profile scales
+the numbers down).  Latents are computed once, before training: each face is degraded ``views``
+times with different seeds, and both versions are encoded.
+
+The loop is plain PyTorch driven by ``accelerate`` (CPU, one GPU, or several with
+``accelerate launch``).  Everything random is derived from (seed, epoch, step), so a run that is
+stopped and resumed from its checkpoint ends with exactly the weights of an uninterrupted run.
+Checkpoints are single safetensors files (weights, optimizer state and counters), written to a
+temporary name and renamed, so a crash never leaves half a checkpoint.  The loss goes to a CSV.
+
+Taught in notebook 03.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file, save_file
+
+from lafr import vae as vae_io
+from lafr.adapter import LatentAlignmentAdapter, codebook_usage
+from lafr.data import to_model
+from lafr.degrade import degrade
+
+
+# ---- data ----------------------------------------------------------------------------------------
+
+
+def training_faces(cfg) -> torch.Tensor:
+    """The profile's training faces, n x 3 x R x R uint8: ``cfg.train_images`` synthetic faces, or the
+    seeded FFHQ subset.  Taught in notebook 03."""
+    from lafr import data
+    from lafr.synthetic import synthetic_face
+
+    if cfg.train_data == "synthetic":
+        faces = [synthetic_face(cfg.seed, i, cfg.resolution)[0] for i in range(cfg.train_images)]
+    else:
+        files = data.ffhq_subset(cfg.train_images, cfg.train_subset_seed)
+        faces = [data.resize_square(data.load_image(f), cfg.resolution) for f in files]
+    return torch.stack([(f * 255 + 0.5).to(torch.uint8) for f in faces])
+
+
+@torch.no_grad()
+def latent_pairs(vae, faces_u8: torch.Tensor, preset: str, views: int = 1, seed: int = 0, batch_size: int = 32):
+    """Encode each face and ``views`` degraded versions of it: returns (z_LQ, z_HQ), each
+    (n * views) x C x h x w, pairs in the same order.  Degradation seeds are seed * 10**6 +
+    view * 10**5 + index, so every (face, view) has its own LQ image.  Taught in notebook 03."""
+    hq = faces_u8.float() / 255
+    z_hq = vae_io.encode(vae, to_model(hq), batch_size=batch_size).float().cpu()
+    z_lq = []
+    for v in range(views):
+        seeds = [seed * 10**6 + v * 10**5 + i for i in range(len(hq))]
+        lq, _ = degrade(hq, preset, seed=seeds)
+        z_lq.append(vae_io.encode(vae, to_model(lq), batch_size=batch_size).float().cpu())
+    return torch.cat(z_lq), z_hq.repeat(views, 1, 1, 1)
+
+
+# ---- checkpoints ---------------------------------------------------------------------------------
+
+
+def save_checkpoint(path: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer, state: dict) -> None:
+    """Weights, AdamW state and counters in one safetensors file, written atomically."""
+    tensors = {f"model.{k}": v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    opt_state = optimizer.state_dict()
+    scalars = {}
+    for pid, st in opt_state["state"].items():
+        for name, value in st.items():
+            if torch.is_tensor(value) and value.dim() > 0:
+                tensors[f"optimizer.{pid}.{name}"] = value.detach().cpu().contiguous()
+            else:
+                scalars[f"{pid}.{name}"] = float(value)
+    meta = {"state": json.dumps(state), "optimizer_scalars": json.dumps(scalars),
+            "param_groups": json.dumps(opt_state["param_groups"])}  # fmt: skip
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    save_file(tensors, str(tmp), metadata=meta)
+    os.replace(tmp, path)
+
+
+def load_checkpoint(path: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer) -> dict:
+    """Restore what ``save_checkpoint`` wrote; returns the counters."""
+    from safetensors import safe_open
+
+    with safe_open(str(path), "pt") as f:
+        meta = f.metadata()
+    tensors = load_file(str(path))
+    model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")}, strict=True)
+    opt_state = {"state": {}, "param_groups": json.loads(meta["param_groups"])}
+    for key, value in tensors.items():
+        if key.startswith("optimizer."):
+            _, pid, name = key.split(".", 2)
+            opt_state["state"].setdefault(int(pid), {})[name] = value
+    for key, value in json.loads(meta["optimizer_scalars"]).items():
+        pid, name = key.split(".", 1)
+        opt_state["state"].setdefault(int(pid), {})[name] = torch.tensor(value)
+    optimizer.load_state_dict(opt_state)
+    return json.loads(meta["state"])
+
+
+# ---- the loop ------------------------------------------------------------------------------------
+
+
+def build_adapter(cfg, latent_channels: int = 4, **overrides) -> LatentAlignmentAdapter:
+    """The adapter with the profile's sizes (``overrides`` for ablations, e.g. residual=True)."""
+    kw = dict(latent_channels=latent_channels, hidden=cfg.adapter_hidden, codebook_size=cfg.codebook_size,
+              blocks=cfg.adapter_blocks, beta=cfg.argmin_beta, straight_through=cfg.argmin_straight_through)  # fmt: skip
+    kw.update(overrides)
+    return LatentAlignmentAdapter(**kw)
+
+
+def reseed_dead_entries(adapter: LatentAlignmentAdapter, features: torch.Tensor, indices: torch.Tensor, generator) -> int:
+    """Move codebook entries that no position chose in this batch onto randomly picked features of
+    the batch (the usual remedy for dead codes in VQ training).  Returns how many moved."""
+    counts = torch.bincount(indices.flatten(), minlength=adapter.config.codebook_size)
+    dead = (counts == 0).nonzero().flatten()
+    if len(dead) == 0:
+        return 0
+    pool = features.permute(0, 2, 3, 1).reshape(-1, features.shape[1])
+    pick = torch.randint(len(pool), (len(dead),), generator=generator).to(pool.device)
+    with torch.no_grad():
+        adapter.codebook.data[dead] = pool[pick].detach().to(adapter.codebook.dtype)
+    return len(dead)
+
+
+def train_adapter(cfg, z_lq: torch.Tensor, z_hq: torch.Tensor, out: str | os.PathLike, *, epochs: int | None = None,
+                  batch_size: int | None = None, lr: float | None = None, seed: int | None = None,
+                  stop_after: int | None = None, resume: bool = False, reseed_every: int = 100,
+                  checkpoint_every: int = 200, adapter_overrides: dict | None = None, progress: bool = True):  # fmt: skip
+    """Stage 1: train the adapter on latent pairs; returns (adapter, history rows).
+
+    Writes ``out/checkpoint.safetensors`` (resumable), ``out/loss.csv`` and, at the end,
+    ``out/adapter`` (``save_pretrained``).  ``stop_after`` stops early after that many steps (to
+    show resuming); ``resume=True`` continues from the checkpoint.  Dead codebook entries are
+    re-seeded from batch features every ``reseed_every`` steps during the first half of training
+    (0 turns this off).  Taught in notebook 03.
+    """
+    from accelerate import Accelerator
+    from tqdm.auto import tqdm
+
+    epochs = epochs if epochs is not None else cfg.stage1_epochs
+    batch_size = batch_size or cfg.stage1_batch_size
+    lr = lr or cfg.stage1_lr
+    seed = cfg.seed if seed is None else seed
+    out = Path(out)
+    ckpt, log_path = out / "checkpoint.safetensors", out / "loss.csv"
+
+    accelerator = Accelerator(cpu=not torch.cuda.is_available())
+    torch.manual_seed(seed)
+    adapter = build_adapter(cfg, z_lq.shape[1], **(adapter_overrides or {}))
+    optimizer = torch.optim.AdamW(adapter.parameters(), lr=lr)
+    state = {"step": 0}
+    if resume:
+        if not ckpt.exists():
+            raise FileNotFoundError(f"{ckpt}: no checkpoint to resume from")
+        state = load_checkpoint(ckpt, adapter, optimizer)
+    adapter, optimizer = accelerator.prepare(adapter, optimizer)
+    model = accelerator.unwrap_model(adapter)
+
+    n, world, rank = len(z_lq), accelerator.num_processes, accelerator.process_index
+    per_epoch = n // (batch_size * world)
+    total = per_epoch * epochs
+    if per_epoch == 0:
+        raise ValueError(f"{n} training pairs are fewer than one batch of {batch_size} x {world} processes")
+    if accelerator.is_main_process:
+        out.mkdir(parents=True, exist_ok=True)
+        if not resume:
+            log_path.write_text("step,epoch,loss\n")
+    history = []
+    bar = tqdm(total=total, initial=state["step"], desc="stage 1 (adapter)", disable=not progress or not accelerator.is_main_process)
+    step = state["step"]
+    while step < total and (stop_after is None or step < stop_after):
+        epoch, k = divmod(step, per_epoch)
+        perm = torch.randperm(n, generator=torch.Generator().manual_seed(seed * 100_003 + epoch))
+        idx = perm[(k * world + rank) * batch_size : (k * world + rank + 1) * batch_size]
+        x, y = z_lq[idx].to(accelerator.device), z_hq[idx].to(accelerator.device)
+        loss = (adapter(x) - y).abs().mean()
+        optimizer.zero_grad(set_to_none=True)
+        accelerator.backward(loss)
+        optimizer.step()
+        step += 1
+        if reseed_every and step % reseed_every == 0 and step <= total // 2:
+            with torch.no_grad():
+                features = model.extractor(x)
+                indices = model.distances(features).argmin(-1)
+            reseed_dead_entries(model, features, indices, torch.Generator().manual_seed(seed * 7919 + step))
+        history.append({"step": step, "epoch": epoch, "loss": float(loss.detach())})
+        if accelerator.is_main_process:
+            with open(log_path, "a", newline="") as f:
+                csv.writer(f).writerow([step, epoch, f"{history[-1]['loss']:.6f}"])
+            if step % checkpoint_every == 0 or step == total or step == stop_after:
+                save_checkpoint(ckpt, model, optimizer, {"step": step})
+        bar.update(1)
+        bar.set_postfix(loss=f"{history[-1]['loss']:.4f}")
+    bar.close()
+    if step >= total and accelerator.is_main_process:
+        model.save_pretrained(out / "adapter")
+    return model, history
+
+
+@torch.no_grad()
+def evaluate_adapter(adapter: LatentAlignmentAdapter, z_lq: torch.Tensor, z_hq: torch.Tensor, batch_size: int = 256) -> dict:
+    """Latent L1 to HQ before (z_LQ) and after (z_aligned) the adapter, and codebook health."""
+    adapter.eval()
+    aligned, indices = [], []
+    for i in range(0, len(z_lq), batch_size):
+        x = z_lq[i : i + batch_size]
+        aligned.append(adapter(x))
+        indices.append(adapter.quantize(x)[1])
+    aligned = torch.cat(aligned)
+    before, after = float((z_lq - z_hq).abs().mean()), float((aligned - z_hq).abs().mean())
+    usage = codebook_usage(torch.cat(indices), adapter.config.codebook_size)
+    return {"l1_lq": before, "l1_aligned": after, "reduction": 1 - after / before, "aligned": aligned,
+            "perplexity": usage["perplexity"], "used": usage["used"], "dead": usage["dead"], "counts": usage["counts"]}  # fmt: skip

@@ -1,0 +1,57 @@
+"""Thin ipywidgets front-ends over pure functions.
+
+Each explorer has a pure function that draws one matplotlib figure (used for the static fallback
+cell, so nbval and non-interactive readers get the figure) and a widget that redraws it when a
+slider moves.  Taught in notebook 02.
+"""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import torch
+
+from lafr import degrade, vae as vae_io
+from lafr.data import from_model, to_model
+
+
+def latent_gap_figure(vae, face: torch.Tensor, preset: str, strength: float, seed: int = 0):
+    """One face at one degradation strength: HQ, LQ, the VAE's decoding of the LQ latent, and the
+    map of the latent difference |z_LQ - z_HQ| (mean over channels).  ``face`` is 3 x H x W in [0, 1]."""
+    lq, _ = degrade.degrade(face, preset, seed=seed, strength=strength)
+    z = vae_io.encode(vae, to_model(torch.stack([face, lq])))
+    dec = from_model(vae_io.decode(vae, z).float())
+    gap = (z[1] - z[0]).abs().mean(0).float()
+    fig, axes = plt.subplots(1, 4, figsize=(9, 2.6))
+    panels = [(face, "HQ"), (lq, f"LQ (strength {strength:.2f})"), (dec[1], "decode(encode(LQ))")]
+    for ax, (img, title) in zip(axes, panels):
+        ax.imshow(img.permute(1, 2, 0).clamp(0, 1).numpy())
+        ax.set_title(title, fontsize=8)
+    im = axes[3].imshow(gap.numpy(), cmap="magma")
+    axes[3].set_title(f"|z_LQ - z_HQ|, mean {float(gap.mean()):.3f}", fontsize=8)
+    fig.colorbar(im, ax=axes[3], fraction=0.046)
+    for ax in axes:
+        ax.axis("off")
+    fig.tight_layout()
+    return fig
+
+
+def latent_explorer(vae, faces: torch.Tensor, preset: str):
+    """Sliders for the face and the degradation strength over ``latent_gap_figure``."""
+    import ipywidgets as w
+    from IPython.display import display
+
+    face = w.IntSlider(0, 0, len(faces) - 1, description="face")
+    strength = w.FloatSlider(0.5, min=0.0, max=1.0, step=0.125, description="strength")
+    out = w.Output()
+
+    def redraw(*_):
+        with out:
+            out.clear_output(wait=True)
+            fig = latent_gap_figure(vae, faces[face.value], preset, strength.value, seed=face.value)
+            display(fig)
+            plt.close(fig)
+
+    face.observe(redraw, "value")
+    strength.observe(redraw, "value")
+    redraw()
+    return w.VBox([w.HBox([face, strength]), out])

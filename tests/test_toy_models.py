@@ -1,0 +1,58 @@
+"""The committed toy models: they load strictly into the configured architecture and meet the bar.
+
+CI never retrains them (``lafr pretrain-toy`` does, on a GPU in minutes or a CPU in hours)."""
+
+import json
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from lafr import analysis, data, models, pretrain, vae as vae_io
+from lafr.config import get_profile
+
+
+@pytest.fixture(scope="module")
+def toy():
+    return models.load_base(models.TOY_NAME)
+
+
+@pytest.mark.parametrize("part,build,config", [("vae", models.build_toy_vae, models.TOY_VAE_CONFIG),
+                                               ("unet", models.build_toy_unet, models.TOY_UNET_CONFIG)])
+def test_weights_load_strictly_into_the_configured_architecture(part, build, config):
+    weights = load_file(models.TOY_DIR / part / "diffusion_pytorch_model.safetensors")
+    model = build()
+    model.load_state_dict(weights, strict=True)  # every tensor present, nothing extra
+    assert all(weights[k].shape == v.shape for k, v in model.state_dict().items())
+    saved = json.loads((models.TOY_DIR / part / "config.json").read_text())
+    for key, value in config.items():
+        if key != "scaling_factor":
+            assert saved[key] == (list(value) if isinstance(value, tuple) else value), key
+
+
+def test_manifest_records_how_they_were_made():
+    m = json.loads((models.TOY_DIR / "manifest.json").read_text())
+    for stage in ("vae", "prior"):
+        assert m[stage]["command"] and m[stage]["code_version"] and m[stage]["steps"] > 0
+    assert m["quality"]["vae_psnr_hq_db"] >= get_profile("tiny").vae_psnr_bar
+
+
+def test_total_size_of_toy_weights_is_within_budget():
+    size = sum(p.stat().st_size for p in (models.TOY_DIR.parent).rglob("*") if p.is_file())
+    assert size <= 20 * 1024 * 1024, f"{size / 1e6:.1f} MB of toy weights; the budget is 20 MB"
+
+
+def test_vae_meets_the_quality_bar_on_held_out_faces(toy):
+    cfg = get_profile("tiny")
+    hq, _ = data.image_set("synthetic", 32, cfg.resolution, seed=0)
+    rec = data.from_model(vae_io.decode(toy.vae, vae_io.encode(toy.vae, data.to_model(hq))))
+    assert float(pretrain.psnr(rec, hq).mean()) >= cfg.vae_psnr_bar
+
+
+def test_prior_draws_faces(toy):
+    samples = pretrain.sample_faces(toy, n=16, steps=25, seed=0)
+    reference, _ = data.image_set("synthetic", 256, 64, seed=1)
+    heldout, _ = data.image_set("synthetic", 32, 64, seed=0)
+    space = analysis.FaceSpace(reference, k=32)
+    assert float(space.score(samples).mean()) >= 0.85 * float(space.score(heldout).mean())
+    assert float(space.score(torch.rand(8, 3, 64, 64)).mean()) < 0.5 * float(space.score(heldout).mean())

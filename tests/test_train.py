@@ -1,0 +1,62 @@
+import csv
+
+import pytest
+import torch
+
+from lafr import train
+from lafr.config import get_profile
+
+CFG = get_profile("tiny", adapter_hidden=16, codebook_size=16, adapter_blocks=1, stage1_batch_size=8)
+
+
+@pytest.fixture(scope="module")
+def pairs():
+    g = torch.Generator().manual_seed(0)
+    z_hq = torch.randn(48, 4, 6, 6, generator=g)
+    return z_hq + 0.3 * torch.randn(48, 4, 6, 6, generator=g), z_hq
+
+
+def test_resume_reproduces_an_uninterrupted_run(pairs, tmp_path):
+    z_lq, z_hq = pairs
+    kw = dict(epochs=4, lr=1e-3, seed=3, reseed_every=5, checkpoint_every=4, progress=False)
+    full, hist_full = train.train_adapter(CFG, z_lq, z_hq, tmp_path / "full", **kw)
+    part, _ = train.train_adapter(CFG, z_lq, z_hq, tmp_path / "split", stop_after=9, **kw)
+    assert not (tmp_path / "split" / "adapter").exists()  # stopped early: no final model yet
+    resumed, _ = train.train_adapter(CFG, z_lq, z_hq, tmp_path / "split", resume=True, **kw)
+    for (k, a), (_, b) in zip(full.state_dict().items(), resumed.state_dict().items()):
+        assert torch.equal(a, b), k
+    rows = list(csv.DictReader(open(tmp_path / "split" / "loss.csv")))
+    assert [int(r["step"]) for r in rows] == list(range(1, len(hist_full) + 1))
+    assert [float(r["loss"]) for r in rows] == pytest.approx([h["loss"] for h in hist_full], abs=1e-6)
+    assert (tmp_path / "split" / "adapter" / "config.json").exists()
+
+
+def test_training_reduces_the_latent_gap_in_both_modes(pairs, tmp_path):
+    z_lq, z_hq = pairs
+    for st in (True, False):
+        model, hist = train.train_adapter(CFG.replace(argmin_straight_through=st), z_lq, z_hq, tmp_path / str(st),
+                                          epochs=30, lr=3e-3, seed=0, progress=False)  # fmt: skip
+        assert hist[-1]["loss"] < 0.7 * hist[0]["loss"], (st, hist[0], hist[-1])
+
+
+def test_checkpoint_is_written_atomically(pairs, tmp_path):
+    z_lq, z_hq = pairs
+    train.train_adapter(CFG, z_lq, z_hq, tmp_path, epochs=1, progress=False, checkpoint_every=2)
+    assert (tmp_path / "checkpoint.safetensors").exists()
+    assert not list(tmp_path.glob("*.tmp"))
+
+
+def test_resume_without_checkpoint_is_a_clear_error(pairs, tmp_path):
+    with pytest.raises(FileNotFoundError, match="no checkpoint"):
+        train.train_adapter(CFG, *pairs, tmp_path, resume=True, progress=False)
+
+
+def test_dead_entries_are_reseeded_onto_features():
+    a = train.build_adapter(CFG)
+    features = torch.randn(2, 16, 3, 3)
+    indices = torch.zeros(2, 3, 3, dtype=torch.long)  # only entry 0 is used
+    moved = train.reseed_dead_entries(a, features, indices, torch.Generator().manual_seed(0))
+    assert moved == 15
+    pool = features.permute(0, 2, 3, 1).reshape(-1, 16)
+    for row in a.codebook[1:]:
+        assert (pool == row).all(1).any()
