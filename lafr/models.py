@@ -50,6 +50,22 @@ SD21_SCHEDULER_CONFIG = dict(
 )  # fmt: skip
 
 
+# Stable Diffusion 2.1 base's architecture (from its config files), to build it with random weights
+# on any machine, without downloading anything: for shapes, parameter counts and benchmarks.
+SD21_UNET_CONFIG = dict(
+    sample_size=64, in_channels=4, out_channels=4, layers_per_block=2,
+    block_out_channels=(320, 640, 1280, 1280), attention_head_dim=(5, 10, 20, 20),
+    down_block_types=("CrossAttnDownBlock2D",) * 3 + ("DownBlock2D",),
+    up_block_types=("UpBlock2D",) + ("CrossAttnUpBlock2D",) * 3,
+    cross_attention_dim=1024, use_linear_projection=True,
+)  # fmt: skip
+SD21_VAE_CONFIG = dict(
+    in_channels=3, out_channels=3, latent_channels=4, sample_size=768, layers_per_block=2,
+    block_out_channels=(128, 256, 512, 512), down_block_types=("DownEncoderBlock2D",) * 4,
+    up_block_types=("UpDecoderBlock2D",) * 4, scaling_factor=0.18215,
+)  # fmt: skip
+
+
 class ModelNotFoundError(FileNotFoundError):
     """Weights that are neither in a local folder nor in the Hugging Face cache (and could not be
     downloaded). The message says what was looked for, where, and how to point at a local copy."""

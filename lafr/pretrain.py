@@ -313,7 +313,8 @@ def pretrain_toy(out: str | os.PathLike, device: str = "cpu", seed: int = 1, fac
             "code_version": _git_version(), "device": machine, "torch": torch.__version__,
             "steps": steps_done, "status": status, "batch": prior_batch, "lr": prior_lr,
             "objective": "epsilon, SD 2.1 DDPM schedule", "ema": 0.999,
-            "seconds_this_run": round(time.perf_counter() - t0, 1),
+            "seconds": round(time.perf_counter() - t0, 1),
+            "reproduce": f"{common} --stage prior --prior-steps {steps_done} --prior-batch {prior_batch} --prior-lr {prior_lr}",
             "resumable_state": f"{state_file} (not committed; `--resume` continues from it)",
         }  # fmt: skip
 
