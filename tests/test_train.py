@@ -60,3 +60,24 @@ def test_dead_entries_are_reseeded_onto_features():
     pool = features.permute(0, 2, 3, 1).reshape(-1, 16)
     for row in a.codebook[1:]:
         assert (pool == row).all(1).any()
+
+
+def test_train_adapter_command_trains_stops_and_resumes(tmp_path):
+    from lafr import cli, data
+    from lafr.synthetic import synthetic_face
+
+    faces = tmp_path / "faces"
+    for i in range(16):
+        data.save_image(synthetic_face(5, i, 64)[0], faces / f"{i:02d}.png")
+    out = tmp_path / "run"
+    common = ["train-adapter", "--data", str(faces), "--out", str(out), "--views", "2", "--epochs", "2",
+              "--eval-faces", "8", "--device", "cpu"]  # fmt: skip
+    assert cli.main(common + ["--stop-after", "2"]) == 0
+    assert (out / "checkpoint.safetensors").exists() and not (out / "adapter").exists()
+    assert cli.main(common + ["--resume"]) == 0
+    import json
+
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["command"].startswith("lafr train-adapter --data")
+    assert set(manifest["quality"]) >= {"l1_lq", "l1_aligned", "reduction", "perplexity", "used", "dead"}
+    assert (out / "adapter" / "config.json").exists()
