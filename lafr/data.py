@@ -501,7 +501,7 @@ def dataset_path(name: str, download_missing: bool = True, cache: str | os.PathL
     """The cache folder of a paper dataset, downloading and unpacking it first if needed.
 
     A file already placed in the cache folder by hand is used (and checked) instead of downloaded.
-    Raises ``DatasetError`` with instructions when the dataset cannot be had.  Taught in notebook 06.
+    Raises ``DatasetError`` with instructions when the dataset cannot be had.  Used by notebook 01 in the paper profile; taught in notebook 06.
     """
     if name not in DATASETS:
         raise KeyError(f"unknown dataset {name!r}; known: {sorted(DATASETS)}")
