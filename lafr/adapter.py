@@ -106,10 +106,9 @@ class LatentAlignmentAdapter(ModelMixin, ConfigMixin):
 
     def parameter_table(self) -> dict[str, int]:
         """Parameters per part: feature extractor, codebook, mapping network, total."""
-        parts = {"feature extractor": self.extractor, "mapping network": self.mapping}
-        table = {name: sum(p.numel() for p in m.parameters()) for name, m in parts.items()}
-        table = {"feature extractor": table["feature extractor"], "codebook": self.codebook.numel(),
-                 "mapping network": table["mapping network"]}  # fmt: skip
+        count = lambda m: sum(p.numel() for p in m.parameters())  # noqa: E731
+        table = {"feature extractor": count(self.extractor), "codebook": self.codebook.numel(),
+                 "mapping network": count(self.mapping)}  # fmt: skip
         table["total"] = sum(table.values())
         return table
 

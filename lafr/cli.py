@@ -125,8 +125,8 @@ def cmd_train_adapter(args) -> int:
     print(f"stage 1, profile {cfg.name}: {len(faces)} training faces x {args.views} degraded views")
     z_lq, z_hq = train.latent_pairs(base.vae, faces, cfg.degradation, views=args.views, seed=cfg.seed)
     adapter, history = train.train_adapter(cfg, z_lq, z_hq, args.out, resume=args.resume, stop_after=args.stop_after)
-    if args.stop_after is not None and history and history[-1]["step"] < cfg.stage1_epochs * (len(z_lq) // cfg.stage1_batch_size):
-        print(f"stopped after step {history[-1]['step']}; continue with --resume")
+    if not (Path(args.out) / "adapter").is_dir():  # train_adapter saves the adapter only when it finishes
+        print(f"stopped after step {history[-1]['step'] if history else 0}; continue with --resume")
         return 0
     heldout, _ = data.image_set(cfg.eval_faces, args.eval_faces, cfg.resolution, seed=cfg.seed)
     t_lq, t_hq = train.latent_pairs(base.vae, (heldout * 255 + 0.5).to(torch.uint8), cfg.degradation, views=1, seed=cfg.seed + 1)
