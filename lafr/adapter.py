@@ -98,11 +98,13 @@ class LatentAlignmentAdapter(ModelMixin, ConfigMixin):
         chosen = (weights @ self.codebook).permute(0, 3, 1, 2)
         return chosen, d.argmin(-1)
 
-    def forward(self, z_lq: torch.Tensor) -> torch.Tensor:
-        """z_LQ (B x C x H x W, scaled latents) -> z_aligned, the same shape."""
-        chosen, _ = self.quantize(z_lq)
+    def forward(self, z_lq: torch.Tensor, return_indices: bool = False):
+        """z_LQ (B x C x H x W, scaled latents) -> z_aligned, the same shape (and, with
+        ``return_indices``, the chosen entries, B x H x W)."""
+        chosen, indices = self.quantize(z_lq)
         out = self.mapping(chosen)
-        return out + z_lq if self.config.residual else out
+        out = out + z_lq if self.config.residual else out
+        return (out, indices) if return_indices else out
 
     def parameter_table(self) -> dict[str, int]:
         """Parameters per part: feature extractor, codebook, mapping network, total."""

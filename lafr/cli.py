@@ -115,6 +115,10 @@ def cmd_train_adapter(args) -> int:
     cfg = config.get_profile(args.profile)
     if args.epochs is not None:
         cfg = cfg.replace(stage1_epochs=args.epochs)
+    if args.lr is not None:
+        cfg = cfg.replace(stage1_lr=args.lr)
+    if args.soft:
+        cfg = cfg.replace(argmin_straight_through=False)
     start = time.perf_counter()
     base = models.load_base(args.model or cfg.base_model, prompt=cfg.prompt, device=args.device)
     if args.data:
@@ -122,9 +126,12 @@ def cmd_train_adapter(args) -> int:
         faces = torch.stack([(folder[i]["hq"] * 255 + 0.5).to(torch.uint8) for i in range(len(folder))])
     else:
         faces = train.training_faces(cfg)
-    print(f"stage 1, profile {cfg.name}: {len(faces)} training faces x {args.views} degraded views")
-    z_lq, z_hq = train.latent_pairs(base.vae, faces, cfg.degradation, views=args.views, seed=cfg.seed)
-    adapter, history = train.train_adapter(cfg, z_lq, z_hq, args.out, resume=args.resume, stop_after=args.stop_after)
+    print(f"stage 1, profile {cfg.name}: {len(faces)} training faces x {args.views or cfg.stage1_views} degraded views")
+    views = args.views or cfg.stage1_views
+    z_lq, z_hq = train.latent_pairs(base.vae, faces, cfg.degradation, views=views, seed=cfg.seed)
+    overrides = {"residual": True} if args.residual else {}
+    adapter, history = train.train_adapter(cfg, z_lq, z_hq, args.out, resume=args.resume, stop_after=args.stop_after,
+                                           adapter_overrides=overrides)  # fmt: skip
     if not (Path(args.out) / "adapter").is_dir():  # train_adapter saves the adapter only when it finishes
         print(f"stopped after step {history[-1]['step'] if history else 0}; continue with --resume")
         return 0
@@ -135,8 +142,9 @@ def cmd_train_adapter(args) -> int:
     manifest = {
         "command": "lafr " + shlex.join(args.argv),
         "profile": cfg.name, "seed": cfg.seed, "code_version": _git_version(), "torch": torch.__version__,
-        "device": args.device, "training_pairs": len(z_lq), "views": args.views, "epochs": cfg.stage1_epochs,
+        "device": args.device, "training_pairs": len(z_lq), "views": views, "lr_schedule": cfg.stage1_lr_schedule, "epochs": cfg.stage1_epochs,
         "batch_size": cfg.stage1_batch_size, "lr": cfg.stage1_lr, "seconds": round(time.perf_counter() - start, 1),
+        "adapter": dict(adapter.config), "parameters": adapter.parameter_table()["total"],
         "heldout": f"{args.eval_faces} faces of {cfg.eval_faces!r}, one degraded view each", "quality": quality,
     }  # fmt: skip
     (Path(args.out) / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
@@ -182,8 +190,12 @@ def build_parser() -> argparse.ArgumentParser:
     ta.add_argument("--resume", action="store_true", help="continue from --out/checkpoint.safetensors")
     ta.add_argument("--model", help="base model: hub id or local folder (default: the profile's)")
     ta.add_argument("--device", default="cuda" if _cuda() else "cpu", help="where the VAE encodes the training faces")
-    ta.add_argument("--views", type=int, default=4, help="degraded versions of each training face (default 4)")
+    ta.add_argument("--views", type=int, help="degraded versions of each training face (default: the profile's)")
     ta.add_argument("--epochs", type=int, help="override the profile's stage-1 epochs")
+    ta.add_argument("--lr", type=float, help="override the profile's stage-1 learning rate")
+    ta.add_argument("--soft", action="store_true", help="soft argmin instead of straight-through (A.2.2 gives both)")
+    ta.add_argument("--residual", action="store_true",
+                    help="ablation, not the paper's method: add z_LQ to the adapter's output (a skip connection)")
     ta.add_argument("--stop-after", type=int, help="stop after this many steps (resume later with --resume)")
     ta.add_argument("--eval-faces", type=int, default=128, help="held-out faces to evaluate on")
     ta.set_defaults(func=cmd_train_adapter)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 import os
 from pathlib import Path
 
@@ -115,10 +116,10 @@ def build_adapter(cfg, latent_channels: int = 4, **overrides) -> LatentAlignment
     return LatentAlignmentAdapter(**kw)
 
 
-def reseed_dead_entries(adapter: LatentAlignmentAdapter, features: torch.Tensor, indices: torch.Tensor, generator) -> int:
-    """Move codebook entries that no position chose in this batch onto randomly picked features of
-    the batch (the usual remedy for dead codes in VQ training).  Returns how many moved."""
-    counts = torch.bincount(indices.flatten(), minlength=adapter.config.codebook_size)
+def reseed_dead_entries(adapter: LatentAlignmentAdapter, features: torch.Tensor, counts: torch.Tensor, generator) -> int:
+    """Move codebook entries that were never chosen (``counts``: how often each entry was chosen
+    since the last re-seeding) onto randomly picked features of the current batch: the usual remedy
+    for dead codes in VQ training.  Returns how many moved.  Taught in notebook 03."""
     dead = (counts == 0).nonzero().flatten()
     if len(dead) == 0:
         return 0
@@ -129,6 +130,15 @@ def reseed_dead_entries(adapter: LatentAlignmentAdapter, features: torch.Tensor,
     return len(dead)
 
 
+def lr_at(step: int, total: int, lr: float, schedule: str) -> float:
+    """The learning rate at ``step`` of ``total``: ``constant``, or ``cosine`` decay from lr to 0."""
+    if schedule == "constant":
+        return lr
+    if schedule == "cosine":
+        return lr * 0.5 * (1 + math.cos(math.pi * step / total))
+    raise ValueError(f"unknown learning-rate schedule {schedule!r}; use 'constant' or 'cosine'")
+
+
 def train_adapter(cfg, z_lq: torch.Tensor, z_hq: torch.Tensor, out: str | os.PathLike, *, epochs: int | None = None,
                   batch_size: int | None = None, lr: float | None = None, seed: int | None = None,
                   stop_after: int | None = None, resume: bool = False, reseed_every: int = 100,
@@ -137,9 +147,9 @@ def train_adapter(cfg, z_lq: torch.Tensor, z_hq: torch.Tensor, out: str | os.Pat
 
     Writes ``out/checkpoint.safetensors`` (resumable), ``out/loss.csv`` and, at the end,
     ``out/adapter`` (``save_pretrained``).  ``stop_after`` stops early after that many steps (to
-    show resuming); ``resume=True`` continues from the checkpoint.  Dead codebook entries are
-    re-seeded from batch features every ``reseed_every`` steps during the first half of training
-    (0 turns this off).  Taught in notebook 03.
+    show resuming); ``resume=True`` continues from the checkpoint.  Codebook entries that no
+    position chose during the last ``reseed_every`` steps are re-seeded onto features of the current
+    batch, during the first half of training (0 turns this off).  Taught in notebook 03.
     """
     from accelerate import Accelerator
     from tqdm.auto import tqdm
@@ -155,11 +165,11 @@ def train_adapter(cfg, z_lq: torch.Tensor, z_hq: torch.Tensor, out: str | os.Pat
     torch.manual_seed(seed)
     adapter = build_adapter(cfg, z_lq.shape[1], **(adapter_overrides or {}))
     optimizer = torch.optim.AdamW(adapter.parameters(), lr=lr)
-    state = {"step": 0}
+    state = {"step": 0, "usage": [0] * adapter.config.codebook_size}
     if resume:
         if not ckpt.exists():
             raise FileNotFoundError(f"{ckpt}: no checkpoint to resume from")
-        state = load_checkpoint(ckpt, adapter, optimizer)
+        state = {"usage": [0] * adapter.config.codebook_size, **load_checkpoint(ckpt, adapter, optimizer)}
     adapter, optimizer = accelerator.prepare(adapter, optimizer)
     model = accelerator.unwrap_model(adapter)
 
@@ -175,12 +185,17 @@ def train_adapter(cfg, z_lq: torch.Tensor, z_hq: torch.Tensor, out: str | os.Pat
     history = []
     bar = tqdm(total=total, initial=state["step"], desc="stage 1 (adapter)", disable=not progress or not accelerator.is_main_process)
     step = state["step"]
+    usage = torch.tensor(state["usage"])  # how often each entry was chosen since the last re-seeding
     while step < total and (stop_after is None or step < stop_after):
         epoch, k = divmod(step, per_epoch)
         perm = torch.randperm(n, generator=torch.Generator().manual_seed(seed * 100_003 + epoch))
         idx = perm[(k * world + rank) * batch_size : (k * world + rank + 1) * batch_size]
         x, y = z_lq[idx].to(accelerator.device), z_hq[idx].to(accelerator.device)
-        loss = (adapter(x) - y).abs().mean()
+        for group in optimizer.param_groups:  # a function of the step alone, so resuming is exact
+            group["lr"] = lr_at(step, total, lr, cfg.stage1_lr_schedule)
+        aligned, indices = adapter(x, return_indices=True)
+        loss = (aligned - y).abs().mean()
+        usage += torch.bincount(indices.flatten().cpu(), minlength=len(usage))
         optimizer.zero_grad(set_to_none=True)
         accelerator.backward(loss)
         optimizer.step()
@@ -188,14 +203,17 @@ def train_adapter(cfg, z_lq: torch.Tensor, z_hq: torch.Tensor, out: str | os.Pat
         if reseed_every and step % reseed_every == 0 and step <= total // 2:
             with torch.no_grad():
                 features = model.extractor(x)
-                indices = model.distances(features).argmin(-1)
-            reseed_dead_entries(model, features, indices, torch.Generator().manual_seed(seed * 7919 + step))
+            counts = accelerator.reduce(usage.to(accelerator.device), reduction="sum").cpu()  # all processes' usage
+            reseed_dead_entries(model, features, counts, torch.Generator().manual_seed(seed * 7919 + step))
+            if world > 1:  # every process must hold the same codebook: take the main process's
+                torch.distributed.broadcast(model.codebook.data, src=0)
+            usage.zero_()
         history.append({"step": step, "epoch": epoch, "loss": float(loss.detach())})
         if accelerator.is_main_process:
             with open(log_path, "a", newline="") as f:
                 csv.writer(f).writerow([step, epoch, f"{history[-1]['loss']:.6f}"])
             if step % checkpoint_every == 0 or step == total or step == stop_after:
-                save_checkpoint(ckpt, model, optimizer, {"step": step})
+                save_checkpoint(ckpt, model, optimizer, {"step": step, "usage": usage.tolist()})
         bar.update(1)
         bar.set_postfix(loss=f"{history[-1]['loss']:.4f}")
     bar.close()
@@ -218,3 +236,28 @@ def evaluate_adapter(adapter: LatentAlignmentAdapter, z_lq: torch.Tensor, z_hq: 
     usage = codebook_usage(torch.cat(indices), adapter.config.codebook_size)
     return {"l1_lq": before, "l1_aligned": after, "reduction": 1 - after / before, "aligned": aligned,
             "perplexity": usage["perplexity"], "used": usage["used"], "dead": usage["dead"], "counts": usage["counts"]}  # fmt: skip
+
+
+# ---- the trained adapter -------------------------------------------------------------------------
+
+TOY_ADAPTER_NAME = "lafr-toy-adapter"
+TOY_ADAPTER_DIR = Path(__file__).resolve().parent / "weights" / "toy_adapter"
+
+
+def load_trained_adapter(where: str | os.PathLike) -> tuple[LatentAlignmentAdapter, dict | None]:
+    """(adapter, manifest or None) from the ``--out`` folder of ``lafr train-adapter`` (or its
+    ``adapter`` subfolder); ``lafr-toy-adapter`` names the committed toy adapter.  Taught in
+    notebook 03."""
+    folder = TOY_ADAPTER_DIR if str(where) == TOY_ADAPTER_NAME else Path(where).expanduser()
+    model_dir = folder / "adapter" if (folder / "adapter" / "config.json").is_file() else folder
+    if not (model_dir / "config.json").is_file():
+        from lafr.models import ModelNotFoundError
+
+        raise ModelNotFoundError(
+            f"no trained adapter in {folder} (looked for {folder / 'adapter' / 'config.json'} and "
+            f"{folder / 'config.json'}). Train one with `lafr train-adapter --out {folder}` (add --profile and "
+            "--data as needed), or point at the --out folder of an earlier run."
+        )
+    manifest = folder / "manifest.json"
+    adapter = LatentAlignmentAdapter.from_pretrained(model_dir)
+    return adapter.eval(), json.loads(manifest.read_text()) if manifest.is_file() else None

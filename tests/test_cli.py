@@ -26,7 +26,7 @@ def test_console_script_installed():
 def test_profile_command(capsys):
     assert cli.main(["profile", "tiny"]) == 0
     out = capsys.readouterr().out
-    assert "codebook_size" in out and "(paper: 1024)" in out and "Sec. 3.1" in out
+    assert "adapter_hidden" in out and "(paper: 256)" in out and "Sec. 3.1" in out
 
 
 def _notebook(path, body):

@@ -54,12 +54,15 @@ def test_resume_without_checkpoint_is_a_clear_error(pairs, tmp_path):
 def test_dead_entries_are_reseeded_onto_features():
     a = train.build_adapter(CFG)
     features = torch.randn(2, 16, 3, 3)
-    indices = torch.zeros(2, 3, 3, dtype=torch.long)  # only entry 0 is used
-    moved = train.reseed_dead_entries(a, features, indices, torch.Generator().manual_seed(0))
+    counts = torch.zeros(16, dtype=torch.long)
+    counts[0] = 18  # only entry 0 was chosen
+    before = a.codebook[0].clone()
+    moved = train.reseed_dead_entries(a, features, counts, torch.Generator().manual_seed(0))
     assert moved == 15
     pool = features.permute(0, 2, 3, 1).reshape(-1, 16)
     for row in a.codebook[1:]:
         assert (pool == row).all(1).any()
+    assert torch.equal(a.codebook[0], before)  # a used entry stays where it is
 
 
 def test_train_adapter_command_trains_stops_and_resumes(tmp_path):
@@ -81,3 +84,39 @@ def test_train_adapter_command_trains_stops_and_resumes(tmp_path):
     assert manifest["command"].startswith("lafr train-adapter --data")
     assert set(manifest["quality"]) >= {"l1_lq", "l1_aligned", "reduction", "perplexity", "used", "dead"}
     assert (out / "adapter" / "config.json").exists()
+    assert manifest["adapter"]["residual"] is False and manifest["adapter"]["straight_through"] is True
+    loaded, loaded_manifest = train.load_trained_adapter(out)
+    assert loaded_manifest == manifest and not loaded.config.residual
+
+
+def test_train_adapter_command_ablation_options(tmp_path):
+    from lafr import cli, data
+    from lafr.synthetic import synthetic_face
+
+    faces = tmp_path / "faces"
+    for i in range(16):
+        data.save_image(synthetic_face(6, i, 64)[0], faces / f"{i:02d}.png")
+    out = tmp_path / "run"
+    assert cli.main(["train-adapter", "--data", str(faces), "--out", str(out), "--views", "1", "--epochs", "1",
+                     "--eval-faces", "4", "--device", "cpu", "--residual", "--soft", "--lr", "0.002"]) == 0  # fmt: skip
+    import json
+
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["adapter"]["residual"] is True and manifest["adapter"]["straight_through"] is False
+    assert manifest["lr"] == 0.002
+
+
+def test_missing_trained_adapter_says_how_to_make_one(tmp_path):
+    from lafr.models import ModelNotFoundError
+
+    with pytest.raises(ModelNotFoundError, match="lafr train-adapter --out"):
+        train.load_trained_adapter(tmp_path / "nothing-here")
+
+
+def test_learning_rate_schedules():
+    assert train.lr_at(0, 100, 1e-3, "constant") == train.lr_at(99, 100, 1e-3, "constant") == 1e-3
+    assert train.lr_at(0, 100, 1e-3, "cosine") == pytest.approx(1e-3)
+    assert train.lr_at(50, 100, 1e-3, "cosine") == pytest.approx(5e-4)
+    assert train.lr_at(100, 100, 1e-3, "cosine") == pytest.approx(0.0, abs=1e-12)
+    with pytest.raises(ValueError, match="unknown learning-rate schedule 'linear'"):
+        train.lr_at(0, 100, 1e-3, "linear")
