@@ -43,7 +43,7 @@ def differentiable_argmin(distances: torch.Tensor, beta: float, straight_through
     if not straight_through:
         return soft
     hard = F.one_hot(distances.argmin(dim=-1), distances.shape[-1]).to(soft.dtype)
-    return hard + soft - soft.detach()  # value: hard; gradient: soft's
+    return hard + (soft - soft.detach())  # value: exactly hard (the bracket is exactly 0); gradient: soft's
 
 
 class ResBlock(nn.Module):

@@ -66,6 +66,7 @@ class Profile:
     # The trained adapter notebook 03 loads: the --out folder of `lafr train-adapter` (the paper
     # releases no adapter weights), or the built-in name of the committed toy adapter.
     adapter_weights: str = "runs/adapter-paper"
+    adapter_ablation_weights: str = "runs/adapter-paper-residual"  # `lafr train-adapter --residual`
 
     # --- stage 2: pruned one-step UNet with conv-only LoRA (Sec. 2.2, 2.4, 3.1, A.2.2) ----------
     stage2_lr: float = _p(5e-5, "Sec. 3.1: fine-tuning learning rate 5e-5")
@@ -126,6 +127,7 @@ TINY = PAPER.replace(
     stage1_views=8,
     stage1_epochs=30,
     adapter_weights="lafr-toy-adapter",  # committed, made by `lafr train-adapter --profile tiny`
+    adapter_ablation_weights="lafr-toy-adapter-residual",  # the same with --residual
     stage2_batch_size=8,
     stage2_steps=1_500,
     feature_weights=None,

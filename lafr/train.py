@@ -240,15 +240,18 @@ def evaluate_adapter(adapter: LatentAlignmentAdapter, z_lq: torch.Tensor, z_hq: 
 
 # ---- the trained adapter -------------------------------------------------------------------------
 
-TOY_ADAPTER_NAME = "lafr-toy-adapter"
-TOY_ADAPTER_DIR = Path(__file__).resolve().parent / "weights" / "toy_adapter"
+_WEIGHTS = Path(__file__).resolve().parent / "weights"
+TOY_ADAPTERS = {  # built-in names of the committed toy adapters (tiny profile)
+    "lafr-toy-adapter": _WEIGHTS / "toy_adapter",  # the paper's form
+    "lafr-toy-adapter-residual": _WEIGHTS / "toy_adapter_residual",  # the skip-connection ablation
+}
 
 
 def load_trained_adapter(where: str | os.PathLike) -> tuple[LatentAlignmentAdapter, dict | None]:
     """(adapter, manifest or None) from the ``--out`` folder of ``lafr train-adapter`` (or its
-    ``adapter`` subfolder); ``lafr-toy-adapter`` names the committed toy adapter.  Taught in
+    ``adapter`` subfolder), or a name of ``TOY_ADAPTERS``, the committed toy adapters.  Taught in
     notebook 03."""
-    folder = TOY_ADAPTER_DIR if str(where) == TOY_ADAPTER_NAME else Path(where).expanduser()
+    folder = TOY_ADAPTERS.get(str(where), Path(where).expanduser())
     model_dir = folder / "adapter" if (folder / "adapter" / "config.json").is_file() else folder
     if not (model_dir / "config.json").is_file():
         from lafr.models import ModelNotFoundError

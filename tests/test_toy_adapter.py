@@ -1,0 +1,34 @@
+"""The committed toy adapters (paper form and the skip-connection ablation): they load, their
+manifests say how they were made, and the quality the manifests report is what they measure now.
+
+CI never retrains them (``lafr train-adapter --profile tiny --out lafr/weights/toy_adapter`` does, in
+about 40 minutes on 2 CPU cores)."""
+
+import pytest
+import torch
+
+from lafr import data, models, train
+from lafr.config import get_profile
+
+CFG = get_profile("tiny")
+
+
+@pytest.fixture(scope="module")
+def heldout_pairs():
+    """The held-out pairs `lafr train-adapter` measures on: 128 faces, one degraded view each."""
+    vae = models.load_base(models.TOY_NAME).vae
+    faces, _ = data.image_set(CFG.eval_faces, 128, CFG.resolution, seed=CFG.seed)
+    return train.latent_pairs(vae, (faces * 255 + 0.5).to(torch.uint8), CFG.degradation, views=1, seed=CFG.seed + 1)
+
+
+@pytest.mark.parametrize("name,residual", [(CFG.adapter_weights, False), (CFG.adapter_ablation_weights, True)])
+def test_committed_adapter_matches_its_manifest(name, residual, heldout_pairs):
+    adapter, manifest = train.load_trained_adapter(name)
+    assert manifest["command"].startswith("lafr train-adapter --profile tiny")
+    assert manifest["code_version"] and manifest["seconds"] > 0 and manifest["profile"] == "tiny"
+    assert adapter.config.residual is residual and manifest["adapter"]["residual"] is residual
+    assert adapter.config.codebook_size == CFG.codebook_size and adapter.config.hidden == CFG.adapter_hidden
+    measured = train.evaluate_adapter(adapter, *heldout_pairs)
+    for key in ("l1_lq", "l1_aligned", "perplexity"):
+        assert measured[key] == pytest.approx(manifest["quality"][key], rel=2e-3), key
+    assert measured["used"] == manifest["quality"]["used"]
