@@ -15,7 +15,7 @@ import time
 import torch
 
 from lafr import models
-from lafr.adapter import LatentAlignmentAdapter
+from lafr.train import build_adapter
 from lafr.config import get_profile
 
 
@@ -40,7 +40,7 @@ def build(size: str):
     else:
         cfg = get_profile("paper")
         unet, latent, tokens = models.UNet2DConditionModel(**models.SD21_UNET_CONFIG), 64, (77, 1024)
-    adapter = LatentAlignmentAdapter(hidden=cfg.adapter_hidden, codebook_size=cfg.codebook_size, blocks=cfg.adapter_blocks)
+    adapter = build_adapter(cfg)
     return unet.eval(), adapter.eval(), latent, tokens
 
 

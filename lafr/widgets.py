@@ -35,26 +35,31 @@ def latent_gap_figure(vae, face: torch.Tensor, preset: str, strength: float, see
     return fig
 
 
-def latent_explorer(vae, faces: torch.Tensor, preset: str):
-    """Sliders for the face and the degradation strength over ``latent_gap_figure``."""
+def _face_and_strength_sliders(draw, n_faces: int, strength: float):
+    """A face slider and a strength slider; ``draw(face_index, strength)`` returns the figure to show."""
     import ipywidgets as w
     from IPython.display import display
 
-    face = w.IntSlider(0, 0, len(faces) - 1, description="face")
-    strength = w.FloatSlider(0.5, min=0.0, max=1.0, step=0.125, description="strength")
+    face = w.IntSlider(0, 0, n_faces - 1, description="face")
+    level = w.FloatSlider(strength, min=0.0, max=1.0, step=0.125, description="strength")
     out = w.Output()
 
     def redraw(*_):
         with out:
             out.clear_output(wait=True)
-            fig = latent_gap_figure(vae, faces[face.value], preset, strength.value, seed=face.value)
+            fig = draw(face.value, level.value)
             display(fig)
             plt.close(fig)
 
     face.observe(redraw, "value")
-    strength.observe(redraw, "value")
+    level.observe(redraw, "value")
     redraw()
-    return w.VBox([w.HBox([face, strength]), out])
+    return w.VBox([w.HBox([face, level]), out])
+
+
+def latent_explorer(vae, faces: torch.Tensor, preset: str):
+    """Sliders for the face and the degradation strength over ``latent_gap_figure``."""
+    return _face_and_strength_sliders(lambda i, s: latent_gap_figure(vae, faces[i], preset, s, seed=i), len(faces), 0.5)
 
 
 @torch.no_grad()
@@ -89,21 +94,4 @@ def codebook_map_figure(adapter, vae, face: torch.Tensor, preset: str, strength:
 
 def codebook_explorer(adapter, vae, faces: torch.Tensor, preset: str):
     """Sliders for the face and the degradation strength over ``codebook_map_figure``."""
-    import ipywidgets as w
-    from IPython.display import display
-
-    face = w.IntSlider(0, 0, len(faces) - 1, description="face")
-    strength = w.FloatSlider(1.0, min=0.0, max=1.0, step=0.125, description="strength")
-    out = w.Output()
-
-    def redraw(*_):
-        with out:
-            out.clear_output(wait=True)
-            fig = codebook_map_figure(adapter, vae, faces[face.value], preset, strength.value, seed=face.value)
-            display(fig)
-            plt.close(fig)
-
-    face.observe(redraw, "value")
-    strength.observe(redraw, "value")
-    redraw()
-    return w.VBox([w.HBox([face, strength]), out])
+    return _face_and_strength_sliders(lambda i, s: codebook_map_figure(adapter, vae, faces[i], preset, s, seed=i), len(faces), 1.0)

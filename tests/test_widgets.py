@@ -21,3 +21,18 @@ def test_static_figure_and_widget():
     face_slider, strength_slider = box.children[0].children
     assert face_slider.max == 2 and strength_slider.value == 0.5
     strength_slider.value = 1.0  # redraws without error
+
+
+def test_codebook_figure_and_explorer():
+    from lafr.adapter import LatentAlignmentAdapter
+
+    adapter = LatentAlignmentAdapter(hidden=8, codebook_size=16, blocks=1).eval()
+    faces = torch.rand(2, 3, 32, 32)
+    fig = widgets.codebook_map_figure(adapter, _vae(), faces[0], "tiny", strength=1.0, seed=0, top=5)
+    assert len(fig.axes) == 5
+    bars = fig.axes[4].patches
+    assert 1 <= len(bars) <= 5 and sum(b.get_height() for b in bars) <= 16 * 16  # at most one entry per position
+    box = widgets.codebook_explorer(adapter, _vae(), faces, "tiny")
+    face_slider, strength_slider = box.children[0].children
+    assert face_slider.max == 1 and strength_slider.value == 1.0
+    face_slider.value = 1  # redraws without error
