@@ -137,12 +137,13 @@ def cmd_train_adapter(args) -> int:
         return 0
     heldout, _ = data.image_set(cfg.eval_faces, args.eval_faces, cfg.resolution, seed=cfg.seed)
     t_lq, t_hq = train.latent_pairs(base.vae, (heldout * 255 + 0.5).to(torch.uint8), cfg.degradation, views=1, seed=cfg.seed + 1)
-    result = train.evaluate_adapter(adapter.cpu(), t_lq, t_hq)
+    trained_on = next(adapter.parameters()).device  # accelerate picks it: a GPU when there is one
+    result = train.evaluate_adapter(adapter, t_lq.to(trained_on), t_hq.to(trained_on))
     quality = {k: round(v, 4) if isinstance(v, float) else v for k, v in result.items() if k not in ("aligned", "counts")}
     manifest = {
         "command": "lafr " + shlex.join(args.argv),
         "profile": cfg.name, "seed": cfg.seed, "code_version": _git_version(), "torch": torch.__version__,
-        "device": args.device, "training_pairs": len(z_lq), "views": views, "lr_schedule": cfg.stage1_lr_schedule, "epochs": cfg.stage1_epochs,
+        "device": str(trained_on.type), "vae_device": args.device, "training_pairs": len(z_lq), "views": views, "lr_schedule": cfg.stage1_lr_schedule, "epochs": cfg.stage1_epochs,
         "batch_size": cfg.stage1_batch_size, "lr": cfg.stage1_lr, "seconds": round(time.perf_counter() - start, 1),
         "adapter": dict(adapter.config), "parameters": adapter.parameter_table()["total"],
         "heldout": f"{args.eval_faces} faces of {cfg.eval_faces!r}, one degraded view each", "quality": quality,
@@ -189,7 +190,7 @@ def build_parser() -> argparse.ArgumentParser:
     ta.add_argument("--out", required=True, help="folder for the checkpoint, loss.csv, the adapter and its manifest")
     ta.add_argument("--resume", action="store_true", help="continue from --out/checkpoint.safetensors")
     ta.add_argument("--model", help="base model: hub id or local folder (default: the profile's)")
-    ta.add_argument("--device", default="cuda" if _cuda() else "cpu", help="where the VAE encodes the training faces")
+    ta.add_argument("--device", default="cuda" if _cuda() else "cpu", help="where the VAE encodes the faces (training itself uses a GPU when accelerate finds one)")
     ta.add_argument("--views", type=int, help="degraded versions of each training face (default: the profile's)")
     ta.add_argument("--epochs", type=int, help="override the profile's stage-1 epochs")
     ta.add_argument("--lr", type=float, help="override the profile's stage-1 learning rate")

@@ -228,9 +228,9 @@ def evaluate_adapter(adapter: LatentAlignmentAdapter, z_lq: torch.Tensor, z_hq: 
     adapter.eval()
     aligned, indices = [], []
     for i in range(0, len(z_lq), batch_size):
-        x = z_lq[i : i + batch_size]
-        aligned.append(adapter(x))
-        indices.append(adapter.quantize(x)[1])
+        out, idx = adapter(z_lq[i : i + batch_size], return_indices=True)
+        aligned.append(out)
+        indices.append(idx)
     aligned = torch.cat(aligned)
     before, after = float((z_lq - z_hq).abs().mean()), float((aligned - z_hq).abs().mean())
     usage = codebook_usage(torch.cat(indices), adapter.config.codebook_size)
@@ -257,7 +257,7 @@ def load_trained_adapter(where: str | os.PathLike) -> tuple[LatentAlignmentAdapt
         from lafr.models import ModelNotFoundError
 
         raise ModelNotFoundError(
-            f"no trained adapter in {folder} (looked for {folder / 'adapter' / 'config.json'} and "
+            f"no trained adapter in {folder.resolve()} (looked for {folder / 'adapter' / 'config.json'} and "
             f"{folder / 'config.json'}). Train one with `lafr train-adapter --out {folder}` (add --profile and "
             "--data as needed), or point at the --out folder of an earlier run."
         )

@@ -87,6 +87,12 @@ def test_train_adapter_command_trains_stops_and_resumes(tmp_path):
     assert manifest["adapter"]["residual"] is False and manifest["adapter"]["straight_through"] is True
     loaded, loaded_manifest = train.load_trained_adapter(out)
     assert loaded_manifest == manifest and not loaded.config.residual
+    # the stopped-and-resumed run ends with the same weights as an uninterrupted one
+    full = tmp_path / "full"
+    assert cli.main([a if a != str(out) else str(full) for a in common]) == 0
+    uninterrupted, _ = train.load_trained_adapter(full)
+    for (k, a), (_, b) in zip(uninterrupted.state_dict().items(), loaded.state_dict().items()):
+        assert torch.equal(a, b), k
 
 
 def test_train_adapter_command_ablation_options(tmp_path):
