@@ -123,11 +123,11 @@ def cmd_train_adapter(args) -> int:
     base = models.load_base(args.model or cfg.base_model, prompt=cfg.prompt, device=args.device)
     if args.data:
         folder = data.FaceFolder(args.data, cfg.resolution)
-        faces = torch.stack([(folder[i]["hq"] * 255 + 0.5).to(torch.uint8) for i in range(len(folder))])
+        faces = train.to_uint8(torch.stack([folder[i]["hq"] for i in range(len(folder))]))
     else:
         faces = train.training_faces(cfg)
-    print(f"stage 1, profile {cfg.name}: {len(faces)} training faces x {args.views or cfg.stage1_views} degraded views")
     views = args.views or cfg.stage1_views
+    print(f"stage 1, profile {cfg.name}: {len(faces)} training faces x {views} degraded views")
     z_lq, z_hq = train.latent_pairs(base.vae, faces, cfg.degradation, views=views, seed=cfg.seed)
     overrides = {"residual": True} if args.residual else {}
     adapter, history = train.train_adapter(cfg, z_lq, z_hq, args.out, resume=args.resume, stop_after=args.stop_after,
@@ -135,8 +135,7 @@ def cmd_train_adapter(args) -> int:
     if not (Path(args.out) / "adapter").is_dir():  # train_adapter saves the adapter only when it finishes
         print(f"stopped after step {history[-1]['step'] if history else 0}; continue with --resume")
         return 0
-    heldout, _ = data.image_set(cfg.eval_faces, args.eval_faces, cfg.resolution, seed=cfg.seed)
-    t_lq, t_hq = train.latent_pairs(base.vae, (heldout * 255 + 0.5).to(torch.uint8), cfg.degradation, views=1, seed=cfg.seed + 1)
+    _, t_lq, t_hq = train.heldout_pairs(base.vae, cfg, args.eval_faces)
     trained_on = next(adapter.parameters()).device  # accelerate picks it: a GPU when there is one
     result = train.evaluate_adapter(adapter, t_lq.to(trained_on), t_hq.to(trained_on))
     quality = {k: round(v, 4) if isinstance(v, float) else v for k, v in result.items() if k not in ("aligned", "counts")}

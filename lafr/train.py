@@ -45,7 +45,12 @@ def training_faces(cfg) -> torch.Tensor:
     else:
         files = data.ffhq_subset(cfg.train_images, cfg.train_subset_seed)
         faces = [data.resize_square(data.load_image(f), cfg.resolution) for f in files]
-    return torch.stack([(f * 255 + 0.5).to(torch.uint8) for f in faces])
+    return to_uint8(torch.stack(faces))
+
+
+def to_uint8(images: torch.Tensor) -> torch.Tensor:
+    """Images in [0, 1] -> uint8, rounded: how faces are kept in memory before encoding (4x smaller)."""
+    return (images.clamp(0, 1) * 255 + 0.5).to(torch.uint8)
 
 
 @torch.no_grad()
@@ -61,6 +66,17 @@ def latent_pairs(vae, faces_u8: torch.Tensor, preset: str, views: int = 1, seed:
         lq, _ = degrade(hq, preset, seed=seeds)
         z_lq.append(vae_io.encode(vae, to_model(lq), batch_size=batch_size).float().cpu())
     return torch.cat(z_lq), z_hq.repeat(views, 1, 1, 1)
+
+
+def heldout_pairs(vae, cfg, n: int = 128, seed: int | None = None):
+    """The held-out faces stage 1 is judged on, never trained on: ``n`` faces of ``cfg.eval_faces``
+    and one degraded view of each (degradation seeds from ``seed + 1``).  Returns (faces in [0, 1],
+    z_LQ, z_HQ).  ``lafr train-adapter``, its manifest test and notebook 03 all measure on these."""
+    from lafr import data
+
+    seed = cfg.seed if seed is None else seed
+    faces, _ = data.image_set(cfg.eval_faces, n, cfg.resolution, seed=seed)
+    return (faces, *latent_pairs(vae, to_uint8(faces), cfg.degradation, views=1, seed=seed + 1))
 
 
 # ---- checkpoints ---------------------------------------------------------------------------------

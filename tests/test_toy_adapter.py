@@ -5,9 +5,8 @@ CI never retrains them (``lafr train-adapter --profile tiny --out lafr/weights/t
 about 40 minutes on 2 CPU cores)."""
 
 import pytest
-import torch
 
-from lafr import data, models, train
+from lafr import models, train
 from lafr.config import get_profile
 
 CFG = get_profile("tiny")
@@ -16,9 +15,7 @@ CFG = get_profile("tiny")
 @pytest.fixture(scope="module")
 def heldout_pairs():
     """The held-out pairs `lafr train-adapter` measures on: 128 faces, one degraded view each."""
-    vae = models.load_base(models.TOY_NAME).vae
-    faces, _ = data.image_set(CFG.eval_faces, 128, CFG.resolution, seed=CFG.seed)
-    return train.latent_pairs(vae, (faces * 255 + 0.5).to(torch.uint8), CFG.degradation, views=1, seed=CFG.seed + 1)
+    return train.heldout_pairs(models.load_base(models.TOY_NAME).vae, CFG, 128)[1:]
 
 
 @pytest.mark.parametrize("name,residual", [(CFG.adapter_weights, False), (CFG.adapter_ablation_weights, True)])
