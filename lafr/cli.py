@@ -91,6 +91,13 @@ def cmd_pretrain_toy(args) -> int:
     if args.device.startswith("cuda"):
         os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
     out = Path(args.out)
+    if args.stage == "decoder":
+        from lafr.pretrain import finetune_toy_decoder
+
+        finetune_toy_decoder(out, device=args.device, seed=args.seed, faces=args.faces, steps=args.decoder_steps,
+                             batch=args.decoder_batch, lr=args.decoder_lr, region_weight=args.decoder_region_weight,
+                             time_limit=args.time_limit * 60 if args.time_limit else None)  # fmt: skip
+        return 0
     if args.stage == "all" and out.exists() and any(out.iterdir()) and not args.overwrite:
         print(f"{out} is not empty; pass --overwrite to replace the toy models there", file=sys.stderr)
         return 2
@@ -177,8 +184,13 @@ def build_parser() -> argparse.ArgumentParser:
     pre.add_argument("--prior-batch", type=int, default=64)
     pre.add_argument("--prior-lr", type=float, default=2e-4)
     pre.add_argument("--time-limit", type=float, help="minutes per stage; stops early and records the steps done")
-    pre.add_argument("--stage", choices=("all", "prior"), default="all",
-                     help="'prior': keep the VAE saved in --out and train only the prior")
+    pre.add_argument("--decoder-steps", type=int, default=6000)
+    pre.add_argument("--decoder-batch", type=int, default=16)
+    pre.add_argument("--decoder-lr", type=float, default=2e-4)
+    pre.add_argument("--decoder-region-weight", type=float, default=4.0, help="extra loss weight inside the eye and mouth boxes")
+    pre.add_argument("--stage", choices=("all", "prior", "decoder"), default="all",
+                     help="'prior': keep the VAE saved in --out and train only the prior; "
+                          "'decoder': fine-tune only the VAE's decoder (the latent space stays)")
     pre.add_argument("--resume", action="store_true", help="with --stage prior: continue the prior's training from its saved state")
     pre.add_argument("--overwrite", action="store_true", help="replace existing toy models in --out")
     pre.set_defaults(func=cmd_pretrain_toy)
