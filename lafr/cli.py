@@ -59,7 +59,10 @@ def cmd_tour(args) -> int:
 
 def _run_notebook(nb: Path, out: Path, args) -> int:
     """Run one notebook; print its wall time and status; return 1 if it failed."""
-    import papermill
+    try:
+        import papermill
+    except ImportError:
+        raise ModuleNotFoundError("lafr tour runs the notebooks with papermill: pip install 'lafr[dev]' (or pip install papermill)") from None
 
     start = time.perf_counter()
     try:
@@ -260,10 +263,11 @@ def main(argv: list[str] | None = None) -> int:
 def _expected_errors() -> tuple[type[Exception], ...]:
     """Failures a user can cause and fix (bad input, missing weights, files or datasets), which
     ``main`` reports as one message: OSError covers lafr.models.ModelNotFoundError, ValueError
-    covers lafr.data.ImageError and bad values.  lafr.data is not imported when it has not been
+    covers lafr.data.ImageError and bad values, ModuleNotFoundError an optional package that is
+    not installed.  lafr.data is not imported when it has not been
     used (it pulls in torch), so neither can its DatasetError have been raised."""
     data = sys.modules.get("lafr.data")
-    return (OSError, ValueError) + ((data.DatasetError,) if data else ())
+    return (OSError, ValueError, ModuleNotFoundError) + ((data.DatasetError,) if data else ())
 
 
 if __name__ == "__main__":

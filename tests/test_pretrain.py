@@ -15,3 +15,44 @@ def test_prior_training_resumes_exactly(tmp_path, monkeypatch):
     assert done == done2 == 6
     for (k, a), (_, b) in zip(full.state_dict().items(), resumed.state_dict().items()):
         assert torch.equal(a, b), k
+
+
+def test_region_masks_are_boxes_on_the_landmarks():
+    from lafr.synthetic import LANDMARK_NAMES
+
+    _, pts = pretrain.make_faces(0, 2, 64, offset=100_000, landmarks=True)
+    masks = pretrain.region_masks(pts, 64)
+    assert masks["eyes"].shape == (2, 1, 64, 64)
+    assert int(masks["eyes"][0].sum()) == 2 * 12 * 8 and int(masks["mouth"][0].sum()) == 16 * 8
+    x, y = pts[0, LANDMARK_NAMES.index("eye_left")].round().long()
+    assert masks["eyes"][0, 0, y, x] and not masks["eyes"][0, 0, y, x + 8]
+    # at twice the size, the boxes scale with the face
+    _, pts128 = pretrain.make_faces(0, 1, 128, offset=100_000, landmarks=True)
+    assert int(pretrain.region_masks(pts128, 128)["eyes"].sum()) == 2 * 24 * 16
+    latent = pretrain.latent_regions(pts, 64, 4)
+    assert latent.shape == (2, 16, 16) and 0 < int(latent[0].sum()) < 40
+
+
+def test_region_psnr_sees_damage_the_whole_face_hides():
+    hq, pts = pretrain.make_faces(0, 4, 64, offset=100_000, landmarks=True)
+    hq = hq.float() / 255
+    damaged = hq.clone()
+    eyes = pretrain.region_masks(pts, 64)["eyes"].expand_as(hq)
+    damaged[eyes] = 0.5  # grey out the eyes only
+    r = pretrain.region_psnr(damaged, hq, pts)
+    assert float(r["eyes"].mean()) < 15 < float(r["face"].mean())
+    assert torch.isinf(r["mouth"]).all() or float(r["mouth"].min()) > 90  # the mouth is untouched
+
+
+def test_decoder_finetuning_keeps_the_encoder(monkeypatch):
+    monkeypatch.setattr(models, "TOY_VAE_CONFIG", {**models.TOY_VAE_CONFIG, "block_out_channels": (16, 16, 16)})
+    vae = models.build_toy_vae()
+    before = {k: v.clone() for k, v in vae.state_dict().items()}
+    faces, pts = pretrain.make_faces(0, 8, 64, landmarks=True)
+    tuned, steps, history = pretrain.finetune_decoder(vae, faces, pts, 3, 4, 1e-3, "cpu", 0, warmup=1, log=lambda *a: None)
+    assert steps == 3 and history
+    after = tuned.state_dict()
+    for k, v in before.items():
+        same = torch.equal(v, after[k])
+        assert same if k.startswith(("encoder.", "quant_conv.")) else True, k
+    assert any(not torch.equal(v, after[k]) for k, v in before.items() if k.startswith("decoder.")), "the decoder did not train"
