@@ -124,3 +124,16 @@ def codebook_usage(indices: torch.Tensor, codebook_size: int) -> dict:
     entropy = -(p[p > 0] * p[p > 0].log()).sum()
     return {"counts": counts, "perplexity": float(entropy.exp()), "dead": int((counts == 0).sum()),
             "used": int((counts > 0).sum())}  # fmt: skip
+
+
+def entry_region_share(indices: torch.Tensor, regions: torch.Tensor, codebook_size: int) -> torch.Tensor:
+    """For each codebook entry, the fraction of its uses that fall inside a region of interest.
+
+    ``indices`` are the chosen entries (N x H x W), ``regions`` a 0/1 map of the same shape (for
+    example the eye and mouth boxes at the latent's resolution).  Entries never chosen get NaN.  An
+    entry with a share far above the region's share of all positions is one the codebook keeps for
+    that region.  Taught in notebook 03."""
+    idx, inside = indices.flatten().cpu(), regions.flatten().cpu().float()
+    uses = torch.bincount(idx, minlength=codebook_size).float()
+    hits = torch.bincount(idx, weights=inside, minlength=codebook_size).float()
+    return torch.where(uses > 0, hits / uses.clamp_min(1), torch.full_like(uses, float("nan")))

@@ -1,11 +1,11 @@
 """Are faces a compact class?  Image features, t-SNE, intra-class distance and silhouette.
 
-Paper Sec. 2.1 and A.3.7: ResNet-50 (ImageNet) features of CelebA faces form a compact cluster
+Paper Sec. 2.1 and A.3.7: ResNet-50 embeddings of CelebA faces form a compact cluster
 (mean intra-class distance 13.28, silhouette 0.18) while ImageNet images scatter (24.13).  The paper
 does not say how it measures intra-class distance; we use the mean Euclidean distance between all
 pairs of the class's feature vectors, and the silhouette over the two classes.  Raw distances depend
 on the feature extractor's scale, so we also report the scale-free ratio face / natural (the paper's
-is 13.28 / 24.13 = 0.55).
+is 13.28 / 24.13 = 0.55).  The paper does not say which ResNet-50 weights; ImageNet's is our reading.
 
 Taught in notebook 01.
 """
@@ -27,11 +27,13 @@ _IMAGENET_STD = torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1)
 class ResNetFeatures(torch.nn.Module):
     """torchvision's ResNet-50 up to its global average pool: one 2048-d vector per image.
 
-    ``weights="IMAGENET1K_V2"`` (paper profile) downloads the ImageNet weights the paper used;
+    ``weights="IMAGENET1K_V2"`` (paper profile) downloads ImageNet weights (the paper says only "ResNet-50
+    embeddings"; ImageNet weights are our reading);
     ``weights=None`` (tiny profile, offline) builds the same network with random weights drawn from
     ``seed``.  A random network is not trained on faces or on anything else, so it cannot favour
-    faces; its features still respond to an image's layout, colour and texture statistics, which is
-    what "structural regularity" is about.  Taught in notebook 01.
+    faces; its features still respond to an image's colour, contrast and texture statistics, but
+    after the global average pool they barely see layout (notebook 01 shuffles a face's tiles and
+    finds it about as compact).  Taught in notebook 01.
     """
 
     def __init__(self, weights: str | None = "IMAGENET1K_V2", size: int = 224, seed: int = 0):
@@ -96,6 +98,30 @@ def compactness(features: np.ndarray, labels: np.ndarray, face_label=1) -> dict:
     }
 
 
+def ratio_interval(faces: np.ndarray, natural: np.ndarray, draws: int = 200, level: float = 0.95,
+                   seed: int = 0) -> tuple[float, float]:
+    """Bootstrap interval of the ratio intra(faces) / intra(natural): redraw each class's images with
+    replacement ``draws`` times, recompute the ratio, and keep the middle ``level`` of the values.
+
+    It says how much the ratio depends on which images happened to be drawn (not on the network's
+    seed); the percentile interval is approximate (about 90% coverage for 60 samples a class, not 95%).
+    Two ratios whose intervals do not overlap differ by more than that.  Taught in notebook 01.
+    """
+    rng = np.random.default_rng(seed)
+    da = pairwise_distances(np.asarray(faces, dtype=np.float64))
+    db = pairwise_distances(np.asarray(natural, dtype=np.float64))
+    if len(da) < 2 or len(db) < 2:
+        raise ValueError("need at least two samples per class")
+
+    def mean_pair(d):  # one bootstrap draw's mean distance over all pairs of positions
+        i = rng.integers(0, len(d), len(d))
+        return d[np.ix_(i, i)].sum() / (len(d) * (len(d) - 1))
+
+    ratios = np.array([mean_pair(da) / mean_pair(db) for _ in range(draws)])
+    tail = 100 * (1 - level) / 2
+    return float(np.percentile(ratios, tail)), float(np.percentile(ratios, 100 - tail))
+
+
 def tsne_2d(features: np.ndarray, seed: int = 0, perplexity: float = 30.0) -> np.ndarray:
     """2-D t-SNE embedding (sklearn) of the features, seeded.  Taught in notebook 01."""
     features = np.asarray(features, dtype=np.float64)
@@ -121,3 +147,61 @@ class FaceSpace:
         d = images.float().flatten(1) - self.mean
         residual = d - (d @ self.components.T) @ self.components
         return 1 - residual.pow(2).sum(1) / d.pow(2).sum(1).clamp_min(1e-12)
+
+
+# ---- Are LQ latents off the HQ distribution?  Does a prior draw sharp, varied faces?  Notebook 02.
+
+
+def fit_linear_probe(a, b, seed: int = 0):
+    """A linear probe: scikit-learn logistic regression on standardised, flattened features, trained
+    to tell set ``a`` (label 0) from set ``b`` (label 1).  Returns the fitted pipeline; its
+    ``decision_function`` is the signed position along the probe's direction.  Taught in notebook 02."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    x = np.concatenate([_flat(a), _flat(b)])
+    y = np.r_[np.zeros(len(a)), np.ones(len(b))]
+    return make_pipeline(StandardScaler(), LogisticRegression(max_iter=5000, random_state=seed)).fit(x, y)
+
+
+def probe_accuracy(probe, a, b) -> float:
+    """Balanced accuracy of a probe from ``fit_linear_probe`` on held-out sets ``a`` (label 0) and
+    ``b`` (label 1): the mean of the two per-set accuracies, so 0.5 is chance whatever the set sizes.
+    Taught in notebook 02."""
+    return float(((probe.predict(_flat(a)) == 0).mean() + (probe.predict(_flat(b)) == 1).mean()) / 2)
+
+
+def nearest_distances(queries, reference) -> torch.Tensor:
+    """For each query, the mean absolute difference per element to its nearest reference
+    (L1 over the flattened tensors divided by their size, the unit of the latent L1 gap).  Taught in
+    notebook 02."""
+    q, r = torch.as_tensor(_flat(queries)), torch.as_tensor(_flat(reference))
+    return torch.cdist(q, r, p=1).min(1).values / q.shape[1]
+
+
+def diversity(images: torch.Tensor) -> float:
+    """How much a set of images differ from each other: the mean RMS difference over all pairs, after
+    removing each image's mean colour (so a set of one face in random tints scores 0).  Taught in
+    notebook 02."""
+    x = images.float()
+    x = (x - x.mean((-2, -1), keepdim=True)).flatten(1)
+    n = len(x)
+    if n < 2:
+        raise ValueError("need at least two images for a diversity")
+    d = torch.cdist(x, x) / x.shape[1] ** 0.5
+    return float(d.sum() / (n * (n - 1)))
+
+
+def high_frequency_energy(images: torch.Tensor) -> torch.Tensor:
+    """Sharpness per image: the mean squared difference between an image and its 3x3 box blur (edge
+    pixels repeated), i.e. the energy a slight blur removes.  Images N x C x H x W in [0, 1].
+    Taught in notebook 02."""
+    x = images.float()
+    blurred = F.avg_pool2d(F.pad(x, (1, 1, 1, 1), mode="replicate"), 3, stride=1)
+    return (x - blurred).pow(2).flatten(1).mean(1)
+
+
+def _flat(x) -> np.ndarray:
+    x = x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else np.asarray(x)
+    return x.reshape(len(x), -1).astype(np.float64)

@@ -273,8 +273,8 @@ def packaged_face_photos(size: int | None = None) -> dict[str, torch.Tensor]:
 
 
 def lfw_subset() -> tuple[torch.Tensor, torch.Tensor]:
-    """scikit-image's bundled LFW subset: 100 real face crops and 100 non-face crops from the same
-    photographs, 25 x 25 grayscale, as two N x 3 x 25 x 25 tensors in [0, 1].  Taught in notebook 01."""
+    """scikit-image's bundled LFW subset: 100 real face crops and 100 non-face crops (in scikit-image's
+    words, "extracted from the background of the same dataset"), 25 x 25 grayscale, as two N x 3 x 25 x 25 tensors in [0, 1].  Taught in notebook 01."""
     a = torch.from_numpy(np.load(_package_file("skimage", "lfw_subset.npy"))).float()
     if a.max() > 1:
         a = a / 255.0
@@ -331,6 +331,27 @@ def image_set(source: str, n: int, size: int, seed: int = 0) -> tuple[torch.Tens
         chosen = [files[i] for i in sorted(rng.choice(len(files), size=n, replace=False))]
         return torch.stack([resize_square(load_image(f), size) for f in chosen]), [source] * n
     raise ValueError(f"unknown image source {source!r}")
+
+
+def face_landmarks(source: str, n: int, size: int, seed: int = 0) -> torch.Tensor:
+    """Landmarks (n x K x 2 pixels, in ``lafr.synthetic.LANDMARK_NAMES`` order) of the faces that
+    ``image_set(source, n, size, seed)`` returns.  Synthetic faces carry their own.  Any other face is
+    assumed aligned (FFHQ-style crops, as CelebA-Test, the paper's training and test faces are) and
+    gets the typical landmarks of an aligned face: the mean over 256 held-out synthetic faces, whose
+    eyes (38.6% and 61.2% of the width, 46% of the height) and mouth (72% of the height) sit within a
+    few percent of where FFHQ's alignment rule puts them (37.5%, 62.5%, 47%; mouth 75%).
+    Taught in notebook 03."""
+    from lafr.synthetic import HELDOUT_OFFSET, synthetic_face
+
+    if source == "synthetic":
+        return torch.stack([synthetic_face(seed, HELDOUT_OFFSET + i, size)[1] for i in range(n)])
+    mean = torch.stack([synthetic_face(0, HELDOUT_OFFSET + i, 64)[1] for i in range(256)]).mean(0)
+    template = (mean + 0.5) * size / 64 - 0.5
+    if source == "synthetic+photos":  # the packaged photos first, then synthetic faces 0, 1, ...
+        k = len(_FACE_BOXES)
+        own = [synthetic_face(seed, i, size)[1] for i in range(n - k)]
+        return torch.stack([template] * k + own)
+    return template.expand(n, -1, -1).clone()
 
 
 # --------------------------------------------------------------------------------------------------

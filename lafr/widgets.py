@@ -21,14 +21,14 @@ def latent_gap_figure(vae, face: torch.Tensor, preset: str, strength: float, see
     z = vae_io.encode(vae, to_model(torch.stack([face, lq])))
     dec = from_model(vae_io.decode(vae, z).float())
     gap = (z[1] - z[0]).abs().mean(0).float()
-    fig, axes = plt.subplots(1, 4, figsize=(9, 2.6))
-    panels = [(face, "HQ"), (lq, f"LQ (strength {strength:.2f})"), (dec[1], "decode(encode(LQ))")]
+    fig, axes = plt.subplots(1, 4, figsize=(9.4, 2.6))
+    panels = [(face, "HQ"), (lq, f"LQ (strength {strength:.2f})"), (dec[1], "the LQ latent, decoded")]
     for ax, (img, title) in zip(axes, panels):
         ax.imshow(img.permute(1, 2, 0).clamp(0, 1).numpy())
         ax.set_title(title, fontsize=8)
-    im = axes[3].imshow(gap.numpy(), cmap="magma")
-    axes[3].set_title(f"|z_LQ - z_HQ|, mean {float(gap.mean()):.3f}", fontsize=8)
-    fig.colorbar(im, ax=axes[3], fraction=0.046)
+    im = axes[3].imshow(gap.numpy(), cmap="magma", vmin=0)
+    axes[3].set_title(f"where the latent moved (mean {float(gap.mean()):.3f})", fontsize=8)
+    fig.colorbar(im, ax=axes[3], fraction=0.046, label="mean absolute latent difference")
     for ax in axes:
         ax.axis("off")
     fig.tight_layout()
@@ -63,35 +63,37 @@ def latent_explorer(vae, faces: torch.Tensor, preset: str):
 
 
 @torch.no_grad()
-def codebook_map_figure(adapter, vae, face: torch.Tensor, preset: str, strength: float = 1.0, seed: int = 0, top: int = 12):
-    """Which codebook entries one degraded face uses: HQ, LQ, decode(z_aligned), the map of chosen
-    entries (one colour per entry, the same colour for the same entry everywhere), and the entries
-    this face uses most.  ``face`` is 3 x H x W in [0, 1].  Taught in notebook 03."""
+def codebook_map_figure(adapter, vae, face: torch.Tensor, preset: str, share: torch.Tensor, strength: float = 1.0,
+                        seed: int = 0, chance: float | None = None):  # fmt: skip
+    """Which kind of codebook entry one degraded face uses where: HQ, LQ, decode(z_aligned), and a
+    map of the chosen entry at each latent position, coloured by ``share``: the fraction of that
+    entry's uses, over other faces, that fall at the eyes or mouth (``lafr.adapter.entry_region_share``).
+    Bright eyes and mouth on a dark face mean the codebook keeps entries for them.  ``chance`` (the
+    eyes' and mouth's share of all positions) is marked on the colour bar.  ``face`` is 3 x H x W in
+    [0, 1].  Taught in notebook 03."""
     lq, _ = degrade.degrade(face, preset, seed=seed, strength=strength)
     z = vae_io.encode(vae, to_model(lq[None]))
     aligned, idx = adapter(z.to(adapter.dtype), return_indices=True)
     dec = from_model(vae_io.decode(vae, aligned.to(z.dtype)).float())[0]
-    idx = idx[0].cpu()
-    k = adapter.config.codebook_size
-    colours = plt.get_cmap("hsv")(torch.randperm(k, generator=torch.Generator().manual_seed(0)).numpy() / k)
-    counts = torch.bincount(idx.flatten(), minlength=k)
-    order = counts.argsort(descending=True)[:top]
-    order = order[counts[order] > 0]
-    fig, axes = plt.subplots(1, 5, figsize=(12, 2.6), gridspec_kw={"width_ratios": [1, 1, 1, 1, 1.6]})
-    for ax, (img, title) in zip(axes, [(face, "HQ"), (lq, f"LQ (strength {strength:.2f})"), (dec, "decode(z_aligned)")]):
+    entry_share = share.cpu()[idx[0].cpu()]
+    fig, axes = plt.subplots(1, 4, figsize=(10, 2.8))
+    for ax, (img, title) in zip(axes, [(face, "HQ face"), (lq, f"degraded (strength {strength:.2f})"),
+                                       (dec, "decoded aligned latent")]):  # fmt: skip
         ax.imshow(img.permute(1, 2, 0).clamp(0, 1).numpy())
         ax.set_title(title, fontsize=8)
+    im = axes[3].imshow(entry_share.numpy(), cmap="inferno", vmin=0, vmax=1)
+    axes[3].set_title(f"chosen entry: how often it is used\nat the eyes or mouth ({len(idx.unique())} distinct entries)", fontsize=8)
+    bar = fig.colorbar(im, ax=axes[3], fraction=0.046)
+    if chance is not None:
+        bar.ax.axhline(chance, c="c", lw=2)
+        bar.ax.text(1.6, chance, "chance", va="center", fontsize=7, transform=bar.ax.get_yaxis_transform())
+    for ax in axes:
         ax.axis("off")
-    axes[3].imshow(colours[idx.numpy()])
-    axes[3].set_title(f"chosen entry per position\n{len(idx.unique())} distinct of {k}", fontsize=8)
-    axes[3].axis("off")
-    axes[4].bar(range(len(order)), counts[order].numpy(), color=colours[order.numpy()])
-    axes[4].set_xticks(range(len(order)), [str(int(i)) for i in order], rotation=90, fontsize=7)
-    axes[4].set_title("most used entries (positions)", fontsize=8)
     fig.tight_layout()
     return fig
 
 
-def codebook_explorer(adapter, vae, faces: torch.Tensor, preset: str):
+def codebook_explorer(adapter, vae, faces: torch.Tensor, preset: str, share: torch.Tensor, chance: float | None = None):
     """Sliders for the face and the degradation strength over ``codebook_map_figure``."""
-    return _face_and_strength_sliders(lambda i, s: codebook_map_figure(adapter, vae, faces[i], preset, s, seed=i), len(faces), 1.0)
+    draw = lambda i, s: codebook_map_figure(adapter, vae, faces[i], preset, share, s, seed=i, chance=chance)  # noqa: E731
+    return _face_and_strength_sliders(draw, len(faces), 1.0)

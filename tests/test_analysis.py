@@ -23,6 +23,26 @@ def test_compactness_separates_a_tight_class_from_a_spread_one():
     assert abs(shuffled["silhouette"]) < 0.05 and 0.8 < shuffled["ratio"] < 1.2
 
 
+def test_ratio_interval_brackets_the_ratio_and_separates_classes():
+    rng = np.random.default_rng(0)
+    tight, spread = rng.normal(0, 0.3, (60, 8)), rng.normal(0, 2.0, (60, 8))
+    ratio = analysis.intra_class_distance(tight) / analysis.intra_class_distance(spread)
+    lo, hi = analysis.ratio_interval(tight, spread, seed=0)
+    assert lo < ratio < hi < 0.3
+    # pairs of samples of one distribution: the 95% interval should contain the true ratio, 1, most of
+    # the time (percentile bootstrap: about 0.9 here; a 50% interval would manage about half)
+    covered = [lo < 1 < hi for lo, hi in (analysis.ratio_interval(rng.normal(0, 2.0, (60, 8)), rng.normal(0, 2.0, (60, 8)),
+                                                                   seed=k) for k in range(40))]
+    assert sum(covered) >= 30
+    # seeded, and a narrower level gives a narrower interval inside it
+    assert analysis.ratio_interval(tight, spread, seed=3) == analysis.ratio_interval(tight, spread, seed=3)
+    lo50, hi50 = analysis.ratio_interval(spread, spread[::-1], level=0.5, seed=1)
+    lo95, hi95 = analysis.ratio_interval(spread, spread[::-1], level=0.95, seed=1)
+    assert lo95 < lo50 < hi50 < hi95
+    with pytest.raises(ValueError):
+        analysis.ratio_interval(tight[:1], spread)
+
+
 def test_resnet_features_offline_are_seeded():
     x = torch.rand(3, 3, 40, 40)
     a = analysis.ResNetFeatures(weights=None, size=64, seed=1)(x)

@@ -8,6 +8,7 @@ import pytest
 import torch
 from PIL import Image
 
+from lafr import data
 from lafr.data import FaceFolder, ImageError, load_folder, load_image, save_image, scan_folder
 
 
@@ -216,3 +217,14 @@ def test_face_folder_resizes_and_names_bad_files(tmp_path):
     (tmp_path / "nothing").mkdir()
     with pytest.raises(ImageError, match="no face images"):
         FaceFolder(tmp_path / "nothing", 32)
+
+
+def test_face_landmarks_match_the_faces_and_an_aligned_template():
+    from lafr.synthetic import LANDMARK_NAMES, synthetic_face
+
+    pts = data.face_landmarks("synthetic", 3, 64, seed=2)
+    assert torch.equal(pts[1], synthetic_face(2, 100_001, 64)[1])  # the same faces image_set returns
+    template = data.face_landmarks("packaged_natural", 2, 128)  # any aligned face: fixed positions
+    assert torch.equal(template[0], template[1])
+    left, right = template[0, LANDMARK_NAMES.index("eye_left")], template[0, LANDMARK_NAMES.index("eye_right")]
+    assert 0.33 < (left[0] + 0.5) / 128 < 0.42 and 0.58 < (right[0] + 0.5) / 128 < 0.67  # FFHQ-like eyes

@@ -77,3 +77,6 @@ def test_prior_draws_faces(toy):
     space = analysis.FaceSpace(reference, k=32)
     assert float(space.score(samples).mean()) >= 0.85 * float(space.score(heldout).mean())
     assert float(space.score(torch.rand(8, 3, 64, 64)).mean()) < 0.5 * float(space.score(heldout).mean())
+    # not one face in many tints (collapse), and not blurred (a blurred face scores well in face space)
+    assert analysis.diversity(samples) >= 0.5 * analysis.diversity(heldout)
+    assert float(analysis.high_frequency_energy(samples).mean()) >= 0.5 * float(analysis.high_frequency_energy(heldout).mean())

@@ -17,6 +17,8 @@ def test_static_figure_and_widget():
     faces = torch.rand(3, 3, 32, 32)
     fig = widgets.latent_gap_figure(_vae(), faces[0], "tiny", strength=0.5, seed=1)
     assert len(fig.axes) == 5  # four panels and the colour bar
+    assert fig.axes[4].get_ylabel() == "mean absolute latent difference"  # the bar says what it measures
+    assert fig.axes[3].images[0].get_clim()[0] == 0  # the gap map's scale starts at no change
     box = widgets.latent_explorer(_vae(), faces, "tiny")
     face_slider, strength_slider = box.children[0].children
     assert face_slider.max == 2 and strength_slider.value == 0.5
@@ -28,11 +30,24 @@ def test_codebook_figure_and_explorer():
 
     adapter = LatentAlignmentAdapter(hidden=8, codebook_size=16, blocks=1).eval()
     faces = torch.rand(2, 3, 32, 32)
-    fig = widgets.codebook_map_figure(adapter, _vae(), faces[0], "tiny", strength=1.0, seed=0, top=5)
-    assert len(fig.axes) == 5
-    bars = fig.axes[4].patches
-    assert 1 <= len(bars) <= 5 and sum(b.get_height() for b in bars) <= 16 * 16  # at most one entry per position
-    box = widgets.codebook_explorer(adapter, _vae(), faces, "tiny")
+    share = torch.linspace(0, 1, 16)  # entry k is used at the eyes or mouth k/15 of the time
+    vae = _vae()
+    fig = widgets.codebook_map_figure(adapter, vae, faces[0], "tiny", share, strength=1.0, seed=0, chance=0.1)
+    assert len(fig.axes) == 5  # four panels and the colour bar
+    shown = fig.axes[3].images[0].get_array()
+    lq, _ = widgets.degrade.degrade(faces[0], "tiny", seed=0)
+    _, idx = adapter(widgets.vae_io.encode(vae, widgets.to_model(lq[None])), return_indices=True)
+    assert torch.allclose(torch.as_tensor(shown.data), share[idx[0]])  # each position shows its entry's share
+    box = widgets.codebook_explorer(adapter, vae, faces, "tiny", share)
     face_slider, strength_slider = box.children[0].children
     assert face_slider.max == 1 and strength_slider.value == 1.0
     face_slider.value = 1  # redraws without error
+
+
+def test_entry_region_share():
+    from lafr.adapter import entry_region_share
+
+    indices = torch.tensor([[[0, 0], [1, 2]]])
+    regions = torch.tensor([[[1, 0], [1, 0]]])
+    share = entry_region_share(indices, regions, 4)
+    assert share[0] == 0.5 and share[1] == 1.0 and share[2] == 0.0 and torch.isnan(share[3])
