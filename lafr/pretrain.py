@@ -128,6 +128,21 @@ def region_psnr(images: torch.Tensor, hq: torch.Tensor, landmarks: torch.Tensor)
     return out
 
 
+def _warmup_cosine(lr: float, step: int, steps: int, warmup: int) -> float:
+    """A linear warm-up over ``warmup`` steps, then a cosine from lr down to lr/20 at ``steps``."""
+    frac = max(0.0, (step - warmup) / max(1, steps - warmup))
+    return lr * min(1.0, step / warmup) * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * frac)))
+
+
+def _plan(steps: int, warmup: int, time_limit: float, per_step: float, what: str, log) -> int:
+    """How many steps fit the time limit at the speed measured so far (never fewer than the warm-up
+    and one).  The run is planned once, early, so its schedule ends where it stops; a machine that
+    gets busier later makes it run longer than the limit."""
+    planned = min(steps, max(warmup + 1, int(time_limit / per_step)))
+    log(f"{what}: {per_step * 1000:.0f} ms a step; planning {planned} steps for the {time_limit:.0f} s limit")
+    return planned
+
+
 # ---- stage 1: the VAE ----------------------------------------------------------------------------
 
 
@@ -141,14 +156,10 @@ def train_vae(faces_u8, steps: int, batch_size: int, lr: float, device, seed: in
     start, history, step, warmup = time.perf_counter(), [], 0, 200
     while step < steps:
         step += 1
-        if time_limit and step == 51:  # plan the run to fit the time limit, from the speed so far
-            per_step = (time.perf_counter() - start) / 50
-            steps = min(steps, max(warmup + 1, int(time_limit / per_step)))
-            log(f"vae: {per_step * 1000:.0f} ms a step; planning {steps} steps for the {time_limit:.0f} s limit")
-        # linear warm-up, then a cosine from lr down to lr/20; the warm-up does not depend on `steps`
-        frac = max(0.0, (step - warmup) / max(1, steps - warmup))
+        if time_limit and step == 51:
+            steps = _plan(steps, warmup, time_limit, (time.perf_counter() - start) / 50, "vae", log)
         for g in opt.param_groups:
-            g["lr"] = lr * min(1.0, step / warmup) * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * frac)))
+            g["lr"] = _warmup_cosine(lr, step, steps, warmup)
         x = _batch(faces_u8, torch.randint(len(faces_u8), (batch_size,), generator=gen), device)
         post = vae.encode(x).latent_dist
         rec = vae.decode(post.sample()).sample
@@ -222,13 +233,10 @@ def finetune_decoder(vae, faces_u8, landmarks, steps: int, batch_size: int, lr: 
     start, history, step = time.perf_counter(), [], 0
     while step < steps:
         step += 1
-        if time_limit and step == 21:  # plan the run to fit the time limit, from the speed so far
-            per_step = (time.perf_counter() - start) / 20
-            steps = min(steps, max(warmup + 1, int(time_limit / per_step)))
-            log(f"decoder: {per_step * 1000:.0f} ms a step; planning {steps} steps for the {time_limit:.0f} s limit")
-        frac = max(0.0, (step - warmup) / max(1, steps - warmup))
+        if time_limit and step == 21:
+            steps = _plan(steps, warmup, time_limit, (time.perf_counter() - start) / 20, "decoder", log)
         for g in opt.param_groups:
-            g["lr"] = lr * min(1.0, step / warmup) * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * frac)))
+            g["lr"] = _warmup_cosine(lr, step, steps, warmup)
         idx = torch.randint(len(faces_u8), (batch_size,), generator=gen)
         x = faces_u8[idx].to(device).float() / 127.5 - 1
         z = mean[idx] + std[idx] * torch.randn(mean[idx].shape, generator=gen).to(device)
