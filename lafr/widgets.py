@@ -28,7 +28,7 @@ def latent_gap_figure(vae, face: torch.Tensor, preset: str, strength: float, see
         ax.set_title(title, fontsize=8)
     im = axes[3].imshow(gap.numpy(), cmap="magma", vmin=0)
     axes[3].set_title(f"where the latent moved (mean {float(gap.mean()):.3f})", fontsize=8)
-    fig.colorbar(im, ax=axes[3], fraction=0.046, label="mean absolute latent difference")
+    fig.colorbar(im, ax=axes[3], fraction=0.046, label="mean |latent difference|")
     for ax in axes:
         ax.axis("off")
     fig.tight_layout()
@@ -81,7 +81,8 @@ def codebook_map_figure(adapter, vae, face: torch.Tensor, preset: str, share: to
                                        (dec, "decoded aligned latent")]):  # fmt: skip
         ax.imshow(img.permute(1, 2, 0).clamp(0, 1).numpy())
         ax.set_title(title, fontsize=8)
-    im = axes[3].imshow(entry_share.numpy(), cmap="inferno", vmin=0, vmax=1)
+    cmap = plt.get_cmap("inferno").with_extremes(bad="0.6")  # grey: an entry never chosen by the counting faces
+    im = axes[3].imshow(entry_share.numpy(), cmap=cmap, vmin=0, vmax=1)
     axes[3].set_title(f"chosen entry: how often it is used\nat the eyes or mouth ({len(idx.unique())} distinct entries)", fontsize=8)
     bar = fig.colorbar(im, ax=axes[3], fraction=0.046)
     if chance is not None:

@@ -17,7 +17,7 @@ def test_static_figure_and_widget():
     faces = torch.rand(3, 3, 32, 32)
     fig = widgets.latent_gap_figure(_vae(), faces[0], "tiny", strength=0.5, seed=1)
     assert len(fig.axes) == 5  # four panels and the colour bar
-    assert fig.axes[4].get_ylabel() == "mean absolute latent difference"  # the bar says what it measures
+    assert fig.axes[4].get_ylabel() == "mean |latent difference|"  # the bar says what it measures
     assert fig.axes[3].images[0].get_clim()[0] == 0  # the gap map's scale starts at no change
     box = widgets.latent_explorer(_vae(), faces, "tiny")
     face_slider, strength_slider = box.children[0].children
