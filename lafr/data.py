@@ -274,7 +274,8 @@ def packaged_face_photos(size: int | None = None) -> dict[str, torch.Tensor]:
 
 def lfw_subset() -> tuple[torch.Tensor, torch.Tensor]:
     """scikit-image's bundled LFW subset: 100 real face crops and 100 non-face crops (in scikit-image's
-    words, "extracted from the background of the same dataset"), 25 x 25 grayscale, as two N x 3 x 25 x 25 tensors in [0, 1].  Taught in notebook 01."""
+    words, "extracted from the background of the same dataset"), 25 x 25 grayscale, as two
+    N x 3 x 25 x 25 tensors in [0, 1].  Taught in notebook 01."""
     a = torch.from_numpy(np.load(_package_file("skimage", "lfw_subset.npy"))).float()
     if a.max() > 1:
         a = a / 255.0

@@ -53,6 +53,6 @@ def test_decoder_finetuning_keeps_the_encoder(monkeypatch):
     assert steps == 3 and history
     after = tuned.state_dict()
     for k, v in before.items():
-        same = torch.equal(v, after[k])
-        assert same if k.startswith(("encoder.", "quant_conv.")) else True, k
+        if k.startswith(("encoder.", "quant_conv.")):  # fails if the encoder is put in the graph and trained
+            assert torch.equal(v, after[k]), k
     assert any(not torch.equal(v, after[k]) for k, v in before.items() if k.startswith("decoder.")), "the decoder did not train"
