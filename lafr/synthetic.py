@@ -66,16 +66,22 @@ def _paint(img, alpha, color):
 
 
 class _Face:
-    """Random face parameters, and the map from face coordinates to image coordinates."""
+    """Random face parameters, and the map from face coordinates to image coordinates.
 
-    def __init__(self, rng: np.random.Generator):
+    The parameters are of two kinds.  *Identity* (who the person is): face shape, skin, hair (colour,
+    style, hairline, strand pattern), and the geometry and colours of eyes, brows, nose and mouth.
+    *Nuisance* (how this photo of them was taken): position, roll, yaw and pitch, gaze, smile,
+    lighting and background.  ``view`` redraws the nuisance ones only, from its own generator, so
+    ``view=1, 2, ...`` are other photos of the same person; ``view=0`` is the first draw, in the
+    order the committed toy models were trained on (so it never changes).
+    """
+
+    def __init__(self, rng: np.random.Generator, view_rng: np.random.Generator | None = None):
         r = rng.uniform
-        self.cx, self.cy = r(-0.05, 0.05), r(0.0, 0.08)
+        self._place(rng)
         self.a, self.b = r(0.52, 0.64), r(0.66, 0.78)  # half width / half height of the face
         self.chin = r(0.15, 0.45)  # how much the jaw narrows towards the chin
-        self.roll = r(-0.18, 0.18)
-        self.yaw = r(-0.30, 0.30)  # shifts the features sideways, shrinks the far side
-        self.pitch = r(-0.06, 0.06)
+        self._pose(rng)
         t = rng.beta(1.3, 1.3)
         self.skin = _SKIN_LIGHT * (1 - t) + _SKIN_DARK * t + rng.normal(0, 0.015, 3)
         self.hair = _HAIR[rng.integers(len(_HAIR))] * r(0.85, 1.15)
@@ -88,21 +94,43 @@ class _Face:
         self.eye_w, self.eye_h = r(0.17, 0.23), r(0.065, 0.10)
         self.iris_r = r(0.50, 0.62)  # iris radius, as a fraction of the eye's half width
         self.iris = _IRIS[rng.integers(len(_IRIS))] * r(0.85, 1.15)
-        self.gaze = r(-0.25, 0.25)
+        self._gaze(rng)
         self.brow_y, self.brow_arch = r(0.14, 0.24), r(0.02, 0.10)
         self.brow_h = r(0.025, 0.055)
         self.nose_y, self.nose_w = r(0.20, 0.32), r(0.10, 0.16)
         self.mouth_y, self.mouth_w = r(0.50, 0.62), r(0.22, 0.34)
-        self.lip_h, self.smile = r(0.035, 0.065), r(-0.04, 0.10)
+        self.lip_h = r(0.035, 0.065)
+        self._smile(rng)
         self.lip = self.skin * np.array([0.95, 0.62, 0.62]) + np.array([0.10, 0.0, 0.02]) * r(0, 1)
-        self.light = r(-np.pi, np.pi)  # direction of the key light in the image plane
-        self.light_strength = r(0.10, 0.35)
-        self.bg = rng.uniform(0.1, 0.95, (2, 3))
-        self.bg_angle = r(-np.pi, np.pi)
-        self.bg_blobs = rng.uniform(-1, 1, (3, 2))
-        self.bg_blob_colors = rng.uniform(0.1, 0.95, (3, 3))
+        self._scene(rng)
         self.strand_freq = r(50, 75)
         self.phase = rng.uniform(0, 2 * np.pi, 4)  # phases of the fine structured detail
+        if view_rng is not None:  # another photo of the same person: redraw every nuisance value
+            for draw in (self._place, self._pose, self._gaze, self._smile, self._scene):
+                draw(view_rng)
+
+    # The nuisance values, one group per method (the identity values are drawn inline above).
+    def _place(self, rng):
+        self.cx, self.cy = rng.uniform(-0.05, 0.05), rng.uniform(0.0, 0.08)
+
+    def _pose(self, rng):
+        self.roll = rng.uniform(-0.18, 0.18)
+        self.yaw = rng.uniform(-0.30, 0.30)  # shifts the features sideways, shrinks the far side
+        self.pitch = rng.uniform(-0.06, 0.06)
+
+    def _gaze(self, rng):
+        self.gaze = rng.uniform(-0.25, 0.25)
+
+    def _smile(self, rng):
+        self.smile = rng.uniform(-0.04, 0.10)
+
+    def _scene(self, rng):
+        self.light = rng.uniform(-np.pi, np.pi)  # direction of the key light in the image plane
+        self.light_strength = rng.uniform(0.10, 0.35)
+        self.bg = rng.uniform(0.1, 0.95, (2, 3))
+        self.bg_angle = rng.uniform(-np.pi, np.pi)
+        self.bg_blobs = rng.uniform(-1, 1, (3, 2))
+        self.bg_blob_colors = rng.uniform(0.1, 0.95, (3, 3))
 
     def to_face(self, u, v):
         """Image coordinates -> face coordinates (x in units of a, y in units of b)."""
@@ -276,18 +304,25 @@ def _render(face: _Face, size: int) -> tuple[np.ndarray, np.ndarray]:
     return img, pts
 
 
-def synthetic_face(seed: int, index: int, size: int = 64) -> tuple[torch.Tensor, torch.Tensor]:
+def synthetic_face(seed: int, index: int, size: int = 64, view: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
     """One synthetic face and its landmarks.
 
     Returns ``(image, landmarks)``: image is a float tensor 3 x size x size in [0, 1]; landmarks is
     a float tensor K x 2 of (x, y) pixel coordinates in the order of ``LANDMARK_NAMES``.
-    The same (seed, index, size) gives the same face on every run and machine.
-    Taught in notebook 01.
+    The same (seed, index, size, view) gives the same face on every run and machine.
+
+    ``(seed, index)`` is a person; ``view`` is a photo of them: another view keeps the identity
+    (face shape, skin, hair, the features' shapes and colours) and redraws position, pose, gaze,
+    smile, light and background.  ``view=0`` is the face every earlier chapter uses.
+    Taught in notebook 01; views in notebook 04.
     """
     if size < 16:
         raise ValueError(f"size must be at least 16 pixels, got {size}")
+    if int(view) < 0:
+        raise ValueError(f"view must be 0 or more, got {view}")
     rng = np.random.default_rng([int(seed), int(index)])
-    img, pts = _render(_Face(rng), int(size))
+    view_rng = np.random.default_rng([int(seed), int(index), int(view)]) if int(view) else None
+    img, pts = _render(_Face(rng, view_rng), int(size))
     return torch.from_numpy(np.ascontiguousarray(img, dtype=np.float32)).permute(2, 0, 1).contiguous(), torch.from_numpy(pts)
 
 

@@ -56,3 +56,55 @@ def test_dataset():
         ds[5]
     with pytest.raises(ValueError, match="at least 16"):
         synthetic_face(0, 0, 8)
+
+
+# --- identity and views (notebook 04) ----------------------------------------------------------
+
+_IDENTITY = ("a", "b", "chin", "skin", "hair", "hair_long", "hair_length", "hairline", "parting", "bald",
+             "eye_x", "eye_y", "eye_w", "eye_h", "iris_r", "iris", "brow_y", "brow_arch", "brow_h",
+             "nose_y", "nose_w", "mouth_y", "mouth_w", "lip_h", "lip", "strand_freq", "phase")  # fmt: skip
+_NUISANCE = ("cx", "cy", "roll", "yaw", "pitch", "gaze", "smile", "light", "light_strength", "bg",
+             "bg_angle", "bg_blobs", "bg_blob_colors")  # fmt: skip
+
+
+def test_view_0_is_the_face_the_toy_models_were_trained_on():
+    """The committed toy models were trained on the faces drawn before views existed: view 0 must
+    reproduce them bit for bit (reference saved from that code, tests/data)."""
+    ref = np.load(__import__("pathlib").Path(__file__).parent / "data" / "synthetic_faces_view0.npz")
+    for (seed, index), img, pts in zip(ref["keys"], ref["images"], ref["landmarks"]):
+        a, pa = synthetic_face(int(seed), int(index), 64)
+        b, pb = synthetic_face(int(seed), int(index), 64, view=0)
+        assert np.array_equal(a.numpy(), img) and np.array_equal(pa.numpy(), pts), (seed, index)
+        assert torch.equal(a, b) and torch.equal(pa, pb)
+
+
+def test_a_view_redraws_the_nuisance_and_keeps_the_identity():
+    from lafr.synthetic import _Face
+
+    def face(view):
+        rng = np.random.default_rng([2, 9])
+        return _Face(rng, np.random.default_rng([2, 9, view]) if view else None)
+
+    f0, f1, f2 = face(0), face(1), face(2)
+    for k in _IDENTITY:
+        assert np.array_equal(getattr(f0, k), getattr(f1, k)), k
+    for k in _NUISANCE:
+        assert not np.array_equal(getattr(f0, k), getattr(f1, k)), k
+        assert not np.array_equal(getattr(f1, k), getattr(f2, k)), k
+    covered = set(_IDENTITY) | set(_NUISANCE)
+    assert covered == set(vars(f0)), set(vars(f0)) ^ covered  # every attribute is one or the other
+
+
+def test_views_move_the_landmarks_and_look_alike():
+    """Landmarks follow the view; two views of one person are closer in their central face region
+    than two different people (the skin, eyes and hair stay)."""
+    a, pa = synthetic_face(5, 3, 64, view=0)
+    b, pb = synthetic_face(5, 3, 64, view=1)
+    assert (pa - pb).abs().max() > 0.5 and (pb > 0).all() and (pb < 64).all()
+    assert not torch.equal(synthetic_face(5, 3, 64, view=1)[0], synthetic_face(5, 3, 64, view=2)[0])
+    c = slice(20, 44)
+    same = np.mean([(synthetic_face(5, i, 64)[0] - synthetic_face(5, i, 64, view=1)[0])[:, c, c].abs().mean() for i in range(20)])
+    other = np.mean([(synthetic_face(5, i, 64)[0] - synthetic_face(5, i + 1, 64)[0])[:, c, c].abs().mean() for i in range(20)])
+    assert same < 0.8 * other, (same, other)
+    with pytest.raises(ValueError, match="view"):
+        synthetic_face(0, 0, 64, view=-1)
