@@ -18,6 +18,9 @@ from pathlib import Path
 from lafr import config
 
 
+_TOY_OUT = str(Path(__file__).resolve().parent / "weights" / "toy")
+
+
 def _cuda() -> bool:
     import torch
 
@@ -104,7 +107,7 @@ def cmd_pretrain_toy(args) -> int:
     out = Path(args.out)
     if args.resume and args.stage != "prior":
         raise ValueError("--resume continues the prior's training: use it with --stage prior")
-    if args.stage != "all" and not ((out / "vae" / "config.json").is_file() and (out / "manifest.json").is_file()):
+    if args.stage in ("prior", "decoder") and not ((out / "vae" / "config.json").is_file() and (out / "manifest.json").is_file()):
         raise FileNotFoundError(
             f"{out} holds no toy VAE (vae/config.json and manifest.json); --stage {args.stage} starts from the VAE "
             f"saved there. Make one first with `lafr pretrain-toy --out {out}`, or point --out at a folder that has one."
@@ -115,6 +118,13 @@ def cmd_pretrain_toy(args) -> int:
         state = prior_state_file()
         if not state.is_file():
             raise FileNotFoundError(f"{state}: no prior training state to resume from; run without --resume")
+    if args.stage in ("identity", "structure"):
+        from lafr.facenets import pretrain_toy_network
+
+        pretrain_toy_network(args.stage, None if args.out == _TOY_OUT else out, device=args.device, seed=args.seed,
+                             identities=args.identities, views=args.views, steps=args.net_steps, batch=args.net_batch,
+                             lr=args.net_lr, time_limit=args.time_limit * 60 if args.time_limit else None)  # fmt: skip
+        return 0
     if args.stage == "decoder":
         from lafr.pretrain import finetune_toy_decoder
 
@@ -199,7 +209,8 @@ def build_parser() -> argparse.ArgumentParser:
     tour.set_defaults(func=cmd_tour)
 
     pre = sub.add_parser("pretrain-toy", help="train the tiny profile's toy VAE and diffusion prior (hours on a CPU, minutes on a GPU)")
-    pre.add_argument("--out", default=str(Path(__file__).resolve().parent / "weights" / "toy"))
+    pre.add_argument("--out", default=_TOY_OUT, help="folder to write (default: the committed toy models' folder; "
+                     "for --stage identity or structure, lafr/weights/toy_identity or toy_structure)")
     pre.add_argument("--device", default="cuda" if _cuda() else "cpu")
     pre.add_argument("--seed", type=int, default=1)
     pre.add_argument("--faces", type=int, default=20_000, help="synthetic HQ faces to train on")
@@ -214,9 +225,15 @@ def build_parser() -> argparse.ArgumentParser:
     pre.add_argument("--decoder-batch", type=int, default=16)
     pre.add_argument("--decoder-lr", type=float, default=2e-4)
     pre.add_argument("--decoder-region-weight", type=float, default=4.0, help="extra loss weight inside the eye and mouth boxes")
-    pre.add_argument("--stage", choices=("all", "prior", "decoder"), default="all",
+    pre.add_argument("--identities", type=int, default=4000, help="--stage identity/structure: synthetic people to train on")
+    pre.add_argument("--views", type=int, default=6, help="--stage identity/structure: views of each person")
+    pre.add_argument("--net-steps", type=int, default=2000, help="--stage identity/structure: training steps")
+    pre.add_argument("--net-batch", type=int, default=128)
+    pre.add_argument("--net-lr", type=float, default=2e-3)
+    pre.add_argument("--stage", choices=("all", "prior", "decoder", "identity", "structure"), default="all",
                      help="'prior': keep the VAE saved in --out and train only the prior; "
-                          "'decoder': fine-tune only the VAE's decoder (the latent space stays)")
+                          "'decoder': fine-tune only the VAE's decoder (the latent space stays); "
+                          "'identity', 'structure': the loss's toy identity encoder or structure network (notebook 04)")
     pre.add_argument("--resume", action="store_true", help="with --stage prior: continue the prior's training from its saved state")
     pre.add_argument("--overwrite", action="store_true", help="replace existing toy models in --out")
     pre.set_defaults(func=cmd_pretrain_toy)

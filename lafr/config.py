@@ -123,6 +123,17 @@ class Profile:
     loss_weight_id: float = _paper(1.0, "Sec. 3.1 (and eq. 3)", _LOSS_WEIGHTS)
     loss_weight_fs: float = _paper(1.0, "Sec. 3.1 (and eq. 3)", _LOSS_WEIGHTS)
     lpips_weight: float = _paper(2.0, "Sec. 2.4", "set to λ = 2 in our implementation")
+    lpips_net: str = _other("vgg", "OSEDiff's training loss uses lpips.LPIPS(net='vgg') with weight 2; the paper names no backbone")
+    lpips_backbone: str = _other("pretrained", "the lpips package's default: its ImageNet backbone (a torchvision download)")
+    identity_net: str = _paper(  # F_id: a CLIP image encoder (hub id or folder), or a toy network's name
+        "h94/IP-Adapter", "Sec. 3.1", "is adapted from IP-Adapter Ye et al. (2023)"
+    )
+    identity_net_subfolder: str = _other("models/image_encoder", "where h94/IP-Adapter keeps its CLIP image encoder (ViT-H/14, 1024-D)")
+    structure_net: str = _other(  # F_fs: D3DFR's R-Net (hub id or folder), or a toy network's name
+        "vinthony/SadTalker", "a hub mirror of Deep3DFaceRecon_pytorch's released R-Net (epoch_20.pth); the paper says "
+        "F_fs \"is based on D3DFR\" (Sec. 3.1) and names no checkpoint"
+    )
+    structure_net_file: str = _other("epoch_20.pth", "Deep3DFaceRecon_pytorch's released checkpoint (the weights under 'net_recon')")
 
     # --- faces versus natural images (Sec. 2.1, A.3.7) -------------------------------------------
     # Weights for torchvision's ResNet-50 feature extractor: "IMAGENET1K_V2" downloads its ImageNet
@@ -178,6 +189,12 @@ TINY = PAPER.replace(
     adapter_ablation_weights="lafr-toy-adapter-residual",  # the same with --residual
     stage2_batch_size=8,
     stage2_steps=1_500,
+    lpips_net="alex",  # ten times cheaper than VGG at 64 px, and it too rises with degradation on every face
+    lpips_backbone="random",  # offline: seeded random backbone, LPIPS's own linear layers (notebook 04)
+    identity_net="lafr-toy-identity",  # F_id: trained by `lafr pretrain-toy --stage identity`
+    identity_net_subfolder="",
+    structure_net="lafr-toy-structure",  # F_fs: trained by `lafr pretrain-toy --stage structure`
+    structure_net_file="",
     feature_weights=None,
     feature_size=128,
     analysis_faces="synthetic+photos",

@@ -164,3 +164,33 @@ def degrade(img: torch.Tensor, preset: str | Preset = "gfpgan", seed: int | list
         raise ValueError(f"got {len(seeds)} seeds for {len(img)} images")
     params = [sample_params(preset, s, strength) for s in seeds]
     return torch.stack([apply(x, p) for x, p in zip(img, params)]), params
+
+
+# ---- two controlled changes for notebook 04: geometry versus colour -------------------------------
+
+
+def warp(img: torch.Tensor, pixels: float, seed: int = 0, cells: int = 4) -> torch.Tensor:
+    """Move a face's geometry, not its colours: a smooth random displacement field whose largest
+    shift is ``pixels`` (at the image's size), bilinear resampling.  The field is a ``cells`` x
+    ``cells`` grid of random offsets, upsampled smoothly, so eyes, nose and mouth move and bend
+    while each stays itself.  Image(s) in [0, 1] (or [-1, 1]), 3 x H x W or N x 3 x H x W, one
+    field for all.  Taught in notebook 04."""
+    x = img[None] if img.dim() == 3 else img
+    h, w = x.shape[-2:]
+    gen = torch.Generator().manual_seed(int(seed))
+    field = torch.rand(1, 2, cells, cells, generator=gen) * 2 - 1
+    field = F.interpolate(field, size=(h, w), mode="bicubic", align_corners=True)
+    field = field / field.abs().amax().clamp(min=1e-8) * float(pixels)  # the largest shift, in pixels
+    ys, xs = torch.meshgrid(torch.arange(h, dtype=torch.float32), torch.arange(w, dtype=torch.float32), indexing="ij")
+    gx = (xs + field[0, 0]) / (w - 1) * 2 - 1
+    gy = (ys + field[0, 1]) / (h - 1) * 2 - 1
+    grid = torch.stack([gx, gy], -1)[None].expand(len(x), -1, -1, -1).to(x.dtype)
+    out = F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=True)
+    return out[0] if img.dim() == 3 else out
+
+
+def colour_shift(img: torch.Tensor, amount: float) -> torch.Tensor:
+    """Change a face's colours, not its geometry: a warm tint (red up, green and blue down) of
+    relative size ``amount``, on images in [0, 1], clipped.  Taught in notebook 04."""
+    gain = torch.tensor([1.0 + 0.5 * amount, 1.0 - 0.1 * amount, 1.0 - 0.5 * amount], dtype=img.dtype).view(3, 1, 1)
+    return (img * gain).clamp(0, 1)

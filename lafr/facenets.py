@@ -1,0 +1,535 @@
+"""Face feature networks: what the multilevel loss compares a restored face with its ground truth by.
+
+The loss of Sec. 2.4 needs two networks besides LPIPS (``lafr.losses``):
+
+* F_id, an identity encoder.  The paper uses IP-Adapter's CLIP image encoder (Sec. 3.1); A.3.5
+  says why CLIP and not ArcFace: it keeps expression and texture, and copes with odd poses.
+* F_fs, a facial-structure extractor.  The paper uses D3DFR (Deng et al. 2019b), a network that
+  regresses a face's 3D Morphable Model coefficients (shape, expression, pose, ...).
+
+Both profiles put a real, differentiable network behind the same small interface: a module that
+maps images in [-1, 1] (N x 3 x H x W) to one feature vector per image (N x D).
+
+| role | ``paper`` profile | ``tiny`` profile (offline) |
+|---|---|---|
+| F_id | CLIP ViT-H/14 image encoder (IP-Adapter), 1024-D | ``ToyIdentityEncoder``, trained here with an ArcFace loss on synthetic identities |
+| F_fs | D3DFR's R-Net (ResNet-50), 3DMM coefficients | ``ToyStructureNet``, trained here to find the synthetic faces' landmarks |
+
+The toy networks are trained once by ``lafr pretrain-toy --stage identity`` and ``--stage
+structure`` and committed in ``lafr/weights`` (with a manifest of how, and how well); CI never
+retrains them.  Neither network ever *judges* a restorer: the metrics of notebook 06 use other
+networks, as the paper measures identity with ArcFace while training with CLIP.
+
+Taught in notebook 04.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from diffusers import ConfigMixin, ModelMixin
+from diffusers.configuration_utils import register_to_config
+
+from lafr.synthetic import HELDOUT_OFFSET, LANDMARK_NAMES
+
+WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
+TOY_IDENTITY = "lafr-toy-identity"  # built-in names of the committed toy networks
+TOY_STRUCTURE = "lafr-toy-structure"
+TOY_DIRS = {TOY_IDENTITY: WEIGHTS_DIR / "toy_identity", TOY_STRUCTURE: WEIGHTS_DIR / "toy_structure"}
+
+
+# ---- the toy networks ----------------------------------------------------------------------------
+
+
+def _trunk(widths: tuple[int, ...]) -> nn.Sequential:
+    """A plain CNN: a stride-1 stem, then per width a stride-2 conv and a stride-1 conv
+    (conv, batch norm, ReLU), ending at 1/16 of the input's size."""
+    layers, cin = [], 3
+    for i, w in enumerate(widths):
+        for stride in ((1,) if i == 0 else (2, 1)):
+            layers += [nn.Conv2d(cin, w, 3, stride, 1, bias=False), nn.BatchNorm2d(w), nn.ReLU(inplace=True)]
+            cin = w
+    layers += [nn.Conv2d(cin, cin, 3, 2, 1, bias=False), nn.BatchNorm2d(cin), nn.ReLU(inplace=True)]
+    return nn.Sequential(*layers)
+
+
+class ToyIdentityEncoder(ModelMixin, ConfigMixin):
+    """F_id of the tiny profile: a face -> a ``embed_dim`` identity embedding.
+
+    A small CNN with an ArcFace-style output layer (batch norm, flatten, linear, batch norm), trained
+    with an additive angular margin loss to tell synthetic people apart under any view (pose,
+    light, background, smile).  Compare embeddings by cosine.  Taught in notebook 04."""
+
+    @register_to_config
+    def __init__(self, image_size: int = 64, widths: tuple[int, ...] = (32, 64, 96, 128), embed_dim: int = 128):
+        super().__init__()
+        self.trunk = _trunk(tuple(widths))
+        cells = (image_size // 2 ** len(widths)) ** 2
+        self.head = nn.Sequential(nn.BatchNorm2d(widths[-1]), nn.Flatten(),
+                                  nn.Linear(widths[-1] * cells, embed_dim), nn.BatchNorm1d(embed_dim))  # fmt: skip
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        """Images N x 3 x H x W in [-1, 1] (resized to ``image_size``) -> N x embed_dim."""
+        return self.head(self.trunk(_resize(images, self.config.image_size)))
+
+
+class ToyStructureNet(ModelMixin, ConfigMixin):
+    """F_fs of the tiny profile: a face -> its landmarks, and a structure feature made from them.
+
+    A small CNN regresses the synthetic faces' 19 landmarks (``LANDMARK_NAMES``) in normalised
+    image coordinates (-1 to 1).  Its structure feature (``forward``) is the landmarks minus the
+    mean face's: *zero-centred*.  Raw coordinates would not do for a cosine: every face has its
+    eyes above its mouth in about the same place, so the raw vectors of any two faces point the
+    same way (cosine about 0.99).  What tells two faces' structure apart is how each departs from
+    the average face, as D3DFR's 3DMM coefficients are departures from a mean face.
+    Taught in notebook 04."""
+
+    @register_to_config
+    def __init__(self, image_size: int = 64, widths: tuple[int, ...] = (24, 48, 64, 96), hidden: int = 128,
+                 num_landmarks: int = len(LANDMARK_NAMES)):  # fmt: skip
+        super().__init__()
+        self.trunk = _trunk(tuple(widths))
+        cells = (image_size // 2 ** len(widths)) ** 2
+        self.fc = nn.Sequential(nn.Flatten(), nn.Linear(widths[-1] * cells, hidden), nn.ReLU(inplace=True))
+        self.out = nn.Linear(hidden, num_landmarks * 2)
+        self.register_buffer("mean_shape", torch.zeros(num_landmarks, 2))  # set from the training faces
+
+    def penultimate(self, images: torch.Tensor) -> torch.Tensor:
+        """The hidden layer before the landmark output: N x hidden (the alternative feature)."""
+        return self.fc(self.trunk(_resize(images, self.config.image_size)))
+
+    def normalised_landmarks(self, images: torch.Tensor) -> torch.Tensor:
+        """N x K x 2 landmarks, (x, y) in normalised image coordinates (-1 left/top, +1 right/bottom)."""
+        return self.out(self.penultimate(images)).view(len(images), -1, 2)
+
+    def landmarks(self, images: torch.Tensor) -> torch.Tensor:
+        """N x K x 2 landmarks in pixels of the input images (x right, y down, pixel centres at integers)."""
+        size = torch.tensor(images.shape[-1:-3:-1], dtype=images.dtype, device=images.device)
+        return (self.normalised_landmarks(images) + 1) / 2 * size - 0.5
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        """Images N x 3 x H x W in [-1, 1] -> the zero-centred landmarks, N x 2K."""
+        return (self.normalised_landmarks(images) - self.mean_shape).flatten(1)
+
+
+def _resize(images: torch.Tensor, size: int) -> torch.Tensor:
+    if images.shape[-2:] == (size, size):
+        return images
+    return F.interpolate(images, size=(size, size), mode="bilinear", align_corners=False, antialias=True)
+
+
+def load_toy(name: str, device="cpu") -> ModelMixin:
+    """A committed toy network by its built-in name (or a folder saved by ``save_pretrained``),
+    frozen and in eval mode, in float32."""
+    folder = TOY_DIRS.get(name, Path(name))
+    cls = ToyIdentityEncoder if name == TOY_IDENTITY else ToyStructureNet if name == TOY_STRUCTURE else None
+    if not (folder / "config.json").is_file():
+        raise FileNotFoundError(
+            f"{name}: no toy network in {folder} (config.json missing). The committed ones ship with lafr; "
+            f"make them with `lafr pretrain-toy --stage identity` or `--stage structure`."
+        )
+    if cls is None:
+        cls = {c.__name__: c for c in (ToyIdentityEncoder, ToyStructureNet)}[json.loads((folder / "config.json").read_text())["_class_name"]]
+    net = cls.from_pretrained(folder, torch_dtype=torch.float32).to(device).eval()
+    return net.requires_grad_(False)
+
+
+# ---- the paper profile's networks -----------------------------------------------------------------
+
+CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)  # CLIPImageProcessor's defaults (OpenAI CLIP)
+CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
+
+
+class ClipIdentity(nn.Module):
+    """F_id of the paper profile: a CLIP image encoder's projected embedding (``image_embeds``).
+
+    Preprocessing as ``CLIPImageProcessor`` does it, but differentiable: the [-1, 1] image goes to
+    [0, 1], is resized to the encoder's input size (bicubic; aligned faces are square, so no crop)
+    and normalised with CLIP's mean and std.  Taught in notebook 04."""
+
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+        self.size = int(model.config.image_size)
+        self.register_buffer("mean", torch.tensor(CLIP_MEAN).view(1, 3, 1, 1), persistent=False)
+        self.register_buffer("std", torch.tensor(CLIP_STD).view(1, 3, 1, 1), persistent=False)
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        x = F.interpolate((images + 1) / 2, size=(self.size, self.size), mode="bicubic", align_corners=False, antialias=True)
+        x = (x - self.mean.to(x.dtype)) / self.std.to(x.dtype)
+        return self.model(pixel_values=x.to(self.model.dtype)).image_embeds
+
+
+# The 257 coefficients of D3DFR's R-Net, in order (Deep3DFaceRecon_pytorch, models/bfm.py split_coeff).
+D3DFR_COEFFS = {"id": 80, "exp": 64, "tex": 80, "angle": 3, "gamma": 27, "trans": 3}
+D3DFR_STRUCTURE = ("id", "exp", "angle", "trans")  # shape, expression and pose; not texture or light
+
+
+class D3DFRNet(nn.Module):
+    """F_fs of the paper profile: D3DFR's R-Net (Deng et al. 2019b, Deep3DFaceRecon_pytorch's
+    ``ReconNetWrapper``): a ResNet-50 without its last layer, then one 1x1 convolution per group of
+    3DMM coefficients (identity shape 80, expression 64, texture 80, pose angles 3, lighting 27,
+    translation 2 + 1), 257 in all, from a 224 px face with values in [0, 1].
+
+    Its structure feature (``forward``) is the shape, expression and pose coefficients
+    (``D3DFR_STRUCTURE``, 150 numbers): the "contours, pose, and expressions" the paper says the
+    structure loss is for (Sec. 2.4), without texture and lighting.  3DMM coefficients are already
+    departures from a mean face, so a cosine between them is meaningful as it stands.  D3DFR was
+    trained on its own tight 5-landmark crops; here an aligned face is fed whole, resized to 224 px
+    (both images of a pair get the same treatment).  ``layers`` sizes the ResNet (tests use a small
+    one).  Taught in notebook 04."""
+
+    def __init__(self, layers: tuple[int, int, int, int] = (3, 4, 6, 3)):
+        super().__init__()
+        from torchvision.models.resnet import Bottleneck, ResNet
+
+        self.backbone = ResNet(Bottleneck, list(layers))
+        del self.backbone.fc
+        sizes = (80, 64, 80, 3, 27, 2, 1)  # the released checkpoint's seven heads
+        self.final_layers = nn.ModuleList(nn.Conv2d(2048, k, 1) for k in sizes)
+
+    def coefficients(self, images: torch.Tensor) -> torch.Tensor:
+        """Images in [-1, 1] -> N x 257 coefficients (``D3DFR_COEFFS`` order)."""
+        x = _resize((images + 1) / 2, 224)
+        b = self.backbone
+        x = b.maxpool(b.relu(b.bn1(b.conv1(x))))
+        x = b.avgpool(b.layer4(b.layer3(b.layer2(b.layer1(x)))))
+        return torch.cat([head(x) for head in self.final_layers], 1).flatten(1)
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        c, start, parts = self.coefficients(images), 0, []
+        for name, k in D3DFR_COEFFS.items():
+            if name in D3DFR_STRUCTURE:
+                parts.append(c[:, start : start + k])
+            start += k
+        return torch.cat(parts, 1)
+
+
+def _download(repo: str, filename: str, what: str) -> Path:
+    """A file from a local folder, or from the Hugging Face hub (or its cache); a clear error if neither."""
+    from lafr.models import ModelNotFoundError, _offline
+
+    if Path(repo).is_dir():
+        path = Path(repo) / filename
+        if path.is_file():
+            return path
+        raise ModelNotFoundError(f"{what}: {path} does not exist")
+    try:
+        from huggingface_hub import hf_hub_download
+
+        return Path(hf_hub_download(repo, filename, local_files_only=_offline()))
+    except Exception as e:  # noqa: BLE001 - offline, missing, or no such repo: say how to supply it
+        raise ModelNotFoundError(
+            f"{what}: could not get {filename!r} of {repo!r} from the Hugging Face cache or hub ({type(e).__name__}). "
+            f"Download it on a machine with internet (huggingface-cli download {repo} {filename}) and pass the "
+            f"folder that holds it instead of {repo!r} (the profile's value, e.g. get_profile('paper', ...=folder))."
+        ) from None
+
+
+def load_identity_net(name: str, subfolder: str = "", device="cpu") -> nn.Module:
+    """F_id by the profile's value: a toy network's built-in name or folder, or a CLIP image encoder
+    (hub id or local folder, with ``subfolder``), frozen, in eval mode.  Taught in notebook 04."""
+    if name in TOY_DIRS or (Path(name) / "config.json").is_file() and not subfolder:
+        return load_toy(name, device)
+    from transformers import CLIPVisionModelWithProjection
+
+    from lafr.models import ModelNotFoundError, _offline
+
+    try:
+        kwargs = {"subfolder": subfolder} if subfolder else {}
+        model = CLIPVisionModelWithProjection.from_pretrained(name, local_files_only=Path(name).is_dir() or _offline(), **kwargs)
+    except (OSError, ValueError) as e:
+        raise ModelNotFoundError(
+            f"identity network (F_id, a CLIP image encoder): could not load {name!r}"
+            f"{f' (subfolder {subfolder!r})' if subfolder else ''}: {type(e).__name__}. Download it on a machine with "
+            f"internet (huggingface-cli download {name} --include '{subfolder + '/*' if subfolder else '*'}') and pass "
+            f"the local folder as the profile's identity_net."
+        ) from None
+    return ClipIdentity(model).to(device).eval().requires_grad_(False)
+
+
+def load_structure_net(name: str, filename: str = "", device="cpu") -> nn.Module:
+    """F_fs by the profile's value: a toy network's built-in name or folder, or D3DFR's R-Net
+    checkpoint ``filename`` in a hub repo or local folder (a dict whose ``net_recon`` entry holds
+    the weights, as Deep3DFaceRecon_pytorch saves it), frozen, in eval mode.  Taught in notebook 04."""
+    if name in TOY_DIRS or (Path(name) / "config.json").is_file() and not filename:
+        return load_toy(name, device)
+    path = _download(name, filename, "structure network (F_fs, D3DFR's R-Net)")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+        state = state.get("net_recon", state)
+        # the ResNet's depth, read from the checkpoint: (3, 4, 6, 3) for the released ResNet-50
+        layers = tuple(1 + max(int(k.split(".")[2]) for k in state if k.startswith(f"backbone.layer{i}.")) for i in range(1, 5))
+        net = D3DFRNet(layers)
+        net.load_state_dict(state, strict=True)
+    except Exception as e:  # noqa: BLE001 - a wrong file: name it
+        raise ValueError(f"{path}: not a D3DFR R-Net checkpoint ({type(e).__name__}: {str(e)[:300]})") from None
+    return net.to(device).eval().requires_grad_(False)
+
+
+# ---- data for training and measuring them --------------------------------------------------------
+
+
+def _face(args):
+    from lafr.degrade import degrade
+    from lafr.synthetic import synthetic_face
+
+    seed, index, view, size, degrade_seed, strength, pooled = args
+    if pooled:
+        torch.set_num_threads(1)  # one thread per worker process: the pool already fills the cores
+    img, pts = synthetic_face(seed, index, size, view=view)
+    lq = degrade(img, "tiny", seed=degrade_seed, strength=strength)[0] if strength > 0 else img
+    # numpy, not torch: a pool passes torch tensors as file descriptors, and runs out of them
+    return (img * 255 + 0.5).to(torch.uint8).numpy(), (lq * 255 + 0.5).to(torch.uint8).numpy(), pts.numpy()
+
+
+def identity_faces(seed: int, identities: int, views: int, size: int = 64, offset: int = 0,
+                   degrade_share: float = 0.5, workers: int = 1) -> dict:  # fmt: skip
+    """Synthetic people seen under several views: ``identities * views`` faces, with a label (which
+    person), their landmarks, and a degraded copy of each (``tiny`` preset at a random strength in
+    [0, 1] for a share ``degrade_share`` of them; the clean face otherwise).  uint8 images."""
+    rng = np.random.default_rng([seed, offset, 7])
+    strengths = np.where(rng.uniform(size=identities * views) < degrade_share, rng.uniform(size=identities * views), 0.0)
+    jobs = [(seed, offset + i, v, size, (seed * 1_000_003 + offset + i) * 64 + v, float(strengths[i * views + v]), workers > 1)
+            for i in range(identities) for v in range(views)]  # fmt: skip
+    if workers > 1:
+        from multiprocessing import Pool
+
+        with Pool(workers) as pool:
+            faces = pool.map(_face, jobs, chunksize=64)
+    else:
+        faces = [_face(j) for j in jobs]
+    return {
+        "hq": torch.from_numpy(np.stack([f[0] for f in faces])), "lq": torch.from_numpy(np.stack([f[1] for f in faces])),
+        "landmarks": torch.from_numpy(np.stack([f[2] for f in faces])),
+        "label": torch.arange(identities).repeat_interleave(views), "strength": torch.from_numpy(strengths).float(),
+    }  # fmt: skip
+
+
+def _images(u8: torch.Tensor, device) -> torch.Tensor:
+    return u8.to(device).float() / 127.5 - 1.0
+
+
+@torch.no_grad()
+def embed(net: nn.Module, images_u8: torch.Tensor, batch: int = 256, device="cpu") -> torch.Tensor:
+    """Features of uint8 images, in batches, on the CPU."""
+    return torch.cat([net(_images(images_u8[i : i + batch], device)).float().cpu() for i in range(0, len(images_u8), batch)])
+
+
+# ---- training: ArcFace for identity, landmark regression for structure ---------------------------
+
+
+def arcface_logits(emb: torch.Tensor, weight: torch.Tensor, labels: torch.Tensor, scale: float, margin: float) -> torch.Tensor:
+    """ArcFace (Deng et al. 2019): cosine logits to each class centre, with an additive angular
+    margin on the true class (cos(theta + m)), all times ``scale``."""
+    cos = F.normalize(emb) @ F.normalize(weight).T
+    sin = (1 - cos.square()).clamp(min=1e-7).sqrt()
+    with_margin = cos * math.cos(margin) - sin * math.sin(margin)
+    # past theta = pi - m, cos(theta + m) stops decreasing; fall back to a linear penalty (insightface)
+    with_margin = torch.where(cos > math.cos(math.pi - margin), with_margin, cos - math.sin(math.pi - margin) * margin)
+    target = F.one_hot(labels, weight.shape[0]).bool()
+    return scale * torch.where(target, with_margin, cos)
+
+
+def _loop(net, head_params, loss_fn, n: int, steps: int, batch: int, lr: float, seed: int, log, validate=None,
+          every: int = 250, time_limit: float | None = None):  # fmt: skip
+    """AdamW with a warm-up and cosine decay over random batches of ``n`` samples."""
+    from lafr.pretrain import _warmup_cosine
+
+    gen = torch.Generator().manual_seed(seed)
+    params = list(net.parameters()) + list(head_params)
+    opt = torch.optim.AdamW(params, lr=lr, weight_decay=5e-4)
+    history, start = [], time.perf_counter()
+    net.train()
+    for step in range(1, steps + 1):
+        for g in opt.param_groups:
+            g["lr"] = _warmup_cosine(lr, step, steps, warmup=min(200, steps // 10))
+        idx = torch.randint(n, (batch,), generator=gen)
+        loss = loss_fn(idx, gen)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        history.append(loss.item())
+        if step % every == 0 or step == steps:
+            msg = f"step {step}/{steps}  loss {np.mean(history[-every:]):.4f}  {time.perf_counter() - start:.0f} s"
+            if validate is not None:
+                net.eval()
+                msg += f"  {validate(net)}"
+                net.train()
+            log(msg)
+        if time_limit and time.perf_counter() - start > time_limit:
+            log(f"time limit reached at step {step}")
+            break
+    net.eval()
+    return step, history
+
+
+def train_identity(faces: dict, steps: int, batch: int = 128, lr: float = 2e-3, seed: int = 1, scale: float = 32.0,
+                   margin: float = 0.3, device="cpu", log=print, validate=None, time_limit=None):  # fmt: skip
+    """Train a ``ToyIdentityEncoder`` with the ArcFace loss on ``identity_faces`` (their ``lq`` copies:
+    degraded or clean; random horizontal flips: a mirrored face is the same person)."""
+    torch.manual_seed(seed)
+    net = ToyIdentityEncoder(image_size=faces["hq"].shape[-1]).to(device)
+    n_ids = int(faces["label"].max()) + 1
+    centres = nn.Parameter(torch.randn(n_ids, net.config.embed_dim, device=device) * 0.01)
+
+    def loss_fn(idx, gen):
+        x = _images(faces["lq"][idx], device)  # the degraded copy, or the clean face when it has none
+        flip = (torch.rand(len(idx), generator=gen) < 0.5).to(device)
+        x = torch.where(flip[:, None, None, None], x.flip(-1), x)
+        return F.cross_entropy(arcface_logits(net(x), centres, faces["label"][idx].to(device), scale, margin), faces["label"][idx].to(device))
+
+    done, history = _loop(net, [centres], loss_fn, len(faces["label"]), steps, batch, lr, seed, log, validate, time_limit=time_limit)
+    return net, done, history
+
+
+def train_structure(faces: dict, steps: int, batch: int = 128, lr: float = 2e-3, seed: int = 1, device="cpu",
+                    log=print, validate=None, time_limit=None):  # fmt: skip
+    """Train a ``ToyStructureNet`` to regress the landmarks (L1 in pixels) of clean and degraded faces."""
+    torch.manual_seed(seed)
+    size = faces["hq"].shape[-1]
+    net = ToyStructureNet(image_size=size).to(device)
+    target = (faces["landmarks"] + 0.5) / size * 2 - 1  # normalised coordinates
+    net.mean_shape.copy_(target.mean(0))
+
+    def loss_fn(idx, gen):
+        pred = net.normalised_landmarks(_images(faces["lq"][idx], device))
+        return (pred - target[idx].to(device)).abs().mean() * size / 2  # pixels
+
+    done, history = _loop(net, [], loss_fn, len(target), steps, batch, lr, seed, log, validate, time_limit=time_limit)
+    return net, done, history
+
+
+# ---- how good they are ---------------------------------------------------------------------------
+
+
+def _pairs(n: int, views: int):
+    """Same-person pairs (view 0, view 1 of each person) and different-person pairs (view 0 of
+    person i, view 1 of person i + 1), as flat indices into ``identity_faces`` order."""
+    same = [(i * views, i * views + 1) for i in range(n)]
+    other = [(i * views, ((i + 1) % n) * views + 1) for i in range(n)]
+    return same, other
+
+
+def _cos(e: torch.Tensor, pairs) -> torch.Tensor:
+    a, b = zip(*pairs)
+    return F.cosine_similarity(e[list(a)], e[list(b)])
+
+
+@torch.no_grad()
+def evaluate_identity(net, identities: int = 200, seed: int = 0) -> dict:
+    """Held-out verification of a toy identity encoder on people it never saw (seed 0, indices from
+    ``HELDOUT_OFFSET``; the threshold is chosen on other people, indices from 200,000): accuracy on
+    same-person (another view) versus different-person pairs, the mean cosines, and the cosine
+    between a face and its ``tiny``-preset degraded copy."""
+    def cosines(offset):
+        faces = identity_faces(seed, identities, 2, offset=offset, degrade_share=0.0)
+        e = embed(net, faces["hq"])
+        same, other = _pairs(identities, 2)
+        return faces, e, _cos(e, same), _cos(e, other)
+
+    _, _, v_same, v_other = cosines(200_000)
+    grid = torch.linspace(-1, 1, 401)
+    acc = torch.stack([((v_same > t).float().mean() + (v_other <= t).float().mean()) / 2 for t in grid])
+    threshold = float(grid[acc.argmax()])
+    faces, e, same, other = cosines(HELDOUT_OFFSET)
+    from lafr.degrade import degrade
+
+    hq0 = faces["hq"][::2]
+    lq0, _ = degrade(hq0.float() / 255, "tiny", seed=list(range(HELDOUT_OFFSET, HELDOUT_OFFSET + identities)))
+    degraded = F.cosine_similarity(e[::2], embed(net, (lq0 * 255 + 0.5).to(torch.uint8)))
+    return {
+        "heldout": f"{identities} people never trained on (synthetic seed {seed}, indices {HELDOUT_OFFSET}+), views 0 and 1",
+        "verification_accuracy": round(float(((same > threshold).float().mean() + (other <= threshold).float().mean()) / 2), 4),
+        "threshold": round(threshold, 3),
+        "cos_same_person_other_view": round(float(same.mean()), 4),
+        "cos_different_people": round(float(other.mean()), 4),
+        "cos_gap": round(float(same.mean() - other.mean()), 4),
+        "cos_same_face_degraded_tiny": round(float(degraded.mean()), 4),
+    }
+
+
+@torch.no_grad()
+def evaluate_structure(net, n: int = 256, seed: int = 0) -> dict:
+    """Landmark error of a toy structure network in pixels (mean distance to the renderer's true
+    landmarks) on held-out faces, clean and under the ``tiny`` preset, and the mean-face baseline."""
+    from lafr.degrade import degrade
+
+    faces = identity_faces(seed, n, 1, offset=HELDOUT_OFFSET, degrade_share=0.0)
+    hq = faces["hq"].float() / 255
+    lq, _ = degrade(hq, "tiny", seed=list(range(HELDOUT_OFFSET, HELDOUT_OFFSET + n)))
+    size = hq.shape[-1]
+    truth = faces["landmarks"]
+    mean = (net.mean_shape.cpu() + 1) / 2 * size - 0.5
+
+    def err(images):
+        return float((net.landmarks(images * 2 - 1) - truth).norm(dim=-1).mean())
+
+    return {
+        "heldout": f"{n} faces never trained on (synthetic seed {seed}, indices {HELDOUT_OFFSET}+), {size} px",
+        "landmark_error_px_clean": round(err(hq), 3),
+        "landmark_error_px_degraded_tiny": round(err(lq), 3),
+        "landmark_error_px_mean_face": round(float((mean - truth).norm(dim=-1).mean()), 3),
+    }
+
+
+# ---- `lafr pretrain-toy --stage identity | structure` --------------------------------------------
+
+
+def pretrain_toy_network(stage: str, out: str | os.PathLike | None = None, device: str = "cpu", seed: int = 1,
+                         identities: int = 4000, views: int = 6, steps: int = 2000, batch: int = 128, lr: float = 2e-3,
+                         time_limit: float | None = None, workers: int | None = None, log=print) -> dict:  # fmt: skip
+    """Train the toy identity encoder (``stage="identity"``) or structure network (``"structure"``)
+    on ``identities`` synthetic people x ``views`` views (half of them degraded), measure it on
+    held-out people, and save it (fp16) with a manifest: the command, seed, code version, device,
+    time, and the quality numbers measured on what was saved."""
+    from lafr.pretrain import _git_version
+
+    if stage not in ("identity", "structure"):
+        raise ValueError(f"stage must be 'identity' or 'structure', got {stage!r}")
+    name = TOY_IDENTITY if stage == "identity" else TOY_STRUCTURE
+    out = Path(out) if out else TOY_DIRS[name]
+    started = time.perf_counter()
+    workers = workers or os.cpu_count() or 1
+    log(f"making {identities} synthetic people x {views} views (seed {seed}) with {workers} worker(s)")
+    faces = identity_faces(seed, identities, views, workers=workers)
+    if stage == "identity":
+        def validate(net):
+            return json.dumps({k: v for k, v in evaluate_identity(net, 100, seed=0).items() if k != "heldout"})
+
+        net, done, history = train_identity(faces, steps, batch, lr, seed, device=device, log=log, validate=validate, time_limit=time_limit)
+        what = {"loss": "ArcFace (additive angular margin 0.3, scale 32) over the training people", "augmentation": "horizontal flips"}
+    else:
+        def validate(net):
+            return json.dumps({k: v for k, v in evaluate_structure(net, 64).items() if k != "heldout"})
+
+        net, done, history = train_structure(faces, steps, batch, lr, seed, device=device, log=log, validate=validate, time_limit=time_limit)
+        what = {"loss": "L1 of the landmarks, in pixels", "feature": "the landmarks minus the training faces' mean (zero-centred)"}
+    out.mkdir(parents=True, exist_ok=True)
+    net.to("cpu", torch.float16).save_pretrained(out)
+    saved = load_toy(str(out))  # measure what was saved, after the fp16 round trip
+    quality = evaluate_identity(saved) if stage == "identity" else evaluate_structure(saved)
+    machine = torch.cuda.get_device_name() if str(device).startswith("cuda") else f"CPU ({os.cpu_count()} cores)"
+    manifest = {
+        "name": name,
+        "command": f"lafr pretrain-toy --stage {stage} --out {out} --device {device} --seed {seed} "
+                   f"--identities {identities} --views {views} --net-steps {done} --net-batch {batch} --net-lr {lr}",
+        "code_version": _git_version(), "device": machine, "torch": torch.__version__, "seed": seed,
+        "training_faces": f"{identities} synthetic people (seed {seed}, indices 0..{identities - 1}) x {views} views; "
+                          "half degraded with the tiny preset at a random strength",
+        "steps": done, "batch": batch, "lr": lr, "schedule": "warm-up, cosine decay (AdamW, weight decay 5e-4)", **what,
+        "parameters": sum(p.numel() for p in saved.parameters()), "weights_dtype": "float16",
+        "final_loss": round(float(np.mean(history[-100:])), 4) if history else None,
+        "seconds": round(time.perf_counter() - started, 1), "quality": quality,
+    }  # fmt: skip
+    (out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+    log(json.dumps(quality))
+    return manifest
