@@ -484,6 +484,16 @@ def evaluate_structure(net, n: int = 256, seed: int = 0) -> dict:
 # ---- `lafr pretrain-toy --stage identity | structure` --------------------------------------------
 
 
+def _shown(path: Path) -> str:
+    """A path as the manifest records it: relative to the repository when inside it (no machine paths)."""
+    root = WEIGHTS_DIR.parents[1]
+    try:
+        return str(Path(path).resolve().relative_to(root))
+    except ValueError:
+        return str(path)
+
+
+
 def pretrain_toy_network(stage: str, out: str | os.PathLike | None = None, device: str = "cpu", seed: int = 1,
                          identities: int = 4000, views: int = 6, steps: int = 2000, batch: int = 128, lr: float = 2e-3,
                          time_limit: float | None = None, workers: int | None = None, log=print) -> dict:  # fmt: skip
@@ -514,13 +524,13 @@ def pretrain_toy_network(stage: str, out: str | os.PathLike | None = None, devic
         net, done, history = train_structure(faces, steps, batch, lr, seed, device=device, log=log, validate=validate, time_limit=time_limit)
         what = {"loss": "L1 of the landmarks, in pixels", "feature": "the landmarks minus the training faces' mean (zero-centred)"}
     out.mkdir(parents=True, exist_ok=True)
-    net.to("cpu", torch.float16).save_pretrained(out)
+    net.to("cpu").half().save_pretrained(out)
     saved = load_toy(str(out))  # measure what was saved, after the fp16 round trip
     quality = evaluate_identity(saved) if stage == "identity" else evaluate_structure(saved)
     machine = torch.cuda.get_device_name() if str(device).startswith("cuda") else f"CPU ({os.cpu_count()} cores)"
     manifest = {
         "name": name,
-        "command": f"lafr pretrain-toy --stage {stage} --out {out} --device {device} --seed {seed} "
+        "command": f"lafr pretrain-toy --stage {stage} --out {_shown(out)} --device {device} --seed {seed} "
                    f"--identities {identities} --views {views} --net-steps {done} --net-batch {batch} --net-lr {lr}",
         "code_version": _git_version(), "device": machine, "torch": torch.__version__, "seed": seed,
         "training_faces": f"{identities} synthetic people (seed {seed}, indices 0..{identities - 1}) x {views} views; "

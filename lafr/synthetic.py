@@ -304,7 +304,17 @@ def _render(face: _Face, size: int) -> tuple[np.ndarray, np.ndarray]:
     return img, pts
 
 
-def synthetic_face(seed: int, index: int, size: int = 64, view: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+NUISANCE = ("cx", "cy", "roll", "yaw", "pitch", "gaze", "smile", "light", "light_strength", "bg", "bg_angle",
+            "bg_blobs", "bg_blob_colors")  # what a view redraws; every other attribute of _Face is identity
+
+
+def _face(seed: int, index: int, view: int) -> _Face:
+    rng = np.random.default_rng([int(seed), int(index)])
+    return _Face(rng, np.random.default_rng([int(seed), int(index), int(view)]) if int(view) else None)
+
+
+def synthetic_face(seed: int, index: int, size: int = 64, view: int = 0,
+                   nuisance_from: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """One synthetic face and its landmarks.
 
     Returns ``(image, landmarks)``: image is a float tensor 3 x size x size in [0, 1]; landmarks is
@@ -314,15 +324,20 @@ def synthetic_face(seed: int, index: int, size: int = 64, view: int = 0) -> tupl
     ``(seed, index)`` is a person; ``view`` is a photo of them: another view keeps the identity
     (face shape, skin, hair, the features' shapes and colours) and redraws position, pose, gaze,
     smile, light and background.  ``view=0`` is the face every earlier chapter uses.
+    ``nuisance_from=j`` puts this person into person j's photo instead (j's position, pose, gaze,
+    smile, light and background in that view): the same view, another identity.
     Taught in notebook 01; views in notebook 04.
     """
     if size < 16:
         raise ValueError(f"size must be at least 16 pixels, got {size}")
     if int(view) < 0:
         raise ValueError(f"view must be 0 or more, got {view}")
-    rng = np.random.default_rng([int(seed), int(index)])
-    view_rng = np.random.default_rng([int(seed), int(index), int(view)]) if int(view) else None
-    img, pts = _render(_Face(rng, view_rng), int(size))
+    face = _face(seed, index, view)
+    if nuisance_from is not None:
+        scene = _face(seed, nuisance_from, view)
+        for name in NUISANCE:
+            setattr(face, name, getattr(scene, name))
+    img, pts = _render(face, int(size))
     return torch.from_numpy(np.ascontiguousarray(img, dtype=np.float32)).permute(2, 0, 1).contiguous(), torch.from_numpy(pts)
 
 

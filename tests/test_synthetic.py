@@ -108,3 +108,18 @@ def test_views_move_the_landmarks_and_look_alike():
     assert same < 0.8 * other, (same, other)
     with pytest.raises(ValueError, match="view"):
         synthetic_face(0, 0, 64, view=-1)
+
+
+def test_nuisance_from_puts_a_person_into_another_persons_photo():
+    """Same view, other identity: person 4 drawn with person 9's position, pose, light and
+    background.  The background matches person 9's photo; the landmarks do not match person 4's."""
+    from lafr.synthetic import NUISANCE
+
+    assert set(NUISANCE) == set(_NUISANCE)  # the module's list is the test's own
+    mixed, pm = synthetic_face(1, 4, 64, view=2, nuisance_from=9)
+    scene, ps = synthetic_face(1, 9, 64, view=2)
+    own, po = synthetic_face(1, 4, 64, view=2)
+    corner = (slice(None), slice(0, 6), slice(0, 6))  # background, outside any face and hair
+    assert torch.allclose(mixed[corner], scene[corner]) and not torch.allclose(mixed[corner], own[corner])
+    assert not torch.equal(pm, po)
+    assert torch.equal(synthetic_face(1, 4, 64, view=2, nuisance_from=4)[0], own)
