@@ -351,7 +351,7 @@ def _loop(net, head_params, loss_fn, n: int, steps: int, batch: int, lr: float, 
     net.train()
     for step in range(1, steps + 1):
         for g in opt.param_groups:
-            g["lr"] = _warmup_cosine(lr, step, steps, warmup=min(200, steps // 10))
+            g["lr"] = _warmup_cosine(lr, step, steps, warmup=max(1, min(200, steps // 10)))
         idx = torch.randint(n, (batch,), generator=gen)
         loss = loss_fn(idx, gen)
         opt.zero_grad(set_to_none=True)

@@ -19,6 +19,8 @@ Taught in notebook 01; the toy models of notebook 02 are trained on these faces.
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import torch
 
@@ -337,6 +339,35 @@ def synthetic_face(seed: int, index: int, size: int = 64, view: int = 0,
         scene = _face(seed, nuisance_from, view)
         for name in NUISANCE:
             setattr(face, name, getattr(scene, name))
+    img, pts = _render(face, int(size))
+    return torch.from_numpy(np.ascontiguousarray(img, dtype=np.float32)).permute(2, 0, 1).contiguous(), torch.from_numpy(pts)
+
+
+def face_params(seed: int, index: int, view: int = 0) -> _Face:
+    """The drawn parameters of a synthetic face (what ``synthetic_face`` renders), to inspect or
+    blend.  Taught in notebook 04."""
+    return _face(seed, index, view)
+
+
+def blend(a: _Face, b: _Face, t: float, what: str = "identity") -> _Face:
+    """A face part way from ``a`` to ``b``: the ``what`` attributes ("identity" or "nuisance")
+    interpolated linearly (t = 0: a's, t = 1: b's; yes/no attributes such as long hair switch at
+    t = 0.5), every other attribute a's.  ``blend(person_a, person_b, t)`` morphs one person into
+    another in the same photo; ``blend(view_0, view_1, t, "nuisance")`` turns one photo of a person
+    into another.  Render it with ``render``.  Taught in notebook 04."""
+    if what not in ("identity", "nuisance"):
+        raise ValueError(f"what must be 'identity' or 'nuisance', got {what!r}")
+    out = copy.copy(a)
+    for name in vars(a):
+        if (name in NUISANCE) != (what == "nuisance"):
+            continue
+        x, y = getattr(a, name), getattr(b, name)
+        setattr(out, name, (y if t >= 0.5 else x) if isinstance(x, (bool, np.bool_)) else x * (1 - float(t)) + y * float(t))
+    return out
+
+
+def render(face: _Face, size: int = 64) -> tuple[torch.Tensor, torch.Tensor]:
+    """Render drawn (or blended) face parameters: ``(image, landmarks)`` as ``synthetic_face``."""
     img, pts = _render(face, int(size))
     return torch.from_numpy(np.ascontiguousarray(img, dtype=np.float32)).permute(2, 0, 1).contiguous(), torch.from_numpy(pts)
 

@@ -123,3 +123,19 @@ def test_nuisance_from_puts_a_person_into_another_persons_photo():
     assert torch.allclose(mixed[corner], scene[corner]) and not torch.allclose(mixed[corner], own[corner])
     assert not torch.equal(pm, po)
     assert torch.equal(synthetic_face(1, 4, 64, view=2, nuisance_from=4)[0], own)
+
+
+def test_blend_walks_from_one_face_to_another():
+    """t = 0 is the first face and t = 1 the second, exactly: another person in the same photo
+    (identity), or another photo of the same person (nuisance); half way is half way."""
+    from lafr import synthetic
+
+    a, b, a1 = synthetic.face_params(3, 1), synthetic.face_params(3, 2), synthetic.face_params(3, 1, view=1)
+    assert torch.equal(synthetic.render(synthetic.blend(a, b, 0.0))[0], synthetic_face(3, 1, 64)[0])
+    assert torch.equal(synthetic.render(synthetic.blend(a, b, 1.0))[0], synthetic_face(3, 2, 64, nuisance_from=1)[0])
+    assert torch.equal(synthetic.render(synthetic.blend(a, a1, 1.0, "nuisance"))[0], synthetic_face(3, 1, 64, view=1)[0])
+    half = synthetic.blend(a, b, 0.5)
+    assert half.a == pytest.approx((a.a + b.a) / 2) and half.cx == a.cx and half.skin == pytest.approx((a.skin + b.skin) / 2)
+    assert synthetic.blend(a, a1, 0.5, "nuisance").yaw == pytest.approx((a.yaw + a1.yaw) / 2)
+    with pytest.raises(ValueError, match="what"):
+        synthetic.blend(a, b, 0.5, "pose")
