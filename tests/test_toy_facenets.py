@@ -113,7 +113,9 @@ def test_identity_term_punishes_another_person_more_than_a_blur_or_another_view(
     }
     with torch.no_grad():
         term = {k: float(loss(x * 2 - 1, gt)["id"]) for k, x in changes.items()}
-    assert term["person"] > term["blur"] and term["person"] > term["view"], term
+    # notebook 04's claims: another person is clearly another (embeddings over 60 degrees apart), and
+    # costs more than a blur and more than twice another photo of the same person
+    assert term["person"] > 0.5 and term["person"] > term["blur"] and term["person"] > 2 * term["view"], term
 
 
 def test_structure_term_punishes_a_warp_more_than_a_colour_shift_of_equal_pixel_error(loss, faces):
@@ -124,4 +126,4 @@ def test_structure_term_punishes_a_warp_more_than_a_colour_shift_of_equal_pixel_
     with torch.no_grad():
         fs_warp = float(loss(warped * 2 - 1, gt)["fs"])
         fs_tint = float(loss(degrade.colour_shift(faces, tint) * 2 - 1, gt)["fs"])
-    assert fs_warp > fs_tint, (fs_warp, fs_tint)
+    assert fs_warp > 2 * fs_tint, (fs_warp, fs_tint)
