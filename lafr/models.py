@@ -145,12 +145,15 @@ def encode_prompt(model: str, prompt: str, dtype=torch.float32) -> torch.Tensor:
     return encoder(ids)[0].to(dtype)
 
 
-def load_base(model: str | os.PathLike | None = None, prompt: str = "face, high quality", dtype=torch.float32, device="cpu") -> BaseModels:
+def load_base(model: str | os.PathLike | None = None, prompt: str = "face, high quality", dtype=torch.float32, device="cpu",
+              prompt_embeds: torch.Tensor | None = None) -> BaseModels:  # fmt: skip
     """Load the VAE, UNet, noise schedule and fixed-prompt embedding of a base model.
 
     ``model`` is a hub id, a local folder, or ``lafr-toy``; default: ``LAFR_BASE_MODEL``, else the
     current profile's ``base_model``.  Offline and missing, it raises ``ModelNotFoundError`` naming
-    the model, where it looked and how to supply a local copy.  Taught in notebook 02.
+    the model, where it looked and how to supply a local copy.  ``prompt_embeds``, when given, is
+    used as the prompt's embedding, and no text encoder is loaded (a saved ``LAFRPipeline`` keeps
+    its own).  Taught in notebook 02.
     """
     if model is None:
         from lafr.config import get_profile
@@ -161,7 +164,9 @@ def load_base(model: str | os.PathLike | None = None, prompt: str = "face, high 
     unet = _load(UNet2DConditionModel, path, "unet", torch_dtype=dtype).to(device).eval()
     scheduler = _load(DDPMScheduler, path, "scheduler")
     stored = Path(path) / "prompt_embeds.safetensors"
-    if stored.is_file():
+    if prompt_embeds is not None:
+        embeds = prompt_embeds
+    elif stored.is_file():
         from safetensors.torch import load_file
 
         embeds = load_file(stored)["prompt_embeds"]

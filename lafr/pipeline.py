@@ -1,0 +1,172 @@
+"""``LAFRPipeline``: one-step face restoration, as plain code (diffusers style).
+
+    LQ image (any size)  -> resize to the working size (the whole image, not a crop)
+                         -> VAE encoder (frozen)                       z_LQ
+                         -> latent alignment adapter (stage 1)         z_aligned
+                         -> pruned UNet, once, at the fixed timestep t eps  (LoRA from stage 2)
+                         -> x0 = (z - sqrt(1 - a_t) eps) / sqrt(a_t)   the DDPM formula (DESIGN 6)
+                         -> VAE decoder (frozen)                       restored image
+                         -> resize back to the input's own size
+
+The UNet sees the aligned latent *as if* it were a noisy latent at step t and predicts its noise in
+one step; the formula turns that prediction into the clean latent. OSEDiff, the paper's base
+framework, does the same at t = 999. The input is an aligned face crop. A non-square input is
+stretched to the square working size and back (bicubic, antialiased), as aligned crops are square.
+
+``save_pretrained`` writes the trained parts only: the adapter, the LoRA weights (peft's format),
+the baked prompt embedding, and a ``lafr_pipeline.json`` naming the base model (hub id, folder or
+``lafr-toy``), the timestep and the working size. ``from_pretrained`` loads the base model, attaches
+them, and prunes the UNet again (the timestep's constants are recomputed from the base model).
+
+Taught in notebook 05.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from lafr import models, unet as unet_mod, vae as vae_io
+
+CONFIG_NAME = "lafr_pipeline.json"
+LORA_DIR = "unet_lora"
+LORA_FILE = "pytorch_lora_weights.safetensors"
+
+
+class LAFRPipeline:
+    """The restorer: a frozen VAE, an optional adapter, a UNet (pruned and folded, optionally with
+    LoRA), the prompt embedding and the fixed timestep. Taught in notebook 05."""
+
+    def __init__(self, vae, unet, scheduler, prompt_embeds: torch.Tensor, timestep: int, resolution: int,
+                 adapter=None, base_model: str = "", lora: dict | None = None):  # fmt: skip
+        self.vae, self.unet, self.scheduler, self.adapter = vae, unet, scheduler, adapter
+        self.prompt_embeds = prompt_embeds
+        self.timestep, self.resolution = int(timestep), int(resolution)
+        self.base_model, self.lora = str(base_model), lora
+        self.alpha = float(scheduler.alphas_cumprod[self.timestep])  # a_t, the signal kept at step t
+
+    @classmethod
+    def from_base(cls, base: models.BaseModels, timestep: int, resolution: int, adapter=None, lora_rank: int | None = None,
+                  lora_names=unet_mod.CONV_NAMES, fold: bool = True) -> "LAFRPipeline":  # fmt: skip
+        """A pipeline around loaded base models: LoRA of ``lora_rank`` attached first (if any), then
+        the UNet pruned at ``timestep`` (folded unless ``fold=False``). The base's UNet is changed
+        in place. Taught in notebook 05."""
+        lora = None
+        if lora_rank:
+            unet_mod.add_lora(base.unet, rank=lora_rank, names=lora_names)
+            lora = {"rank": int(lora_rank), "names": list(lora_names)}
+        unet_mod.prune_unet(base.unet, base.prompt_embeds, timestep, fold=fold)
+        return cls(base.vae, base.unet, base.scheduler, base.prompt_embeds, timestep, resolution, adapter, base.source, lora)
+
+    # ---- the restoration, step by step --------------------------------------------------------------
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.unet.parameters()).device
+
+    @property
+    def dtype(self) -> torch.dtype:
+        return next(self.unet.parameters()).dtype
+
+    def to(self, device=None, dtype=None) -> "LAFRPipeline":
+        for m in (self.vae, self.unet, self.adapter):
+            if m is not None:
+                m.to(device=device, dtype=dtype)
+        self.prompt_embeds = self.prompt_embeds.to(device=device, dtype=dtype)
+        return self
+
+    def denoise(self, z: torch.Tensor) -> torch.Tensor:
+        """Aligned latents -> restored latents: the UNet once at the fixed timestep, then the DDPM
+        formula for x0 (in float32). Differentiable: stage 2 trains through it."""
+        t = torch.full((len(z),), self.timestep, device=z.device)
+        eps = self.unet(z.to(self.dtype), t, self.prompt_embeds.expand(len(z), -1, -1)).sample.float()
+        return (z.float() - (1 - self.alpha) ** 0.5 * eps) / self.alpha**0.5
+
+    def restore_latents(self, z_lq: torch.Tensor) -> torch.Tensor:
+        """z_LQ -> adapter (when there is one) -> ``denoise``. Differentiable."""
+        z = self.adapter(z_lq.to(self.dtype)) if self.adapter is not None else z_lq
+        return self.denoise(z)
+
+    def restore(self, lq: torch.Tensor) -> torch.Tensor:
+        """LQ images N x 3 x R x R in [-1, 1] at the working size -> restored, the same. Differentiable."""
+        z_lq = vae_io.encode(self.vae, lq.to(self.device, self.dtype), batch_size=len(lq))
+        return vae_io.decode(self.vae, self.restore_latents(z_lq).to(self.dtype), batch_size=len(lq)).float()
+
+    @torch.no_grad()
+    def __call__(self, images, batch_size: int = 8):
+        """Restore LQ face crops: a tensor N x 3 x H x W in [0, 1], or a list of 3 x H x W tensors of
+        any sizes. Returns the same form, each image at its own size, in [0, 1]."""
+        single = isinstance(images, torch.Tensor)
+        if single and images.dim() != 4 or not single and any(x.dim() != 3 for x in images):
+            raise ValueError("expected a tensor N x 3 x H x W or a list of 3 x H x W tensors, in [0, 1]")
+        items = list(images)
+        for i, x in enumerate(items):
+            if x.shape[0] != 3:
+                raise ValueError(f"image {i} has {x.shape[0]} channels; expected 3 (RGB)")
+        out = []
+        for start in range(0, len(items), batch_size):
+            chunk = items[start : start + batch_size]
+            x = torch.stack([_resize(c.float(), self.resolution) for c in chunk])
+            y = (self.restore(x.to(self.device) * 2 - 1).cpu() + 1) / 2
+            out += [_resize(r, tuple(c.shape[-2:])).clamp(0, 1) for r, c in zip(y, chunk)]
+        return torch.stack(out) if single else out
+
+    # ---- saving and loading the trained system -----------------------------------------------------
+
+    def save_pretrained(self, folder) -> Path:
+        """Write the trained parts (adapter, LoRA, prompt embedding) and ``lafr_pipeline.json``."""
+        from safetensors.torch import save_file
+
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        if self.adapter is not None:
+            self.adapter.save_pretrained(folder / "adapter")
+        if self.lora:
+            self.unet.save_lora_adapter(folder / LORA_DIR, weight_name=LORA_FILE)
+        save_file({"prompt_embeds": self.prompt_embeds.detach().float().cpu().contiguous()}, str(folder / "prompt_embeds.safetensors"))
+        config = {"base_model": self.base_model, "timestep": self.timestep, "resolution": self.resolution,
+                  "adapter": self.adapter is not None, "lora": self.lora}  # fmt: skip
+        (folder / CONFIG_NAME).write_text(json.dumps(config, indent=2) + "\n")
+        return folder
+
+    @classmethod
+    def from_pretrained(cls, folder, device="cpu", dtype=torch.float32, base_model: str | None = None) -> "LAFRPipeline":
+        """Load what ``save_pretrained`` wrote onto its base model (or ``base_model``, a hub id or
+        folder of the same architecture). Taught in notebook 05."""
+        from safetensors.torch import load_file
+
+        from lafr.adapter import LatentAlignmentAdapter
+
+        folder = Path(folder)
+        if not (folder / CONFIG_NAME).is_file():
+            raise FileNotFoundError(f"{folder}: no {CONFIG_NAME}; not a folder written by LAFRPipeline.save_pretrained")
+        config = json.loads((folder / CONFIG_NAME).read_text())
+        embeds = load_file(folder / "prompt_embeds.safetensors")["prompt_embeds"]
+        base = models.load_base(base_model or config["base_model"], prompt_embeds=embeds)
+        if base_model:
+            base.source = str(base_model)
+        adapter = LatentAlignmentAdapter.from_pretrained(folder / "adapter").eval().requires_grad_(False) if config["adapter"] else None
+        lora = config.get("lora")
+        if lora:
+            from peft import set_peft_model_state_dict
+
+            unet_mod.add_lora(base.unet, rank=lora["rank"], names=tuple(lora["names"]))
+            result = set_peft_model_state_dict(base.unet, load_file(folder / LORA_DIR / LORA_FILE))
+            if result.unexpected_keys:
+                raise ValueError(f"{folder / LORA_DIR / LORA_FILE}: LoRA weights for layers this UNet lacks: {result.unexpected_keys[:5]}")
+            base.unet.requires_grad_(False)
+        unet_mod.prune_unet(base.unet, base.prompt_embeds, config["timestep"], fold=True)
+        pipe = cls(base.vae, base.unet, base.scheduler, base.prompt_embeds, config["timestep"], config["resolution"],
+                   adapter, base.source, lora)  # fmt: skip
+        return pipe.to(device, dtype)
+
+
+def _resize(img: torch.Tensor, size) -> torch.Tensor:
+    """3 x H x W -> the given size (an int for a square), bicubic and antialiased; a no-op if equal."""
+    size = (size, size) if isinstance(size, int) else tuple(size)
+    if tuple(img.shape[-2:]) == size:
+        return img
+    return F.interpolate(img[None], size=size, mode="bicubic", antialias=True, align_corners=False)[0]
