@@ -90,10 +90,17 @@ class LAFRPipeline:
         z = self.adapter(z_lq.to(self.dtype)) if self.adapter is not None else z_lq
         return self.denoise(z)
 
+    def decode(self, z: torch.Tensor, clamp: bool = True) -> torch.Tensor:
+        """Restored latents -> images in [-1, 1] (float32). Differentiable (``vae.decode`` of
+        ``lafr.vae`` is not): stage 2's loss reaches the LoRA weights through the frozen decoder."""
+        x = self.vae.decode(z.to(self.vae.dtype) / self.vae.config.scaling_factor).sample.float()
+        return x.clamp(-1, 1) if clamp else x
+
     def restore(self, lq: torch.Tensor) -> torch.Tensor:
-        """LQ images N x 3 x R x R in [-1, 1] at the working size -> restored, the same. Differentiable."""
+        """LQ images N x 3 x R x R in [-1, 1] at the working size -> restored, the same. Differentiable
+        after the encoder (the encoder runs without gradients: nothing before the adapter trains)."""
         z_lq = vae_io.encode(self.vae, lq.to(self.device, self.dtype), batch_size=len(lq))
-        return vae_io.decode(self.vae, self.restore_latents(z_lq).to(self.dtype), batch_size=len(lq)).float()
+        return self.decode(self.restore_latents(z_lq))
 
     @torch.no_grad()
     def __call__(self, images, batch_size: int = 8):

@@ -280,3 +280,102 @@ def load_trained_adapter(where: str | os.PathLike) -> tuple[LatentAlignmentAdapt
     manifest = folder / "manifest.json"
     adapter = LatentAlignmentAdapter.from_pretrained(model_dir)
     return adapter.eval(), json.loads(manifest.read_text()) if manifest.is_file() else None
+
+
+# ---- stage 2: conv-only LoRA on the pruned one-step UNet (Sec. 2.4, 3.1) -----------------------------
+
+
+class _Trainable(torch.nn.Module):
+    """A model's trainable tensors (LoRA's), as a module of their own: what a stage-2 checkpoint
+    holds. The tensors are shared with the model, so loading this module loads the model's LoRA."""
+
+    def __init__(self, model: torch.nn.Module):
+        super().__init__()
+        self.params = torch.nn.ParameterList([p for p in model.parameters() if p.requires_grad])
+
+
+@torch.no_grad()
+def stage2_inputs(pipe, faces_u8: torch.Tensor, preset: str, views: int = 1, seed: int = 0, batch_size: int = 64) -> torch.Tensor:
+    """What the UNet sees in stage 2, computed once: the aligned latents ``adapter(z_LQ)`` of
+    ``views`` degraded versions of each face (the adapter and VAE are frozen in stage 2), in the
+    order of ``latent_pairs``: face i's views at i, n + i, ... Without an adapter, z_LQ itself.
+    Taught in notebook 05."""
+    z_lq, _ = latent_pairs(pipe.vae, faces_u8, preset, views=views, seed=seed)
+    if pipe.adapter is None:
+        return z_lq
+    p = next(pipe.adapter.parameters())
+    return torch.cat([pipe.adapter(z_lq[i : i + batch_size].to(p.device, p.dtype)).float().cpu() for i in range(0, len(z_lq), batch_size)])
+
+
+def train_lora(cfg, pipe, loss_fn, z_in: torch.Tensor, hq_u8: torch.Tensor, out: str | os.PathLike, *,
+               steps: int | None = None, batch_size: int | None = None, lr: float | None = None,
+               seed: int | None = None, stop_after: int | None = None, resume: bool = False,
+               checkpoint_every: int = 100, progress: bool = True) -> list[dict]:  # fmt: skip
+    """Stage 2: train the LoRA weights of ``pipe``'s UNet (attach them first, ``LAFRPipeline.from_base``)
+    so that ``decode(denoise(z_in))`` matches the HQ faces under ``loss_fn`` (a ``MultilevelLoss``);
+    ``z_in`` from ``stage2_inputs``, ``hq_u8`` the faces (z_in[k] belongs to face k mod n). AdamW at a
+    constant lr (the paper gives no schedule). Writes ``out/checkpoint.safetensors`` (the LoRA weights,
+    AdamW state and step: resumable, exactly), ``out/loss.csv`` (every term) and, at the end,
+    ``out/system`` (``LAFRPipeline.save_pretrained``). Returns the history. Taught in notebook 05."""
+    from accelerate import Accelerator
+    from tqdm.auto import tqdm
+
+    steps = steps or cfg.stage2_steps
+    batch_size = batch_size or cfg.stage2_batch_size
+    lr = lr or cfg.stage2_lr
+    seed = cfg.seed if seed is None else seed
+    out = Path(out)
+    ckpt, log_path = out / "checkpoint.safetensors", out / "loss.csv"
+    trainable = _Trainable(pipe.unet)
+    if not len(trainable.params):
+        raise ValueError("the UNet has no trainable parameters: attach LoRA first (LAFRPipeline.from_base(..., lora_rank=4))")
+    accelerator = Accelerator(cpu=not torch.cuda.is_available())
+    optimizer = torch.optim.AdamW(trainable.parameters(), lr=lr)
+    state = {"step": 0}
+    if resume:
+        if not ckpt.exists():
+            raise FileNotFoundError(f"{ckpt}: no checkpoint to resume from")
+        state = load_checkpoint(ckpt, trainable, optimizer)
+    unet, optimizer = accelerator.prepare(pipe.unet, optimizer)
+    plain_unet, pipe.unet = pipe.unet, unet  # train through the prepared UNet (DDP on several GPUs)
+    pipe.vae.to(accelerator.device)
+    loss_fn.to(accelerator.device)
+
+    n, world, rank = len(z_in), accelerator.num_processes, accelerator.process_index
+    per_epoch = n // (batch_size * world)
+    if per_epoch == 0:
+        raise ValueError(f"{n} training inputs are fewer than one batch of {batch_size} x {world} processes")
+    terms = ("total", "mse", "lpips", "id", "fs")
+    if accelerator.is_main_process:
+        out.mkdir(parents=True, exist_ok=True)
+        if not resume:
+            log_path.write_text("step,epoch," + ",".join(terms) + "\n")
+    history, step = [], state["step"]
+    bar = tqdm(total=steps, initial=step, desc="stage 2 (LoRA)", disable=not progress or not accelerator.is_main_process)
+    try:
+        while step < steps and (stop_after is None or step < stop_after):
+            epoch, k = divmod(step, per_epoch)
+            perm = torch.randperm(n, generator=torch.Generator().manual_seed(seed * 100_003 + epoch))
+            idx = perm[(k * world + rank) * batch_size : (k * world + rank + 1) * batch_size]
+            z = z_in[idx].to(accelerator.device)
+            hq = hq_u8[idx % len(hq_u8)].to(accelerator.device).float() / 127.5 - 1
+            restored = pipe.decode(pipe.denoise(z), clamp=False)
+            losses = loss_fn(restored, hq)
+            optimizer.zero_grad(set_to_none=True)
+            accelerator.backward(losses["total"])
+            optimizer.step()
+            step += 1
+            history.append({"step": step, "epoch": epoch, **{t: float(losses[t].detach()) for t in terms}})
+            if accelerator.is_main_process:
+                with open(log_path, "a", newline="") as f:
+                    csv.writer(f).writerow([step, epoch] + [f"{history[-1][t]:.6f}" for t in terms])
+                if step % checkpoint_every == 0 or step == steps or step == stop_after:
+                    save_checkpoint(ckpt, trainable, optimizer, {"step": step})
+            bar.update(1)
+            bar.set_postfix(loss=f"{history[-1]['total']:.4f}")
+    finally:
+        bar.close()
+        pipe.unet = plain_unet
+    if step >= steps and accelerator.is_main_process:
+        pipe.save_pretrained(out / "system")
+    return history

@@ -123,18 +123,21 @@ def lora_targets(unet: nn.Module, names=CONV_NAMES) -> list[str]:
     return out
 
 
-def add_lora(unet: UNet2DConditionModel, rank: int = 4, names=CONV_NAMES, alpha: float | None = None) -> list[str]:
+def add_lora(unet: UNet2DConditionModel, rank: int = 4, names=CONV_NAMES, alpha: float | None = None, seed: int = 0) -> list[str]:
     """Freeze ``unet`` and attach LoRA adapters of ``rank`` (peft, through diffusers'
     ``add_adapter``) to ``lora_targets(unet, names)``. LoRA's B matrices start at zero, so the
-    output is unchanged until training moves them. ``alpha`` defaults to the rank (scale 1). Returns
-    the target names. Taught in notebook 05."""
+    output is unchanged until training moves them; its A matrices start random, drawn from a
+    generator seeded with ``seed`` (the same start on every run). ``alpha`` defaults to the rank
+    (scale 1). Returns the target names. Taught in notebook 05."""
     from peft import LoraConfig
 
     targets = lora_targets(unet, names)
     if not targets:
         raise ValueError(f"no layer of this UNet is named {names}")
     unet.requires_grad_(False)
-    unet.add_adapter(LoraConfig(r=rank, lora_alpha=alpha or rank, target_modules=targets, init_lora_weights=True))
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        unet.add_adapter(LoraConfig(r=rank, lora_alpha=alpha or rank, target_modules=targets, init_lora_weights=True))
     return targets
 
 

@@ -1,0 +1,69 @@
+"""Stage 2 (lafr.train.train_lora): the multilevel loss trains conv-only LoRA through the frozen
+decoder; a stopped and resumed run ends with exactly the weights of an uninterrupted one; the log
+holds every term; the trained system is saved and reloads."""
+
+import csv
+
+import pytest
+import torch
+
+from lafr import losses, models, pipeline, train
+from lafr.config import get_profile
+
+CFG = get_profile("tiny")
+
+
+def _setup(lora_rank=4):
+    base = models.load_base(models.TOY_NAME)
+    adapter = train.load_trained_adapter("lafr-toy-adapter")[0].eval()
+    pipe = pipeline.LAFRPipeline.from_base(base, 249, 64, adapter=adapter, lora_rank=lora_rank)
+    faces = train.training_faces(CFG)[:16]
+    return pipe, faces, train.stage2_inputs(pipe, faces, CFG.degradation, views=2, seed=0)
+
+
+@pytest.fixture(scope="module")
+def loss():
+    return losses.build_loss(CFG)
+
+
+def _lora(pipe):
+    return {k: v.detach().clone() for k, v in pipe.unet.named_parameters() if "lora_" in k}
+
+
+def test_resume_reproduces_an_uninterrupted_run(loss, tmp_path):
+    kw = dict(steps=6, batch_size=4, lr=1e-3, seed=2, checkpoint_every=2, progress=False)
+    pipe, faces, z = _setup()
+    full = train.train_lora(CFG, pipe, loss, z, faces, tmp_path / "full", **kw)
+    expected = _lora(pipe)
+    pipe2, _, _ = _setup()
+    train.train_lora(CFG, pipe2, loss, z, faces, tmp_path / "split", stop_after=3, **kw)
+    assert not (tmp_path / "split" / "system").exists()  # stopped early: nothing final yet
+    pipe3, _, _ = _setup()  # a fresh process: the LoRA weights come from the checkpoint
+    train.train_lora(CFG, pipe3, loss, z, faces, tmp_path / "split", resume=True, **kw)
+    for k, v in _lora(pipe3).items():
+        assert torch.equal(v, expected[k]), k
+    rows = list(csv.DictReader(open(tmp_path / "split" / "loss.csv")))
+    assert [int(r["step"]) for r in rows] == list(range(1, 7))
+    assert set(rows[0]) == {"step", "epoch", "total", "mse", "lpips", "id", "fs"}
+    assert [float(r["total"]) for r in rows] == pytest.approx([h["total"] for h in full], abs=1e-5)
+    loaded = pipeline.LAFRPipeline.from_pretrained(tmp_path / "split" / "system")
+    x = faces[:2].float() / 255
+    assert (loaded(x) - pipe3(x)).abs().max() < 1e-5
+
+
+def test_training_lowers_the_loss_and_moves_only_lora(loss, tmp_path):
+    pipe, faces, z = _setup()
+    frozen = {k: v.detach().clone() for k, v in pipe.unet.named_parameters() if "lora_" not in k}
+    history = train.train_lora(CFG, pipe, loss, z, faces, tmp_path, steps=24, batch_size=8, lr=5e-4, seed=0, progress=False)
+    first, last = sum(h["total"] for h in history[:4]) / 4, sum(h["total"] for h in history[-4:]) / 4
+    assert last < 0.8 * first, (first, last)
+    assert all(torch.equal(v, dict(pipe.unet.named_parameters())[k]) for k, v in frozen.items())
+
+
+def test_clear_errors(loss, tmp_path):
+    pipe, faces, z = _setup(lora_rank=None)
+    with pytest.raises(ValueError, match="attach LoRA first"):
+        train.train_lora(CFG, pipe, loss, z, faces, tmp_path, steps=2, progress=False)
+    pipe, faces, z = _setup()
+    with pytest.raises(FileNotFoundError, match="no checkpoint"):
+        train.train_lora(CFG, pipe, loss, z, faces, tmp_path / "none", steps=2, resume=True, progress=False)
