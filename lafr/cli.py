@@ -3,7 +3,11 @@
     lafr tour      run every notebook headless in a profile, write executed copies and figures
     lafr profile   print a profile's values, each labelled: the paper's (quoted), another work's, or ours
 
-Later chapters add ``pretrain-toy``, ``train-adapter``, ``train-lora``, ``restore`` and ``evaluate``.
+    lafr pretrain-toy   make the tiny profile's toy models and loss networks
+    lafr train-adapter  stage 1: the latent alignment adapter
+    lafr train-lora     stage 2: conv-only LoRA on the pruned one-step UNet
+
+Later chapters add ``restore`` and ``evaluate``.
 """
 
 from __future__ import annotations
@@ -196,6 +200,70 @@ def cmd_train_adapter(args) -> int:
     return 0
 
 
+def cmd_train_lora(args) -> int:
+    """Stage 2: attach conv-only LoRA to the pruned one-step UNet, train it with the multilevel loss,
+    judge the restorer on held-out faces, and write a manifest."""
+    import json
+
+    import torch
+
+    from lafr import data, losses, models, pipeline, train, unet as unet_mod
+    from lafr.degrade import degrade
+    from lafr.pretrain import _git_version
+
+    cfg = config.get_profile(args.profile)
+    changes = {k: v for k, v in {"stage2_steps": args.steps, "stage2_batch_size": args.batch_size, "stage2_lr": args.lr,
+                                  "timestep": args.timestep, "lora_rank": args.rank}.items() if v is not None}  # fmt: skip
+    cfg = cfg.replace(**changes)
+    if args.resume and not (Path(args.out) / "checkpoint.safetensors").is_file():
+        raise FileNotFoundError(f"{Path(args.out) / 'checkpoint.safetensors'}: no checkpoint to resume from; run without --resume")
+    start = time.perf_counter()
+    if args.data:  # the faces first: a bad folder fails before the models load
+        folder = data.FaceFolder(args.data, cfg.resolution)
+        faces = train.to_uint8(torch.stack([folder[i]["hq"] for i in range(len(folder))]))
+    else:
+        faces = train.training_faces(cfg)
+    model = args.model or os.environ.get("LAFR_BASE_MODEL") or cfg.base_model
+    adapter = None if args.adapter == "none" else train.load_trained_adapter(args.adapter or cfg.adapter_weights)[0].eval()
+    names = unet_mod.CONV_NAMES if args.targets == "conv" else unet_mod.ATTENTION_NAMES
+    base = models.load_base(model, prompt=cfg.prompt, device=args.device)
+    pipe = pipeline.LAFRPipeline.from_base(base, cfg.timestep, cfg.resolution, adapter=adapter, lora_rank=cfg.lora_rank, lora_names=names)
+    if adapter is not None:
+        adapter.to(args.device)
+    views = args.views or cfg.stage1_views
+    print(f"stage 2, profile {cfg.name}: {len(faces)} training faces x {views} degraded views; t = {cfg.timestep}; "
+          f"LoRA rank {cfg.lora_rank} on {args.targets} layers ({unet_mod.trainable_parameters(pipe.unet):,} parameters); "
+          f"terms {', '.join(args.terms)}; adapter: {'yes' if adapter is not None else 'no'}")
+    z_in = train.stage2_inputs(pipe, faces, cfg.degradation, views=views, seed=cfg.seed)
+    loss = losses.build_loss(cfg, device=args.device, terms=tuple(args.terms), id_form=args.id_form, fs_form=args.fs_form)
+    history = train.train_lora(cfg, pipe, loss, z_in, faces, args.out, resume=args.resume, stop_after=args.stop_after)
+    if not (Path(args.out) / "system").is_dir():
+        print(f"stopped after step {history[-1]['step'] if history else 0}; continue with --resume")
+        return 0
+    hq, z_lq, _ = train.heldout_pairs(pipe.vae, cfg, args.eval_faces)
+    landmarks = data.face_landmarks(cfg.eval_faces, args.eval_faces, cfg.resolution, seed=cfg.seed)
+    lq_images, _ = degrade(hq, cfg.degradation, seed=[(cfg.seed + 1) * 10**6 + i for i in range(len(hq))])  # heldout_pairs' draw
+    judge = losses.build_loss(cfg, device=args.device)  # every term, whatever trained
+    with torch.no_grad():
+        restored = (pipe.decode(pipe.restore_latents(z_lq.to(pipe.device))).cpu() + 1) / 2
+    quality = {"restored": train.evaluate_restorer(restored, hq, landmarks, judge.cpu()),
+               "lq_image": train.evaluate_restorer(lq_images, hq, landmarks, judge)}  # fmt: skip
+    manifest = {
+        "command": "lafr " + shlex.join(args.argv), "profile": cfg.name, "seed": cfg.seed, "code_version": _git_version(),
+        "torch": torch.__version__, "device": str(pipe.device), "training_faces": len(faces), "views": views,
+        "steps": cfg.stage2_steps, "batch_size": cfg.stage2_batch_size, "lr": cfg.stage2_lr, "timestep": cfg.timestep,
+        "lora": {"rank": cfg.lora_rank, "targets": args.targets, "parameters": unet_mod.trainable_parameters(pipe.unet)},
+        "terms": args.terms, "id_form": args.id_form, "fs_form": args.fs_form, "adapter": args.adapter or cfg.adapter_weights,
+        "seconds": round(time.perf_counter() - start, 1),
+        "heldout": f"{args.eval_faces} faces of {cfg.eval_faces!r}, one degraded view each", "quality": quality,
+    }  # fmt: skip
+    (Path(args.out) / "system" / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+    r, q = quality["restored"], quality["lq_image"]
+    print(f"held-out PSNR: restored {r['psnr_face']:.2f} dB (eyes {r['psnr_eyes']:.2f}), LQ image {q['psnr_face']:.2f} dB "
+          f"(eyes {q['psnr_eyes']:.2f}); the trained system is in {Path(args.out) / 'system'}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="lafr", description="LAFR, reproduced and taught: notebooks, training and restoration.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -254,6 +322,28 @@ def build_parser() -> argparse.ArgumentParser:
     ta.add_argument("--stop-after", type=int, help="stop after this many steps (resume later with --resume)")
     ta.add_argument("--eval-faces", type=int, default=128, help="held-out faces to evaluate on")
     ta.set_defaults(func=cmd_train_adapter)
+
+    tl = sub.add_parser("train-lora", help="stage 2: conv-only LoRA on the pruned one-step UNet, with the multilevel loss")
+    tl.add_argument("--profile", default=os.environ.get("LAFR_PROFILE", "tiny"), choices=sorted(config.PROFILES))
+    tl.add_argument("--out", required=True, help="folder for the checkpoint, loss.csv and the trained system (out/system)")
+    tl.add_argument("--data", help="a folder of aligned HQ faces (default: the profile's training faces)")
+    tl.add_argument("--model", help="base model: hub id or local folder (default: the profile's)")
+    tl.add_argument("--adapter", help="stage-1 adapter folder or built-in name (default: the profile's); 'none' trains without one")
+    tl.add_argument("--targets", choices=("conv", "attention"), default="conv", help="LoRA on the convolutions (the paper's) or the attention projections (Table 7)")
+    tl.add_argument("--terms", nargs="+", choices=("res", "id", "fs"), default=["res", "id", "fs"], help="loss levels to train with (Table 5)")
+    tl.add_argument("--id-form", choices=("cosine", "l2"), default="cosine")
+    tl.add_argument("--fs-form", choices=("cosine", "l2"), default="cosine")
+    tl.add_argument("--timestep", type=int, help="override the profile's fixed timestep")
+    tl.add_argument("--rank", type=int, help="override the profile's LoRA rank")
+    tl.add_argument("--steps", type=int, help="override the profile's stage-2 steps")
+    tl.add_argument("--batch-size", type=int, help="override the profile's stage-2 batch size")
+    tl.add_argument("--lr", type=float, help="override the profile's stage-2 learning rate")
+    tl.add_argument("--views", type=int, help="degraded versions of each training face (default: the profile's stage1_views)")
+    tl.add_argument("--device", default="cuda" if _cuda() else "cpu", help="where the models load (training uses a GPU when accelerate finds one)")
+    tl.add_argument("--resume", action="store_true", help="continue from --out/checkpoint.safetensors")
+    tl.add_argument("--stop-after", type=int, help="stop after this many steps (resume later with --resume)")
+    tl.add_argument("--eval-faces", type=int, default=128, help="held-out faces to judge the restorer on")
+    tl.set_defaults(func=cmd_train_lora)
 
     prof = sub.add_parser("profile", help="print a profile's values and where each comes from (the paper, another work, or us)")
     prof.add_argument("name", nargs="?", default=None, choices=sorted(config.PROFILES))

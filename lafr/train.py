@@ -379,3 +379,16 @@ def train_lora(cfg, pipe, loss_fn, z_in: torch.Tensor, hq_u8: torch.Tensor, out:
     if step >= steps and accelerator.is_main_process:
         pipe.save_pretrained(out / "system")
     return history
+
+
+@torch.no_grad()
+def evaluate_restorer(images: torch.Tensor, hq: torch.Tensor, landmarks: torch.Tensor, loss) -> dict:
+    """How close restored ``images`` are to the ``hq`` faces (both N x 3 x H x W in [0, 1]): PSNR over
+    the whole face and inside the eye and mouth boxes (``pretrain.region_psnr``), and the mean of each
+    term of ``loss`` (a ``MultilevelLoss``). Taught in notebook 05."""
+    from lafr import pretrain
+
+    out = {f"psnr_{k}": round(float(v.mean()), 3) for k, v in pretrain.region_psnr(images.float(), hq.float(), landmarks).items()}
+    terms = loss(images.float() * 2 - 1, hq.float() * 2 - 1)
+    out.update({k: round(float(terms[k]), 5) for k in ("mse", "lpips", "id", "fs")})
+    return out

@@ -67,3 +67,21 @@ def test_clear_errors(loss, tmp_path):
     pipe, faces, z = _setup()
     with pytest.raises(FileNotFoundError, match="no checkpoint"):
         train.train_lora(CFG, pipe, loss, z, faces, tmp_path / "none", steps=2, resume=True, progress=False)
+
+
+def test_train_lora_command_stops_resumes_and_writes_a_manifest(tmp_path, capsys):
+    import json
+
+    from lafr.cli import main
+
+    common = ["train-lora", "--out", str(tmp_path / "run"), "--steps", "3", "--batch-size", "4", "--views", "1",
+              "--eval-faces", "4", "--timestep", "249", "--device", "cpu"]  # fmt: skip
+    assert main(common + ["--stop-after", "2"]) == 0
+    assert "continue with --resume" in capsys.readouterr().out
+    assert main(common + ["--resume"]) == 0
+    m = json.loads((tmp_path / "run" / "system" / "manifest.json").read_text())
+    assert m["timestep"] == 249 and m["lora"] == {"rank": 4, "targets": "conv", "parameters": 106_400}
+    assert set(m["quality"]["restored"]) >= {"psnr_face", "psnr_eyes", "psnr_mouth", "mse", "lpips", "id", "fs"}
+    assert pipeline.LAFRPipeline.from_pretrained(tmp_path / "run" / "system").timestep == 249
+    assert main(["train-lora", "--out", str(tmp_path / "other"), "--resume"]) == 2  # nothing to resume: one message
+    assert "no checkpoint" in capsys.readouterr().err
