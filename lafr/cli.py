@@ -7,7 +7,9 @@
     lafr train-adapter  stage 1: the latent alignment adapter
     lafr train-lora     stage 2: conv-only LoRA on the pruned one-step UNet
 
-Later chapters add ``restore`` and ``evaluate``.
+    lafr restore        restore aligned face crops with a trained system
+
+A later chapter adds ``evaluate``.
 """
 
 from __future__ import annotations
@@ -264,6 +266,62 @@ def cmd_train_lora(args) -> int:
     return 0
 
 
+def cmd_restore(args) -> int:
+    """Restore aligned face crops: files and folders in, one PNG per input out."""
+    import torch
+    from tqdm.auto import tqdm
+
+    from lafr import data
+    from lafr.pipeline import LAFRPipeline
+
+    out = Path(args.output).expanduser()
+    files, input_folders = [], []
+    for item in map(Path, args.inputs):
+        if item.is_dir():
+            input_folders.append(item.resolve())
+            files += data.list_images(item)
+        elif item.exists():
+            files.append(item)
+        else:
+            raise FileNotFoundError(f"{item}: no such file or folder")
+    if not files:
+        raise ValueError(f"no image files among {', '.join(args.inputs)} ({', '.join(data.IMAGE_EXTENSIONS)})")
+    if out.resolve() in input_folders or any(out.resolve() == f.resolve().parent for f in files):
+        raise ValueError(f"{out}: is where inputs are; choose another output folder, so that no input can be overwritten")
+    targets = {}
+    for f in files:
+        targets.setdefault(out / (f.stem + ".png"), []).append(str(f))
+    clashes = [f"{t.name} <- {', '.join(v)}" for t, v in targets.items() if len(v) > 1]
+    if clashes:
+        raise ValueError("several inputs would be written to the same file: " + "; ".join(clashes))
+    existing = [str(t) for t in targets if t.exists()]
+    if existing and not args.overwrite:
+        raise FileExistsError(f"would overwrite {', '.join(existing[:5])}{' ...' if len(existing) > 5 else ''}; pass --overwrite")
+    cfg = config.get_profile(args.profile)
+    dtype = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}[args.dtype]
+    pipe = LAFRPipeline.from_pretrained(args.model or cfg.restorer_weights, device=args.device, dtype=dtype)
+    skipped = []
+    bar = tqdm(total=len(files), desc="restoring", unit="image")
+    for start in range(0, len(files), args.batch_size):
+        chunk, images = files[start : start + args.batch_size], []
+        for f in chunk:
+            try:
+                images.append((f, data.load_image(f)))
+            except ValueError as e:  # lafr.data.ImageError: unreadable, empty, not an image ...
+                skipped.append(f"{f}: {e}")
+                print(f"lafr restore: skipped {f}: {e}", file=sys.stderr)
+        if images:
+            for (f, _), restored in zip(images, pipe([x for _, x in images])):
+                data.save_image(restored, out / (f.stem + ".png"), overwrite=args.overwrite)
+        bar.update(len(chunk))
+    bar.close()
+    print(f"restored {len(files) - len(skipped)} of {len(files)} image(s) into {out}")
+    if skipped:
+        print(f"lafr restore: {len(skipped)} input(s) skipped:\n  " + "\n  ".join(skipped), file=sys.stderr)
+        return 1
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="lafr", description="LAFR, reproduced and taught: notebooks, training and restoration.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -344,6 +402,19 @@ def build_parser() -> argparse.ArgumentParser:
     tl.add_argument("--stop-after", type=int, help="stop after this many steps (resume later with --resume)")
     tl.add_argument("--eval-faces", type=int, default=128, help="held-out faces to judge the restorer on")
     tl.set_defaults(func=cmd_train_lora)
+
+    rs = sub.add_parser("restore", help="restore aligned face crops (files or folders) into PNGs",
+                        description="Restore aligned face crops with a trained LAFR system. The input must be an aligned, "
+                                    "roughly square face crop (FFHQ-style alignment); other images are restored as if they were one.")
+    rs.add_argument("inputs", nargs="+", help="image files and folders of images")
+    rs.add_argument("-o", "--output", required=True, help="output folder (must not be an input folder); one PNG per input")
+    rs.add_argument("--profile", default=os.environ.get("LAFR_PROFILE", "tiny"), choices=sorted(config.PROFILES))
+    rs.add_argument("--model", help="a trained system (the out/system folder of `lafr train-lora`); default: the profile's")
+    rs.add_argument("--device", default="cuda" if _cuda() else "cpu")
+    rs.add_argument("--dtype", choices=("float32", "float16", "bfloat16"), default="float32")
+    rs.add_argument("--batch-size", type=int, default=8)
+    rs.add_argument("--overwrite", action="store_true", help="replace existing files in the output folder (inputs are never replaced)")
+    rs.set_defaults(func=cmd_restore)
 
     prof = sub.add_parser("profile", help="print a profile's values and where each comes from (the paper, another work, or us)")
     prof.add_argument("name", nargs="?", default=None, choices=sorted(config.PROFILES))

@@ -113,6 +113,7 @@ class Profile:
     stage2_batch_size: int = _paper(2, "Sec. 3.1", _STAGE2)
     stage2_steps: int = _paper(17_000, "Sec. 3.1", _STAGE2)
     lora_rank: int = _paper(4, "Sec. 3.1", "apply LoRA Hu et al. (2022) with rank of 4")
+    restorer_weights: str = _ours("runs/lafr-paper/system", "the trained system `lafr restore` uses: the out/system folder of `lafr train-lora`")
     lora_target_layers: int = _ours(
         66, "counted by us in SD 2.1's UNet: the layers named as A.2.2 lists "
             "(“conv”, “conv1”, “conv2”, “conv_in”, “conv_shortcut”, “conv_out”); the paper gives no count"
@@ -187,6 +188,7 @@ TINY = PAPER.replace(
     stage1_epochs=30,
     adapter_weights="lafr-toy-adapter",  # committed, made by `lafr train-adapter --profile tiny`
     adapter_ablation_weights="lafr-toy-adapter-residual",  # the same with --residual
+    restorer_weights="lafr-toy-restorer",  # committed, made by `lafr train-lora --profile tiny`
     stage2_batch_size=8,
     stage2_steps=1_500,
     lpips_net="alex",  # ten times cheaper than VGG at 64 px, and it too rises with degradation on every face

@@ -32,6 +32,9 @@ import torch.nn.functional as F
 from lafr import models, unet as unet_mod, vae as vae_io
 
 CONFIG_NAME = "lafr_pipeline.json"
+TOY_SYSTEMS = {  # built-in names of committed trained systems (tiny profile)
+    "lafr-toy-restorer": Path(__file__).resolve().parent / "weights" / "toy_restorer",
+}
 LORA_DIR = "unet_lora"
 LORA_FILE = "pytorch_lora_weights.safetensors"
 
@@ -141,15 +144,18 @@ class LAFRPipeline:
 
     @classmethod
     def from_pretrained(cls, folder, device="cpu", dtype=torch.float32, base_model: str | None = None) -> "LAFRPipeline":
-        """Load what ``save_pretrained`` wrote onto its base model (or ``base_model``, a hub id or
-        folder of the same architecture). Taught in notebook 05."""
+        """Load what ``save_pretrained`` wrote (a folder, or a built-in name of ``TOY_SYSTEMS``) onto its
+        base model (or ``base_model``, a hub id or folder of the same architecture). Taught in notebook 05."""
         from safetensors.torch import load_file
 
         from lafr.adapter import LatentAlignmentAdapter
 
-        folder = Path(folder)
+        folder = TOY_SYSTEMS.get(str(folder), Path(folder).expanduser())
         if not (folder / CONFIG_NAME).is_file():
-            raise FileNotFoundError(f"{folder}: no {CONFIG_NAME}; not a folder written by LAFRPipeline.save_pretrained")
+            raise models.ModelNotFoundError(
+                f"{folder}: no {CONFIG_NAME}, so no trained restorer there (LAFRPipeline.save_pretrained writes one). "
+                "Train one with `lafr train-lora --out DIR` and pass DIR/system."
+            )
         config = json.loads((folder / CONFIG_NAME).read_text())
         embeds = load_file(folder / "prompt_embeds.safetensors")["prompt_embeds"]
         base = models.load_base(base_model or config["base_model"], prompt_embeds=embeds)
