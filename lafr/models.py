@@ -66,6 +66,13 @@ SD21_VAE_CONFIG = dict(
 )  # fmt: skip
 
 
+# SD 2.1 base's text encoder (OpenCLIP ViT-H/14's text tower as CLIPTextModel, its config.json).
+SD21_TEXT_ENCODER_CONFIG = dict(
+    vocab_size=49408, hidden_size=1024, intermediate_size=4096, num_hidden_layers=23, num_attention_heads=16,
+    max_position_embeddings=77, hidden_act="gelu", projection_dim=512,
+)  # fmt: skip
+
+
 class ModelNotFoundError(FileNotFoundError):
     """Weights that are neither in a local folder nor in the Hugging Face cache (and could not be
     downloaded). The message says what was looked for, where, and how to point at a local copy."""

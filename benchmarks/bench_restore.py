@@ -1,0 +1,132 @@
+"""One-step restoration speed: unpruned, pruned and pruned + folded UNets, and the adapter's share.
+
+    python benchmarks/bench_restore.py                      # the toy models (committed weights), CPU
+    python benchmarks/bench_restore.py --sd21 --size 256    # SD 2.1's architecture, random weights
+    python benchmarks/bench_restore.py --sd21 --size 512 --device cuda --dtype bfloat16 --batch 8
+
+What each level runs per call (the prompt and timestep are fixed, Sec. 3.1):
+  unpruned  text encoder (SD 2.1 only: the toy has none) + time embedding + UNet
+  pruned    UNet with the time embedding and the prompt embedding stored (the paper's)
+  folded    also time_emb_proj and the cross-attention keys and values stored (ours)
+Every level also runs the VAE encoder, the adapter and the VAE decoder. Ratios are the unpruned
+time over each level's (above 1: faster). On CUDA it also prints batched throughput and peak memory,
+and the peak memory of one stage-2 training step at the given size (LoRA rank 4, gradient
+checkpointing, the given dtype), whose target is to fit a 16 GB GPU. Timings are medians of
+--repeats runs after one warm-up; run on idle cores.
+"""
+
+import argparse
+import copy
+import statistics
+import time
+
+import torch
+
+from lafr import config, models, train, unet as unet_mod, vae as vae_io
+
+
+def build(sd21: bool, device, dtype):
+    if not sd21:
+        base = models.load_base(models.TOY_NAME)
+        adapter = train.load_trained_adapter("lafr-toy-adapter")[0]
+        return base.vae, base.unet, adapter, None, base.prompt_embeds
+    from transformers import CLIPTextConfig, CLIPTextModel
+
+    torch.manual_seed(0)
+    with torch.device(device):
+        vae = models.AutoencoderKL(**models.SD21_VAE_CONFIG)
+        unet = models.UNet2DConditionModel(**models.SD21_UNET_CONFIG)
+        text = CLIPTextModel(CLIPTextConfig(**models.SD21_TEXT_ENCODER_CONFIG))
+    adapter = train.build_adapter(config.PAPER)
+    ids = torch.randint(0, 49408, (1, 77))
+    with torch.no_grad():
+        prompt = text(ids.to(device))[0]
+    return vae, unet, adapter, (text, ids), prompt
+
+
+def timed(fn, repeats: int, device) -> float:
+    fn()
+    times = []
+    for _ in range(repeats):
+        if str(device).startswith("cuda"):
+            torch.cuda.synchronize()
+        start = time.perf_counter()
+        fn()
+        if str(device).startswith("cuda"):
+            torch.cuda.synchronize()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sd21", action="store_true", help="SD 2.1's architecture with random weights (no download)")
+    ap.add_argument("--size", type=int, help="image size (default: 64 for the toy, 512 for SD 2.1)")
+    ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    ap.add_argument("--dtype", choices=("float32", "float16", "bfloat16"), default="float32")
+    ap.add_argument("--batch", type=int, default=1)
+    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--timestep", type=int, default=999)
+    args = ap.parse_args()
+    dtype = getattr(torch, args.dtype)
+    size = args.size or (512 if args.sd21 else 64)
+    vae, unet, adapter, text, prompt = build(args.sd21, args.device, dtype)
+    for m in (vae, unet, adapter):
+        m.to(args.device, dtype).eval().requires_grad_(False)
+    prompt = prompt.to(args.device, dtype)
+    x = torch.rand(args.batch, 3, size, size, device=args.device, dtype=dtype) * 2 - 1
+    a = float(models.noise_scheduler().alphas_cumprod[args.timestep])
+    t = torch.full((args.batch,), args.timestep, device=args.device)
+
+    def restore(u, per_call_prompt=None):
+        def run():
+            with torch.no_grad():
+                p = text[0](text[1].to(args.device))[0].to(dtype) if per_call_prompt else prompt
+                z = adapter(vae_io.encode(vae, x, batch_size=args.batch))
+                eps = u(z, t, p.expand(args.batch, -1, -1)).sample
+                vae_io.decode(vae, (z - (1 - a) ** 0.5 * eps) / a**0.5, batch_size=args.batch)
+        return run
+
+    pruned, folded = copy.deepcopy(unet), copy.deepcopy(unet)
+    unet_mod.prune_unet(pruned, prompt, args.timestep)
+    unet_mod.prune_unet(folded, prompt, args.timestep, fold=True)
+    rows = {
+        "unpruned": timed(restore(unet, per_call_prompt=text is not None), args.repeats, args.device),
+        "pruned (paper)": timed(restore(pruned), args.repeats, args.device),
+        "pruned + folded": timed(restore(folded), args.repeats, args.device),
+    }
+
+    def adapter_only():
+        with torch.no_grad():
+            adapter(torch.randn(args.batch, 4, size // 8 if args.sd21 else size // 4, size // 8 if args.sd21 else size // 4,
+                                device=args.device, dtype=dtype))  # fmt: skip
+
+    adapter_s = timed(adapter_only, args.repeats, args.device)
+    what = "SD 2.1 architecture, random weights" if args.sd21 else "toy models"
+    print(f"{what}; {size} x {size}, batch {args.batch}, {args.dtype}, {args.device}, torch {torch.__version__}")
+    params = unet_mod.parameter_table(unet, text_encoder=text[0] if text else 0)
+    for (name, seconds), count in zip(rows.items(), params.values()):
+        print(f"  {name:<16} {seconds * 1000:9.1f} ms  {rows['unpruned'] / seconds:5.2f}x   {count / 1e6:8.1f}M parameters")
+    print(f"  adapter alone    {adapter_s * 1000:9.1f} ms  ({100 * adapter_s / rows['pruned + folded']:.1f}% of a folded restoration)")
+    if str(args.device).startswith("cuda"):
+        torch.cuda.reset_peak_memory_stats()
+        batch_s = timed(restore(folded), args.repeats, args.device)
+        print(f"  throughput {args.batch / batch_s:.2f} images/s; peak memory {torch.cuda.max_memory_allocated() / 2**30:.2f} GiB")
+        train_unet = copy.deepcopy(unet)
+        unet_mod.add_lora(train_unet, rank=4)
+        unet_mod.prune_unet(train_unet, prompt, args.timestep, fold=True)
+        train_unet.enable_gradient_checkpointing()
+        train_unet.train()
+        opt = torch.optim.AdamW([p for p in train_unet.parameters() if p.requires_grad], lr=1e-5)
+        torch.cuda.reset_peak_memory_stats()
+        z = vae_io.encode(vae, x, batch_size=args.batch)
+        eps = train_unet(z, t, prompt.expand(args.batch, -1, -1)).sample
+        out = vae.decode((z - (1 - a) ** 0.5 * eps) / a**0.5 / vae.config.scaling_factor).sample
+        (out.float() - x.float()).square().mean().backward()
+        opt.step()
+        print(f"  one stage-2 training step (LoRA rank 4, gradient checkpointing, {args.dtype}): peak memory "
+              f"{torch.cuda.max_memory_allocated() / 2**30:.2f} GiB ({torch.cuda.max_memory_allocated() / 16 / 2**30:.2f} of a 16 GB GPU)")
+
+
+if __name__ == "__main__":
+    main()
