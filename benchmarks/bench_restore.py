@@ -72,7 +72,9 @@ def main():
     size = args.size or (512 if args.sd21 else 64)
     vae, unet, adapter, text, prompt = build(args.sd21, args.device, dtype)
     for m in (vae, unet, adapter):
-        m.to(args.device, dtype).eval().requires_grad_(False)
+        m.to(args.device).eval().requires_grad_(False)
+        if dtype != torch.float32:
+            m.to(dtype)
     prompt = prompt.to(args.device, dtype)
     x = torch.rand(args.batch, 3, size, size, device=args.device, dtype=dtype) * 2 - 1
     a = float(models.noise_scheduler().alphas_cumprod[args.timestep])
