@@ -149,13 +149,31 @@ def cmd_pretrain_toy(args) -> int:
     return 0
 
 
+def _training_faces_and_model(args, cfg):
+    """For the training commands: check that --resume has a checkpoint, then load the training faces
+    (uint8; before the models, so a bad folder fails fast), and name the base model (--model, else
+    LAFR_BASE_MODEL, else the profile's, as ModelNotFoundError advises)."""
+    import torch
+
+    from lafr import data, train
+
+    if args.resume and not (Path(args.out) / "checkpoint.safetensors").is_file():  # where both trainers save it
+        raise FileNotFoundError(f"{Path(args.out) / 'checkpoint.safetensors'}: no checkpoint to resume from; run without --resume")
+    if args.data:
+        folder = data.FaceFolder(args.data, cfg.resolution)
+        faces = train.to_uint8(torch.stack([folder[i]["hq"] for i in range(len(folder))]))
+    else:
+        faces = train.training_faces(cfg)
+    return faces, args.model or os.environ.get("LAFR_BASE_MODEL") or cfg.base_model
+
+
 def cmd_train_adapter(args) -> int:
     """Stage 1: encode the training faces and their degraded versions, train the adapter, report."""
     import json
 
     import torch
 
-    from lafr import data, models, train
+    from lafr import models, train
     from lafr.pretrain import _git_version
 
     cfg = config.get_profile(args.profile)
@@ -165,15 +183,8 @@ def cmd_train_adapter(args) -> int:
         cfg = cfg.replace(stage1_lr=args.lr)
     if args.soft:
         cfg = cfg.replace(argmin_straight_through=False)
-    if args.resume and not (Path(args.out) / "checkpoint.safetensors").is_file():  # where train_adapter saves it
-        raise FileNotFoundError(f"{Path(args.out) / 'checkpoint.safetensors'}: no checkpoint to resume from; run without --resume")
     start = time.perf_counter()
-    if args.data:  # the faces first: a bad folder fails before the model loads
-        folder = data.FaceFolder(args.data, cfg.resolution)
-        faces = train.to_uint8(torch.stack([folder[i]["hq"] for i in range(len(folder))]))
-    else:
-        faces = train.training_faces(cfg)
-    model = args.model or os.environ.get("LAFR_BASE_MODEL") or cfg.base_model  # as ModelNotFoundError advises
+    faces, model = _training_faces_and_model(args, cfg)
     base = models.load_base(model, prompt=cfg.prompt, device=args.device)
     views = args.views or cfg.stage1_views
     print(f"stage 1, profile {cfg.name}: {len(faces)} training faces x {views} degraded views")
@@ -217,15 +228,8 @@ def cmd_train_lora(args) -> int:
     changes = {k: v for k, v in {"stage2_steps": args.steps, "stage2_batch_size": args.batch_size, "stage2_lr": args.lr,
                                   "timestep": args.timestep, "lora_rank": args.rank}.items() if v is not None}  # fmt: skip
     cfg = cfg.replace(**changes)
-    if args.resume and not (Path(args.out) / "checkpoint.safetensors").is_file():
-        raise FileNotFoundError(f"{Path(args.out) / 'checkpoint.safetensors'}: no checkpoint to resume from; run without --resume")
     start = time.perf_counter()
-    if args.data:  # the faces first: a bad folder fails before the models load
-        folder = data.FaceFolder(args.data, cfg.resolution)
-        faces = train.to_uint8(torch.stack([folder[i]["hq"] for i in range(len(folder))]))
-    else:
-        faces = train.training_faces(cfg)
-    model = args.model or os.environ.get("LAFR_BASE_MODEL") or cfg.base_model
+    faces, model = _training_faces_and_model(args, cfg)
     adapter = None if args.adapter == "none" else train.load_trained_adapter(args.adapter or cfg.adapter_weights)[0].eval()
     names = unet_mod.CONV_NAMES if args.targets == "conv" else unet_mod.ATTENTION_NAMES
     base = models.load_base(model, prompt=cfg.prompt, device=args.device)
