@@ -112,3 +112,19 @@ def test_sd21_counts_on_the_meta_device():
     assert table["unpruned (UNet + text encoder)"] == total + 123
     assert table["pruned (the paper's)"] == total - 2_050_560
     assert table["pruned and folded (ours)"] == total - 2_050_560 - 25_824_960 - 25_559_040
+
+
+def test_attention_lora_for_table_7_targets_every_attention_projection():
+    """Table 7's other group: query, key, value and output projections of every attention (self and
+    cross). At SD 2.1 size: 32 attention modules, 128 linear layers; LoRA adds rank x (in + out) each."""
+    from diffusers.models.attention_processor import Attention
+
+    with torch.device("meta"):
+        unet = UNet2DConditionModel(**models.SD21_UNET_CONFIG)
+        targets = unet_mod.lora_targets(unet, unet_mod.ATTENTION_NAMES)
+        layers = dict(unet.named_modules())
+        expected = sum(4 * (layers[t].in_features + layers[t].out_features) for t in targets)
+        unet_mod.add_lora(unet, rank=4, names=unet_mod.ATTENTION_NAMES)
+    assert len(targets) == 4 * sum(1 for m in layers.values() if isinstance(m, Attention)) == 128
+    assert all(isinstance(layers[t], torch.nn.Linear) for t in targets)
+    assert unet_mod.trainable_parameters(unet) == expected == 829_952
