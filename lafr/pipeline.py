@@ -13,9 +13,10 @@ one step; the formula turns that prediction into the clean latent. OSEDiff, the 
 framework, does the same at t = 999. The input is an aligned face crop. A non-square input is
 stretched to the square working size and back (bicubic, antialiased), as aligned crops are square.
 
-``save_pretrained`` writes the trained parts only: the adapter, the LoRA weights (peft's format),
-the baked prompt embedding, and a ``lafr_pipeline.json`` naming the base model (hub id, folder or
-``lafr-toy``), the timestep and the working size. ``from_pretrained`` loads the base model, attaches
+``save_pretrained`` writes the trained parts only: the adapter (or the built-in name of a committed
+one), the LoRA weights (peft's format, optionally in float16), the baked prompt embedding, and a
+``lafr_pipeline.json`` naming the base model (hub id, folder or ``lafr-toy``), the timestep and the
+working size. ``from_pretrained`` loads the base model, attaches
 them, and prunes the UNet again (the timestep's constants are recomputed from the base model).
 
 Taught in notebook 05.
@@ -126,19 +127,38 @@ class LAFRPipeline:
 
     # ---- saving and loading the trained system -----------------------------------------------------
 
-    def save_pretrained(self, folder) -> Path:
-        """Write the trained parts (adapter, LoRA, prompt embedding) and ``lafr_pipeline.json``."""
+    def save_pretrained(self, folder, adapter_name: str | None = None, lora_dtype=torch.float32) -> Path:
+        """Write the trained parts (adapter, LoRA, prompt embedding) and ``lafr_pipeline.json``.
+
+        ``adapter_name``: the built-in name of a committed adapter (``train.TOY_ADAPTERS``) that this
+        pipeline's adapter is, to record the name instead of a copy. ``lora_dtype``: store the LoRA
+        weights in this dtype (float16 halves the file; measure after the round trip)."""
+        from peft import get_peft_model_state_dict
         from safetensors.torch import save_file
+
+        from lafr.train import TOY_ADAPTERS
 
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
-        if self.adapter is not None:
+        if adapter_name is not None:
+            from lafr.train import load_trained_adapter
+
+            if adapter_name not in TOY_ADAPTERS:
+                raise ValueError(f"adapter_name must be one of {sorted(TOY_ADAPTERS)}, got {adapter_name!r}")
+            named = load_trained_adapter(adapter_name)[0].state_dict()
+            mine = self.adapter.state_dict() if self.adapter is not None else {}
+            if set(named) != set(mine) or any(not torch.equal(v.cpu().float(), mine[k].cpu().float()) for k, v in named.items()):
+                raise ValueError(f"this pipeline's adapter is not {adapter_name!r}; save it as a copy (adapter_name=None)")
+        if self.adapter is not None and adapter_name is None:
             self.adapter.save_pretrained(folder / "adapter")
         if self.lora:
-            self.unet.save_lora_adapter(folder / LORA_DIR, weight_name=LORA_FILE)
+            lora = get_peft_model_state_dict(self.unet)
+            (folder / LORA_DIR).mkdir(exist_ok=True)
+            save_file({k: v.detach().to("cpu", lora_dtype).contiguous() for k, v in lora.items()}, str(folder / LORA_DIR / LORA_FILE))
         save_file({"prompt_embeds": self.prompt_embeds.detach().float().cpu().contiguous()}, str(folder / "prompt_embeds.safetensors"))
+        adapter = None if self.adapter is None else adapter_name or "adapter"  # a built-in name, or the subfolder
         config = {"base_model": self.base_model, "timestep": self.timestep, "resolution": self.resolution,
-                  "adapter": self.adapter is not None, "lora": self.lora}  # fmt: skip
+                  "adapter": adapter, "lora": self.lora}  # fmt: skip
         (folder / CONFIG_NAME).write_text(json.dumps(config, indent=2) + "\n")
         return folder
 
@@ -148,7 +168,7 @@ class LAFRPipeline:
         base model (or ``base_model``, a hub id or folder of the same architecture). Taught in notebook 05."""
         from safetensors.torch import load_file
 
-        from lafr.adapter import LatentAlignmentAdapter
+        from lafr.train import load_trained_adapter
 
         folder = TOY_SYSTEMS.get(str(folder), Path(folder).expanduser())
         if not (folder / CONFIG_NAME).is_file():
@@ -161,7 +181,10 @@ class LAFRPipeline:
         base = models.load_base(base_model or config["base_model"], prompt_embeds=embeds)
         if base_model:
             base.source = str(base_model)
-        adapter = LatentAlignmentAdapter.from_pretrained(folder / "adapter").eval().requires_grad_(False) if config["adapter"] else None
+        where = config["adapter"]  # None, "adapter" (the subfolder) or a built-in name
+        adapter = None if not where else load_trained_adapter(folder / "adapter" if where == "adapter" else where)[0]
+        if adapter is not None:
+            adapter.eval().requires_grad_(False)
         lora = config.get("lora")
         if lora:
             from peft import set_peft_model_state_dict
