@@ -130,14 +130,12 @@ def load_toy(name: str, device="cpu") -> ModelMixin:
     """A committed toy network by its built-in name (or a folder saved by ``save_pretrained``),
     frozen and in eval mode, in float32."""
     folder = TOY_DIRS.get(name, Path(name))
-    cls = ToyIdentityEncoder if name == TOY_IDENTITY else ToyStructureNet if name == TOY_STRUCTURE else None
     if not (folder / "config.json").is_file():
         raise FileNotFoundError(
             f"{name}: no toy network in {folder} (config.json missing). The committed ones ship with lafr; "
             f"make them with `lafr pretrain-toy --stage identity` or `--stage structure`."
         )
-    if cls is None:
-        cls = {c.__name__: c for c in (ToyIdentityEncoder, ToyStructureNet)}[json.loads((folder / "config.json").read_text())["_class_name"]]
+    cls = {c.__name__: c for c in (ToyIdentityEncoder, ToyStructureNet)}[json.loads((folder / "config.json").read_text())["_class_name"]]
     net = cls.from_pretrained(folder, torch_dtype=torch.float32).to(device).eval()
     return net.requires_grad_(False)
 
