@@ -233,7 +233,9 @@ def cmd_train_lora(args) -> int:
     adapter = None if args.adapter == "none" else train.load_trained_adapter(args.adapter or cfg.adapter_weights)[0].eval()
     names = unet_mod.CONV_NAMES if args.targets == "conv" else unet_mod.ATTENTION_NAMES
     base = models.load_base(model, prompt=cfg.prompt, device=args.device)
-    pipe = pipeline.LAFRPipeline.from_base(base, cfg.timestep, cfg.resolution, adapter=adapter, lora_rank=cfg.lora_rank, lora_names=names)
+    seed = cfg.seed if args.seed is None else args.seed
+    pipe = pipeline.LAFRPipeline.from_base(base, cfg.timestep, cfg.resolution, adapter=adapter, lora_rank=cfg.lora_rank,
+                                           lora_names=names, lora_seed=seed)  # fmt: skip
     if adapter is not None:
         adapter.to(args.device)
     views = args.views or cfg.stage1_views
@@ -242,7 +244,10 @@ def cmd_train_lora(args) -> int:
           f"terms {', '.join(args.terms)}; adapter: {'yes' if adapter is not None else 'no'}")
     z_in = train.stage2_inputs(pipe, faces, cfg.degradation, views=views, seed=cfg.seed)
     loss = losses.build_loss(cfg, device=args.device, terms=tuple(args.terms), id_form=args.id_form, fs_form=args.fs_form)
-    history = train.train_lora(cfg, pipe, loss, z_in, faces, args.out, resume=args.resume, stop_after=args.stop_after)
+    adapter_name = args.adapter or cfg.adapter_weights if adapter is not None else None
+    history = train.train_lora(cfg, pipe, loss, z_in, faces, args.out, seed=seed, resume=args.resume, stop_after=args.stop_after,
+                               adapter_name=adapter_name if adapter_name in train.TOY_ADAPTERS else None,
+                               lora_dtype=getattr(torch, args.lora_dtype))  # fmt: skip
     if not (Path(args.out) / "system").is_dir():
         print(f"stopped after step {history[-1]['step'] if history else 0}; continue with --resume")
         return 0
@@ -250,15 +255,17 @@ def cmd_train_lora(args) -> int:
     landmarks = data.face_landmarks(cfg.eval_faces, args.eval_faces, cfg.resolution, seed=cfg.seed)
     lq_images, _ = degrade(hq, cfg.degradation, seed=[(cfg.seed + 1) * 10**6 + i for i in range(len(hq))])  # heldout_pairs' draw
     judge = losses.build_loss(cfg, device=args.device)  # every term, whatever trained
+    trained = unet_mod.trainable_parameters(pipe.unet)
+    pipe = pipeline.LAFRPipeline.from_pretrained(Path(args.out) / "system", device=args.device)  # judge what was saved
     with torch.no_grad():
         restored = (pipe.decode(pipe.restore_latents(z_lq.to(pipe.device))).cpu() + 1) / 2
     quality = {"restored": train.evaluate_restorer(restored, hq, landmarks, judge.cpu()),
                "lq_image": train.evaluate_restorer(lq_images, hq, landmarks, judge)}  # fmt: skip
     manifest = {
-        "command": "lafr " + shlex.join(args.argv), "profile": cfg.name, "seed": cfg.seed, "code_version": _git_version(),
+        "command": "lafr " + shlex.join(args.argv), "profile": cfg.name, "seed": seed, "data_seed": cfg.seed, "code_version": _git_version(),
         "torch": torch.__version__, "device": str(pipe.device), "training_faces": len(faces), "views": views,
         "steps": cfg.stage2_steps, "batch_size": cfg.stage2_batch_size, "lr": cfg.stage2_lr, "timestep": cfg.timestep,
-        "lora": {"rank": cfg.lora_rank, "targets": args.targets, "parameters": unet_mod.trainable_parameters(pipe.unet)},
+        "lora": {"rank": cfg.lora_rank, "targets": args.targets, "parameters": trained},
         "terms": args.terms, "id_form": args.id_form, "fs_form": args.fs_form, "adapter": args.adapter or cfg.adapter_weights,
         "seconds": round(time.perf_counter() - start, 1),
         "heldout": f"{args.eval_faces} faces of {cfg.eval_faces!r}, one degraded view each", "quality": quality,
@@ -405,6 +412,10 @@ def build_parser() -> argparse.ArgumentParser:
     tl.add_argument("--resume", action="store_true", help="continue from --out/checkpoint.safetensors")
     tl.add_argument("--stop-after", type=int, help="stop after this many steps (resume later with --resume)")
     tl.add_argument("--eval-faces", type=int, default=128, help="held-out faces to judge the restorer on")
+    tl.add_argument("--seed", type=int, help="training seed: LoRA's random start and the batch order (default: the profile's "
+                    "seed; the training pairs and held-out faces always use the profile's seed)")
+    tl.add_argument("--lora-dtype", choices=("float32", "float16"), default="float32",
+                    help="dtype of the saved LoRA weights (float16 halves the file; the manifest's numbers are measured after saving)")
     tl.set_defaults(func=cmd_train_lora)
 
     rs = sub.add_parser("restore", help="restore aligned face crops (files or folders) into PNGs",

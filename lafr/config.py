@@ -114,6 +114,13 @@ class Profile:
     stage2_steps: int = _paper(17_000, "Sec. 3.1", _STAGE2)
     lora_rank: int = _paper(4, "Sec. 3.1", "apply LoRA Hu et al. (2022) with rank of 4")
     restorer_weights: str = _ours("runs/lafr-paper/system", "the trained system `lafr restore` uses: the out/system folder of `lafr train-lora`")
+    # The ablations notebook 05 compares the full method with (Tables 4, 5 and 7): (label, the out/system
+    # folder of the `lafr train-lora` run that made it). The commands are in README and notebook 05.
+    restorer_ablation_weights: tuple = _ours(
+        (("without the adapter", "runs/lafr-paper-no-adapter/system"), ("attention LoRA", "runs/lafr-paper-attention/system"),
+         ("L_res only", "runs/lafr-paper-res-only/system")),
+        "`lafr train-lora` with --adapter none, --targets attention, --terms res",
+    )  # fmt: skip
     lora_target_layers: int = _ours(
         66, "counted by us in SD 2.1's UNet: the layers named as A.2.2 lists "
             "(“conv”, “conv1”, “conv2”, “conv_in”, “conv_shortcut”, “conv_out”); the paper gives no count"
@@ -174,7 +181,7 @@ TINY = PAPER.replace(
     degradation="tiny",
     test_degradation="tiny",
     base_model="lafr-toy",  # the toy models that `lafr pretrain-toy` makes (latent-space chapter)
-    timestep=499,
+    timestep=49,  # the best held-out PSNR of stage 2 at 49, 99, 149, 249 and 999 (notebook 05, section 4)
     eval_faces="synthetic",
     vae_psnr_bar=26.0,  # the latent-space chapter's quality bar for the toy VAE
     # codebook_size: the paper's 1024. With 256 entries, a k-means codebook of the HQ latents, applied
@@ -189,8 +196,11 @@ TINY = PAPER.replace(
     adapter_weights="lafr-toy-adapter",  # committed, made by `lafr train-adapter --profile tiny`
     adapter_ablation_weights="lafr-toy-adapter-residual",  # the same with --residual
     restorer_weights="lafr-toy-restorer",  # committed, made by `lafr train-lora --profile tiny`
+    restorer_ablation_weights=(("without the adapter", "lafr-toy-restorer-no-adapter"), ("attention LoRA", "lafr-toy-restorer-attention"),
+                               ("L_res only", "lafr-toy-restorer-res-only")),  # committed, as the full method
     stage2_batch_size=8,
-    stage2_steps=1_500,
+    stage2_steps=1_500,  # about 10 CPU minutes on one thread (notebook 05 shows the curves)
+    stage2_lr=5e-4,  # the paper's 5e-5 is for 17,000 steps; ten times that for a budget ten times smaller (not swept)
     lpips_net="alex",  # ten times cheaper than VGG at 64 px, and it too rises with degradation on every face
     lpips_backbone="random",  # offline: seeded random backbone, LPIPS's own linear layers (notebook 04)
     identity_net="lafr-toy-identity",  # F_id: trained by `lafr pretrain-toy --stage identity`

@@ -133,8 +133,10 @@ def jpeg(img: torch.Tensor, quality: int) -> torch.Tensor:
     return torch.from_numpy(out).permute(2, 0, 1).contiguous()
 
 
-def apply(img: torch.Tensor, params: dict) -> torch.Tensor:
-    """Degrade one 3 x H x W image in [0, 1] with given parameters (from ``sample_params``)."""
+def apply(img: torch.Tensor, params: dict, upsample: str = "bilinear") -> torch.Tensor:
+    """Degrade one 3 x H x W image in [0, 1] with given parameters (from ``sample_params``);
+    ``upsample`` is how the small image is resized back ("bilinear", or "bicubic" for notebook 05's
+    resizing baseline: the same LQ photo, enlarged more sharply)."""
     h, w = img.shape[-2:]
     x = img.float()
     x = blur(x, blur_kernel(params["kernel_size"], params["sigma_x"], params["sigma_y"], params["theta"]))
@@ -143,27 +145,28 @@ def apply(img: torch.Tensor, params: dict) -> torch.Tensor:
     gen = torch.Generator().manual_seed(params["noise_seed"])
     x = x + torch.randn(x.shape, generator=gen) * (params["noise"] / 255.0)
     x = jpeg(x.clamp(0, 1), params["jpeg_quality"])
-    x = F.interpolate(x[None], size=(h, w), mode="bilinear", align_corners=False)[0]
+    x = F.interpolate(x[None], size=(h, w), mode=upsample, align_corners=False)[0]
     return x.clamp(0, 1)
 
 
-def degrade(img: torch.Tensor, preset: str | Preset = "gfpgan", seed: int | list[int] = 0, strength: float = 1.0):
+def degrade(img: torch.Tensor, preset: str | Preset = "gfpgan", seed: int | list[int] = 0, strength: float = 1.0,
+            upsample: str = "bilinear"):
     """Blind-degrade an image (3 x H x W) or a batch (N x 3 x H x W) in [0, 1].
 
     ``seed`` is one int per image (a batch with an int seed uses seed, seed + 1, ...).
     Returns ``(lq, params)``: lq has the input's shape, params is a dict (or a list of dicts, one
-    per image) of the numbers drawn.  Taught in notebook 01.
+    per image) of the numbers drawn. ``upsample``: see ``apply``.  Taught in notebook 01.
     """
     if img.dim() == 3:
         params = sample_params(preset, int(seed), strength)
-        return apply(img, params), params
+        return apply(img, params, upsample), params
     if img.dim() != 4:
         raise ValueError(f"expected 3 x H x W or N x 3 x H x W, got shape {tuple(img.shape)}")
     seeds = [int(seed) + i for i in range(len(img))] if isinstance(seed, int) else list(seed)
     if len(seeds) != len(img):
         raise ValueError(f"got {len(seeds)} seeds for {len(img)} images")
     params = [sample_params(preset, s, strength) for s in seeds]
-    return torch.stack([apply(x, p) for x, p in zip(img, params)]), params
+    return torch.stack([apply(x, p, upsample) for x, p in zip(img, params)]), params
 
 
 # ---- two controlled changes for notebook 04: geometry versus colour -------------------------------

@@ -33,8 +33,12 @@ import torch.nn.functional as F
 from lafr import models, unet as unet_mod, vae as vae_io
 
 CONFIG_NAME = "lafr_pipeline.json"
-TOY_SYSTEMS = {  # built-in names of committed trained systems (tiny profile)
-    "lafr-toy-restorer": Path(__file__).resolve().parent / "weights" / "toy_restorer",
+_WEIGHTS = Path(__file__).resolve().parent / "weights"
+TOY_SYSTEMS = {  # built-in names of committed trained systems (tiny profile), made by `lafr train-lora`
+    "lafr-toy-restorer": _WEIGHTS / "toy_restorer",  # the full method
+    "lafr-toy-restorer-no-adapter": _WEIGHTS / "toy_restorer_no_adapter",  # Table 4/5: without the adapter
+    "lafr-toy-restorer-attention": _WEIGHTS / "toy_restorer_attention",  # Table 7: LoRA on attention instead
+    "lafr-toy-restorer-res-only": _WEIGHTS / "toy_restorer_res_only",  # Table 5: L_res only
 }
 LORA_DIR = "unet_lora"
 LORA_FILE = "pytorch_lora_weights.safetensors"
@@ -54,13 +58,13 @@ class LAFRPipeline:
 
     @classmethod
     def from_base(cls, base: models.BaseModels, timestep: int, resolution: int, adapter=None, lora_rank: int | None = None,
-                  lora_names=unet_mod.CONV_NAMES, fold: bool = True) -> "LAFRPipeline":  # fmt: skip
-        """A pipeline around loaded base models: LoRA of ``lora_rank`` attached first (if any), then
-        the UNet pruned at ``timestep`` (folded unless ``fold=False``). The base's UNet is changed
-        in place. Taught in notebook 05."""
+                  lora_names=unet_mod.CONV_NAMES, fold: bool = True, lora_seed: int = 0) -> "LAFRPipeline":  # fmt: skip
+        """A pipeline around loaded base models: LoRA of ``lora_rank`` attached first (if any, its
+        random start drawn with ``lora_seed``), then the UNet pruned at ``timestep`` (folded unless
+        ``fold=False``). The base's UNet is changed in place. Taught in notebook 05."""
         lora = None
         if lora_rank:
-            unet_mod.add_lora(base.unet, rank=lora_rank, names=lora_names)
+            unet_mod.add_lora(base.unet, rank=lora_rank, names=lora_names, seed=lora_seed)
             lora = {"rank": int(lora_rank), "names": list(lora_names)}
         unet_mod.prune_unet(base.unet, base.prompt_embeds, timestep, fold=fold)
         return cls(base.vae, base.unet, base.scheduler, base.prompt_embeds, timestep, resolution, adapter, base.source, lora)

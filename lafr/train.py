@@ -310,13 +310,15 @@ def stage2_inputs(pipe, faces_u8: torch.Tensor, preset: str, views: int = 1, see
 def train_lora(cfg, pipe, loss_fn, z_in: torch.Tensor, hq_u8: torch.Tensor, out: str | os.PathLike, *,
                steps: int | None = None, batch_size: int | None = None, lr: float | None = None,
                seed: int | None = None, stop_after: int | None = None, resume: bool = False,
-               checkpoint_every: int = 100, progress: bool = True) -> list[dict]:  # fmt: skip
+               checkpoint_every: int = 100, progress: bool = True, adapter_name: str | None = None,
+               lora_dtype: torch.dtype = torch.float32) -> list[dict]:  # fmt: skip
     """Stage 2: train the LoRA weights of ``pipe``'s UNet (attach them first, ``LAFRPipeline.from_base``)
     so that ``decode(denoise(z_in))`` matches the HQ faces under ``loss_fn`` (a ``MultilevelLoss``);
     ``z_in`` from ``stage2_inputs``, ``hq_u8`` the faces (z_in[k] belongs to face k mod n). AdamW at a
     constant lr (the paper gives no schedule). Writes ``out/checkpoint.safetensors`` (the LoRA weights,
     AdamW state and step: resumable, exactly), ``out/loss.csv`` (every term) and, at the end,
-    ``out/system`` (``LAFRPipeline.save_pretrained``). Returns the history. Taught in notebook 05."""
+    ``out/system`` (``LAFRPipeline.save_pretrained``, given ``adapter_name`` and ``lora_dtype``).
+    ``seed`` orders the batches. Returns the history. Taught in notebook 05."""
     from accelerate import Accelerator
     from tqdm.auto import tqdm
 
@@ -377,7 +379,7 @@ def train_lora(cfg, pipe, loss_fn, z_in: torch.Tensor, hq_u8: torch.Tensor, out:
         bar.close()
         pipe.unet = plain_unet
     if step >= steps and accelerator.is_main_process:
-        pipe.save_pretrained(out / "system")
+        pipe.save_pretrained(out / "system", adapter_name=adapter_name, lora_dtype=lora_dtype)
     return history
 
 

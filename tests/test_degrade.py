@@ -100,3 +100,11 @@ def test_small_image_with_large_kernel():
 def test_unknown_preset():
     with pytest.raises(ValueError, match="unknown degradation preset 'heavy'"):
         degrade.degrade(torch.rand(3, 32, 32), "heavy")
+
+
+def test_bicubic_upsampling_is_the_same_lq_photo_enlarged_differently():
+    face = synthetic_face(0, 3, 64)[0]
+    bilinear, p1 = degrade.degrade(face, "tiny", seed=5)
+    bicubic, p2 = degrade.degrade(face, "tiny", seed=5, upsample="bicubic")
+    assert p1 == p2 and bicubic.shape == bilinear.shape and 0 <= bicubic.min() and bicubic.max() <= 1
+    assert 0 < (bicubic - bilinear).abs().mean() < 0.05  # the same photo, enlarged another way

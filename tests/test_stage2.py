@@ -5,6 +5,7 @@ holds every term; the trained system is saved and reloads."""
 import csv
 
 import pytest
+from safetensors.torch import load_file
 import torch
 
 from lafr import losses, models, pipeline, train
@@ -75,7 +76,7 @@ def test_train_lora_command_stops_resumes_and_writes_a_manifest(tmp_path, capsys
     from lafr.cli import main
 
     common = ["train-lora", "--out", str(tmp_path / "run"), "--steps", "3", "--batch-size", "4", "--views", "1",
-              "--eval-faces", "4", "--timestep", "249", "--device", "cpu"]  # fmt: skip
+              "--eval-faces", "4", "--timestep", "249", "--device", "cpu", "--lora-dtype", "float16", "--seed", "3"]  # fmt: skip
     assert main(common + ["--stop-after", "2"]) == 0
     assert "continue with --resume" in capsys.readouterr().out
     assert main(common + ["--resume"]) == 0
@@ -83,5 +84,10 @@ def test_train_lora_command_stops_resumes_and_writes_a_manifest(tmp_path, capsys
     assert m["timestep"] == 249 and m["lora"] == {"rank": 4, "targets": "conv", "parameters": 106_400}
     assert set(m["quality"]["restored"]) >= {"psnr_face", "psnr_eyes", "psnr_mouth", "mse", "lpips", "id", "fs"}
     assert pipeline.LAFRPipeline.from_pretrained(tmp_path / "run" / "system").timestep == 249
+    # the committed toy systems' form: the built-in adapter recorded by name, LoRA in float16, the seed recorded
+    saved = json.loads((tmp_path / "run" / "system" / pipeline.CONFIG_NAME).read_text())
+    lora = load_file(tmp_path / "run" / "system" / pipeline.LORA_DIR / pipeline.LORA_FILE)
+    assert saved["adapter"] == "lafr-toy-adapter" and not (tmp_path / "run" / "system" / "adapter").exists()
+    assert {v.dtype for v in lora.values()} == {torch.float16} and (m["seed"], m["data_seed"]) == (3, 0)
     assert main(["train-lora", "--out", str(tmp_path / "other"), "--resume"]) == 2  # nothing to resume: one message
     assert "no checkpoint" in capsys.readouterr().err
