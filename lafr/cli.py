@@ -221,7 +221,6 @@ def cmd_train_lora(args) -> int:
     import torch
 
     from lafr import data, losses, models, pipeline, train, unet as unet_mod
-    from lafr.degrade import degrade
     from lafr.pretrain import _git_version
 
     cfg = config.get_profile(args.profile)
@@ -253,7 +252,7 @@ def cmd_train_lora(args) -> int:
         return 0
     hq, z_lq, _ = train.heldout_pairs(pipe.vae, cfg, args.eval_faces)
     landmarks = data.face_landmarks(cfg.eval_faces, args.eval_faces, cfg.resolution, seed=cfg.seed)
-    lq_images, _ = degrade(hq, cfg.degradation, seed=[(cfg.seed + 1) * 10**6 + i for i in range(len(hq))])  # heldout_pairs' draw
+    lq_images = train.heldout_lq_images(hq, cfg)
     judge = losses.build_loss(cfg, device=args.device)  # every term, whatever trained
     trained = unet_mod.trainable_parameters(pipe.unet)
     pipe = pipeline.LAFRPipeline.from_pretrained(Path(args.out) / "system", device=args.device)  # judge what was saved

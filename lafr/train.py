@@ -79,6 +79,15 @@ def heldout_pairs(vae, cfg, n: int = 128, seed: int | None = None):
     return (faces, *latent_pairs(vae, to_uint8(faces), cfg.degradation, views=1, seed=seed + 1))
 
 
+def heldout_lq_images(faces: torch.Tensor, cfg, seed: int | None = None, upsample: str = "bilinear") -> torch.Tensor:
+    """The degraded images behind ``heldout_pairs``' z_LQ (the same draw), in [0, 1]; with
+    ``upsample="bicubic"`` the same LQ photos enlarged back by bicubic interpolation instead (the
+    resizing baseline of notebook 05)."""
+    seed = cfg.seed if seed is None else seed
+    hq = to_uint8(faces).float() / 255  # as latent_pairs sees them
+    return degrade(hq, cfg.degradation, seed=[(seed + 1) * 10**6 + i for i in range(len(hq))], upsample=upsample)[0]
+
+
 # ---- checkpoints ---------------------------------------------------------------------------------
 
 

@@ -126,3 +126,25 @@ def test_learning_rate_schedules():
     assert train.lr_at(100, 100, 1e-3, "cosine") == pytest.approx(0.0, abs=1e-12)
     with pytest.raises(ValueError, match="unknown learning-rate schedule 'linear'"):
         train.lr_at(0, 100, 1e-3, "linear")
+
+
+def test_heldout_lq_images_are_the_photos_behind_the_heldout_latents():
+    from lafr import data, models, vae as vae_io
+
+    cfg = get_profile("tiny")
+    vae = models.load_base(models.TOY_NAME).vae
+    hq, z_lq, _ = train.heldout_pairs(vae, cfg, 6)
+    lq = train.heldout_lq_images(hq, cfg)
+    assert torch.allclose(vae_io.encode(vae, data.to_model(lq)), z_lq, atol=1e-5)  # the same draw, exactly
+    other = train.heldout_lq_images(hq, cfg, seed=cfg.seed + 1)
+    assert not torch.allclose(vae_io.encode(vae, data.to_model(other)), z_lq, atol=1e-3)
+    bicubic = train.heldout_lq_images(hq, cfg, upsample="bicubic")
+    assert bicubic.shape == lq.shape and 0 < (bicubic - lq).abs().mean() < 0.05
+
+
+def test_python_dash_m_lafr_is_the_lafr_command():
+    import subprocess
+    import sys
+
+    run = subprocess.run([sys.executable, "-m", "lafr", "--help"], capture_output=True, text=True)
+    assert run.returncode == 0 and "restore" in run.stdout and "train-lora" in run.stdout
