@@ -213,6 +213,17 @@ def cmd_train_adapter(args) -> int:
     return 0
 
 
+def _machine(device) -> str:
+    """What a training run ran on, for its manifest: the GPU's name, or the CPU cores and threads used."""
+    import platform
+
+    import torch
+
+    if torch.device(device).type == "cuda":
+        return torch.cuda.get_device_name(device)
+    return f"{platform.machine()} CPU, {os.cpu_count()} cores, {torch.get_num_threads()} torch threads"
+
+
 def cmd_train_lora(args) -> int:
     """Stage 2: attach conv-only LoRA to the pruned one-step UNet, train it with the multilevel loss,
     judge the restorer on held-out faces, and write a manifest."""
@@ -246,7 +257,8 @@ def cmd_train_lora(args) -> int:
     adapter_name = args.adapter or cfg.adapter_weights if adapter is not None else None
     history = train.train_lora(cfg, pipe, loss, z_in, faces, args.out, seed=seed, resume=args.resume, stop_after=args.stop_after,
                                adapter_name=adapter_name if adapter_name in train.TOY_ADAPTERS else None,
-                               lora_dtype=getattr(torch, args.lora_dtype))  # fmt: skip
+                               lora_dtype=getattr(torch, args.lora_dtype), grad_accum=args.grad_accum,
+                               mixed_precision=args.mixed_precision, gradient_checkpointing=args.gradient_checkpointing)  # fmt: skip
     if not (Path(args.out) / "system").is_dir():
         print(f"stopped after step {history[-1]['step'] if history else 0}; continue with --resume")
         return 0
@@ -262,8 +274,9 @@ def cmd_train_lora(args) -> int:
                "lq_image": train.evaluate_restorer(lq_images, hq, landmarks, judge)}  # fmt: skip
     manifest = {
         "command": "lafr " + shlex.join(args.argv), "profile": cfg.name, "seed": seed, "data_seed": cfg.seed, "code_version": _git_version(),
-        "torch": torch.__version__, "device": str(pipe.device), "training_faces": len(faces), "views": views,
-        "steps": cfg.stage2_steps, "batch_size": cfg.stage2_batch_size, "lr": cfg.stage2_lr, "timestep": cfg.timestep,
+        "torch": torch.__version__, "device": str(pipe.device), "machine": _machine(pipe.device), "training_faces": len(faces), "views": views,
+        "steps": cfg.stage2_steps, "batch_size": cfg.stage2_batch_size, "grad_accum": args.grad_accum,
+        "mixed_precision": args.mixed_precision, "lr": cfg.stage2_lr, "timestep": cfg.timestep,
         "lora": {"rank": cfg.lora_rank, "targets": args.targets, "parameters": trained},
         "terms": args.terms, "id_form": args.id_form, "fs_form": args.fs_form, "adapter": args.adapter or cfg.adapter_weights,
         "seconds": round(time.perf_counter() - start, 1),
@@ -413,6 +426,9 @@ def build_parser() -> argparse.ArgumentParser:
     tl.add_argument("--eval-faces", type=int, default=128, help="held-out faces to judge the restorer on")
     tl.add_argument("--seed", type=int, help="training seed: LoRA's random start and the batch order (default: the profile's "
                     "seed; the training pairs and held-out faces always use the profile's seed)")
+    tl.add_argument("--grad-accum", type=int, default=1, help="micro-batches per optimizer step (--steps counts micro-batches)")
+    tl.add_argument("--mixed-precision", choices=("no", "fp16", "bf16"), default="no", help="accelerate's autocast for the forward pass")
+    tl.add_argument("--gradient-checkpointing", action="store_true", help="recompute UNet and decoder activations in the backward pass (less memory)")
     tl.add_argument("--lora-dtype", choices=("float32", "float16"), default="float32",
                     help="dtype of the saved LoRA weights (float16 halves the file; the manifest's numbers are measured after saving)")
     tl.set_defaults(func=cmd_train_lora)

@@ -81,8 +81,8 @@ class LAFRPipeline:
 
     def to(self, device=None, dtype=None) -> "LAFRPipeline":
         for m in (self.vae, self.unet, self.adapter):
-            if m is not None:
-                m.to(device=device, dtype=dtype)
+            if m is not None:  # a dtype only when it changes (diffusers warns on any dtype given)
+                m.to(device=device, dtype=None if dtype == next(m.parameters()).dtype else dtype)
         self.prompt_embeds = self.prompt_embeds.to(device=device, dtype=dtype)
         return self
 

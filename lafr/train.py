@@ -320,14 +320,19 @@ def train_lora(cfg, pipe, loss_fn, z_in: torch.Tensor, hq_u8: torch.Tensor, out:
                steps: int | None = None, batch_size: int | None = None, lr: float | None = None,
                seed: int | None = None, stop_after: int | None = None, resume: bool = False,
                checkpoint_every: int = 100, progress: bool = True, adapter_name: str | None = None,
-               lora_dtype: torch.dtype = torch.float32) -> list[dict]:  # fmt: skip
+               lora_dtype: torch.dtype = torch.float32, grad_accum: int = 1, mixed_precision: str = "no",
+               gradient_checkpointing: bool = False) -> list[dict]:  # fmt: skip
     """Stage 2: train the LoRA weights of ``pipe``'s UNet (attach them first, ``LAFRPipeline.from_base``)
     so that ``decode(denoise(z_in))`` matches the HQ faces under ``loss_fn`` (a ``MultilevelLoss``);
     ``z_in`` from ``stage2_inputs``, ``hq_u8`` the faces (z_in[k] belongs to face k mod n). AdamW at a
     constant lr (the paper gives no schedule). Writes ``out/checkpoint.safetensors`` (the LoRA weights,
     AdamW state and step: resumable, exactly), ``out/loss.csv`` (every term) and, at the end,
     ``out/system`` (``LAFRPipeline.save_pretrained``, given ``adapter_name`` and ``lora_dtype``).
-    ``seed`` orders the batches. Returns the history. Taught in notebook 05."""
+    ``seed`` orders the batches. For large models on small GPUs: ``grad_accum`` micro-batches per
+    optimizer step (``steps`` counts micro-batches; checkpoints fall on optimizer steps),
+    ``mixed_precision`` ("no", "fp16", "bf16": accelerate's autocast) and ``gradient_checkpointing``
+    (UNet and VAE decoder recompute activations in the backward pass). Returns the history. Taught
+    in notebook 05."""
     from accelerate import Accelerator
     from tqdm.auto import tqdm
 
@@ -340,7 +345,13 @@ def train_lora(cfg, pipe, loss_fn, z_in: torch.Tensor, hq_u8: torch.Tensor, out:
     trainable = _Trainable(pipe.unet)
     if not len(trainable.params):
         raise ValueError("the UNet has no trainable parameters: attach LoRA first (LAFRPipeline.from_base(..., lora_rank=4))")
-    accelerator = Accelerator(cpu=not torch.cuda.is_available())
+    for name, value in (("steps", steps), ("checkpoint_every", checkpoint_every), ("stop_after", stop_after or grad_accum)):
+        if value % grad_accum:
+            raise ValueError(f"{name} = {value} is not a multiple of grad_accum = {grad_accum}: a checkpoint must fall on an optimizer step")
+    accelerator = Accelerator(cpu=not torch.cuda.is_available(), gradient_accumulation_steps=grad_accum, mixed_precision=mixed_precision)
+    if gradient_checkpointing:
+        pipe.unet.enable_gradient_checkpointing()
+        pipe.vae.enable_gradient_checkpointing()
     optimizer = torch.optim.AdamW(trainable.parameters(), lr=lr)
     state = {"step": 0}
     if resume:
@@ -370,11 +381,12 @@ def train_lora(cfg, pipe, loss_fn, z_in: torch.Tensor, hq_u8: torch.Tensor, out:
             idx = perm[(k * world + rank) * batch_size : (k * world + rank + 1) * batch_size]
             z = z_in[idx].to(accelerator.device)
             hq = hq_u8[idx % len(hq_u8)].to(accelerator.device).float() / 127.5 - 1
-            restored = pipe.decode(pipe.denoise(z), clamp=False)
-            losses = loss_fn(restored, hq)
-            optimizer.zero_grad(set_to_none=True)
-            accelerator.backward(losses["total"])
-            optimizer.step()
+            with accelerator.accumulate(unet), accelerator.autocast():
+                restored = pipe.decode(pipe.denoise(z), clamp=False)
+                losses = loss_fn(restored, hq)
+                accelerator.backward(losses["total"])  # divided by grad_accum
+                optimizer.step()  # a no-op until the last micro-batch of an accumulation
+                optimizer.zero_grad(set_to_none=True)
             step += 1
             history.append({"step": step, "epoch": epoch, **{t: float(losses[t].detach()) for t in terms}})
             if accelerator.is_main_process:

@@ -3,6 +3,10 @@ decoder; a stopped and resumed run ends with exactly the weights of an uninterru
 holds every term; the trained system is saved and reloads."""
 
 import csv
+import json
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from safetensors.torch import load_file
@@ -59,6 +63,46 @@ def test_training_lowers_the_loss_and_moves_only_lora(loss, tmp_path):
     first, last = sum(h["total"] for h in history[:4]) / 4, sum(h["total"] for h in history[-4:]) / 4
     assert last < 0.8 * first, (first, last)
     assert all(torch.equal(v, dict(pipe.unet.named_parameters())[k]) for k, v in frozen.items())
+
+
+def test_gradient_accumulation_equals_one_larger_batch(loss, tmp_path):
+    """Two micro-batches of 2, accumulated, give the step one batch of 4 gives (the same 4 samples:
+    the loss is a mean per sample, and accelerate halves each micro-batch's gradient)."""
+    kw = dict(lr=1e-3, seed=1, progress=False, checkpoint_every=2)
+    pipe, faces, z = _setup()
+    train.train_lora(CFG, pipe, loss, z, faces, tmp_path / "big", steps=2, batch_size=4, **kw)
+    accumulated, _, _ = _setup()
+    train.train_lora(CFG, accumulated, loss, z, faces, tmp_path / "acc", steps=4, batch_size=2, grad_accum=2, **kw)
+    single, _, _ = _setup()
+    train.train_lora(CFG, single, loss, z, faces, tmp_path / "one", steps=2, batch_size=2, **kw)
+    big, acc, one = _lora(pipe), _lora(accumulated), _lora(single)
+    assert max((acc[k] - big[k]).abs().max() for k in big) < 1e-5
+    assert max((one[k] - big[k]).abs().max() for k in big) > 1e-4  # batches of 2 without accumulation differ
+    with pytest.raises(ValueError, match="multiple of grad_accum"):
+        train.train_lora(CFG, accumulated, loss, z, faces, tmp_path / "bad", steps=5, batch_size=2, grad_accum=2, **kw)
+
+
+def test_gradient_checkpointing_and_bf16_train_the_same_way(loss, tmp_path):
+    kw = dict(steps=2, batch_size=4, lr=1e-3, seed=1, progress=False, checkpoint_every=2)
+    pipe, faces, z = _setup()
+    plain = train.train_lora(CFG, pipe, loss, z, faces, tmp_path / "plain", **kw)
+    ckpt_pipe, _, _ = _setup()
+    checkpointed = train.train_lora(CFG, ckpt_pipe, loss, z, faces, tmp_path / "ckpt", gradient_checkpointing=True, **kw)
+    assert ckpt_pipe.unet.is_gradient_checkpointing and ckpt_pipe.vae.is_gradient_checkpointing
+    assert not pipe.unet.is_gradient_checkpointing
+    assert [h["total"] for h in checkpointed] == pytest.approx([h["total"] for h in plain], abs=1e-5)
+    assert max((_lora(ckpt_pipe)[k] - v).abs().max() for k, v in _lora(pipe).items()) < 1e-5
+    # accelerate fixes the precision once per process, so bf16 runs in a process of its own
+    script = (
+        "import json, sys; sys.path.insert(0, 'tests'); import test_stage2 as t; from lafr import losses, train\n"
+        "pipe, faces, z = t._setup()\n"
+        f"h = train.train_lora(t.CFG, pipe, losses.build_loss(t.CFG), z, faces, {str(tmp_path / 'bf16')!r}, mixed_precision='bf16', **{kw!r})\n"
+        "print(json.dumps([x['total'] for x in h]))"
+    )
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=Path(__file__).resolve().parents[1])
+    assert run.returncode == 0, run.stderr[-2000:]
+    bf16 = json.loads(run.stdout.strip().splitlines()[-1])
+    assert bf16 == pytest.approx([h["total"] for h in plain], rel=0.05) and bf16 != [h["total"] for h in plain]  # close, not equal
 
 
 def test_clear_errors(loss, tmp_path):

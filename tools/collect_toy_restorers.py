@@ -34,6 +34,7 @@ def main(argv=None) -> int:
     p.add_argument("--runs", required=True, help="the runs/ folder the training script wrote")
     p.add_argument("--sweeps", nargs="+", required=True, help="results.json files of tools/stage2_sweep.py")
     p.add_argument("--sweep-note", default="", help="a note on the sweeps (for example, a code version that was not recorded)")
+    p.add_argument("--note", default="", help="a note added to each copied manifest (where and how the runs ran)")
     args = p.parse_args(argv)
     runs = Path(args.runs)
     for name, run in RUN_OF.items():
@@ -44,6 +45,10 @@ def main(argv=None) -> int:
             shutil.rmtree(dest)
         shutil.copytree(src, dest)
         shutil.copy2(runs / run / "loss.csv", dest / "loss.csv")
+        if args.note:
+            manifest = json.loads((dest / "manifest.json").read_text())
+            manifest["note"] = args.note
+            (dest / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
         print(f"{name}: {src} -> {dest.relative_to(ROOT)}")
 
     sweep = {"commands": [], "code_versions": [], "note": args.sweep_note, "baselines": None, "runs": []}
