@@ -34,7 +34,8 @@ def main(argv=None) -> int:
     p.add_argument("--runs", required=True, help="the runs/ folder the training script wrote")
     p.add_argument("--sweeps", nargs="+", required=True, help="results.json files of tools/stage2_sweep.py")
     p.add_argument("--sweep-note", default="", help="a note on the sweeps (for example, a code version that was not recorded)")
-    p.add_argument("--note", default="", help="a note added to each copied manifest (where and how the runs ran)")
+    p.add_argument("--note", default="", help="a note added to each copied manifest (how the runs ran)")
+    p.add_argument("--machine", default="", help="the machine, for manifests written before train-lora recorded it")
     args = p.parse_args(argv)
     runs = Path(args.runs)
     for name, run in RUN_OF.items():
@@ -45,10 +46,12 @@ def main(argv=None) -> int:
             shutil.rmtree(dest)
         shutil.copytree(src, dest)
         shutil.copy2(runs / run / "loss.csv", dest / "loss.csv")
+        manifest = json.loads((dest / "manifest.json").read_text())
+        if args.machine and "machine" not in manifest:
+            manifest["machine"] = args.machine
         if args.note:
-            manifest = json.loads((dest / "manifest.json").read_text())
             manifest["note"] = args.note
-            (dest / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+        (dest / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
         print(f"{name}: {src} -> {dest.relative_to(ROOT)}")
 
     sweep = {"commands": [], "code_versions": [], "note": args.sweep_note, "baselines": None, "runs": []}
@@ -66,6 +69,8 @@ def main(argv=None) -> int:
     seeds = {"runs": []}
     for pattern in SEED_RUNS:
         for folder in sorted(runs.glob(pattern)):
+            if not (folder / "system" / "manifest.json").is_file():
+                continue  # a log file, or a run that has not finished
             m = json.loads((folder / "system" / "manifest.json").read_text())
             seeds["runs"].append({"run": folder.name, "command": m["command"], "seed": m["seed"], "adapter": m["adapter"],
                                   "code_version": m["code_version"], "quality": m["quality"]})  # fmt: skip
