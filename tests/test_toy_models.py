@@ -80,3 +80,16 @@ def test_prior_draws_faces(toy):
     # not one face in many tints (collapse), and not blurred (a blurred face scores well in face space)
     assert analysis.diversity(samples) >= 0.5 * analysis.diversity(heldout)
     assert float(analysis.high_frequency_energy(samples).mean()) >= 0.5 * float(analysis.high_frequency_energy(heldout).mean())
+
+
+def test_every_committed_weight_file_is_package_data():
+    """An installed lafr (pip install git+..., as on Colab) must carry every file under lafr/weights."""
+    import fnmatch
+    import tomllib
+    from pathlib import Path
+
+    root = Path(models.__file__).resolve().parents[1]
+    patterns = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]["lafr"]
+    files = [p.relative_to(root / "lafr").as_posix() for p in (root / "lafr" / "weights").rglob("*") if p.is_file()]
+    missing = [f for f in files if not any(fnmatch.fnmatchcase(f, pat) and f.count("/") == pat.count("/") for pat in patterns)]
+    assert files and not missing, missing
