@@ -330,9 +330,10 @@ def cmd_restore(args) -> int:
         for f in chunk:
             try:
                 images.append((f, data.load_image(f)))
-            except ValueError as e:  # lafr.data.ImageError: unreadable, empty, not an image ...
-                skipped.append(f"{f}: {e}")
-                print(f"lafr restore: skipped {f}: {e}", file=sys.stderr)
+            except ValueError as e:  # lafr.data.ImageError: unreadable, empty, not an image ... (its message names the file)
+                why = str(e) if str(f) in str(e) else f"{f}: {e}"
+                skipped.append(why)
+                print(f"lafr restore: skipped {why}", file=sys.stderr)
         if images:
             for (f, _), restored in zip(images, pipe([x for _, x in images])):
                 data.save_image(restored, out / (f.stem + ".png"), overwrite=args.overwrite)

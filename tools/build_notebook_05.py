@@ -509,8 +509,8 @@ by_kind = {}
 for record in seeds["runs"]:
     by_kind.setdefault(record["adapter"] != "none", []).append(record["quality"]["restored"]["psnr_face"])
 for with_adapter, values in sorted(by_kind.items(), reverse=True):
-    print(f"{'with' if with_adapter else 'without'} the adapter, seeds {len(values)}: "
-          f"{np.mean(values):.2f} dB (from {min(values):.2f} to {max(values):.2f})")
+    print(f"{'with' if with_adapter else 'without'} the adapter, {len(values)} seeds: mean {np.mean(values):.2f} dB "
+          f"(from {min(values):.2f} to {max(values):.2f})")
 ''')
 
 md(r"""
@@ -592,6 +592,7 @@ antialiased). A file that cannot be read is named and skipped, and the command t
 """)
 
 code('''
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -613,6 +614,7 @@ code('''
 # (A command that crashed on the bad file would write nothing; one that hid it would exit with 0.)
 assert restore_run.returncode == 1 and "notes.png" in restore_run.stderr + restore_run.stdout
 assert sorted(p.name for p in (work / "out").glob("*.png")) == ["face_0.png", "face_1.png", "face_2.png"]
+shutil.rmtree(work)  # the demo's temporary folder
 ''')
 
 md(r"""

@@ -39,6 +39,7 @@ def main(argv=None) -> int:
     p.add_argument("--terms", nargs="+", default=list(losses.TERMS))
     p.add_argument("--no-adapter", action="store_true")
     p.add_argument("--heldout", type=int, default=128)
+    p.add_argument("--eval-every", type=int, help="also judge the held-out faces every this many steps (the budget's curve)")
     args = p.parse_args(argv)
     cfg = get_profile("tiny")
     out = Path(args.out)
@@ -70,13 +71,19 @@ def main(argv=None) -> int:
         with torch.no_grad():
             zero_shot = judge((pipe.decode(pipe.restore_latents(z_lq_h)) + 1) / 2, hq, landmarks, judge_loss)
         z_in = train.stage2_inputs(pipe, faces, cfg.degradation, views=args.views, seed=cfg.seed)
-        history = train.train_lora(cfg, pipe, loss, z_in, faces, out / f"t{t}", steps=args.steps, batch_size=args.batch,
-                                   lr=args.lr, progress=False)  # fmt: skip
-        with torch.no_grad():
-            trained = judge((pipe.decode(pipe.restore_latents(z_lq_h)) + 1) / 2, hq, landmarks, judge_loss)
+        marks = list(range(args.eval_every, args.steps, args.eval_every)) if args.eval_every else []
+        curve = {}
+        for k, stop in enumerate(marks + [args.steps]):
+            history = train.train_lora(cfg, pipe, loss, z_in, faces, out / f"t{t}", steps=args.steps, batch_size=args.batch,
+                                       lr=args.lr, progress=False, stop_after=stop, resume=k > 0)  # fmt: skip
+            with torch.no_grad():
+                curve[stop] = judge((pipe.decode(pipe.restore_latents(z_lq_h)) + 1) / 2, hq, landmarks, judge_loss)
+            print(json.dumps({"timestep": t, "step": stop, **curve[stop]}), flush=True)
+        trained = curve[args.steps]
         record = {"timestep": t, "steps": args.steps, "lr": args.lr, "batch": args.batch, "views": args.views,
                   "rank": args.rank, "terms": args.terms, "adapter": adapter is not None,
                   "zero_shot": zero_shot, "trained": trained, "final_total": history[-1]["total"],
+                  **({"heldout_by_step": curve} if marks else {}),
                   "seconds": round(time.perf_counter() - start, 1)}  # fmt: skip
         results["runs"].append(record)
         (out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
