@@ -269,8 +269,8 @@ def cmd_train_lora(args) -> int:
     trained = unet_mod.trainable_parameters(pipe.unet)
     pipe = pipeline.LAFRPipeline.from_pretrained(Path(args.out) / "system", device=args.device)  # judge what was saved
     with torch.no_grad():
-        restored = (pipe.decode(pipe.restore_latents(z_lq.to(pipe.device))).cpu() + 1) / 2
-    quality = {"restored": train.evaluate_restorer(restored, hq, landmarks, judge.cpu()),
+        restored = (pipe.decode(pipe.restore_latents(z_lq, batch_size=16), batch_size=16).cpu() + 1) / 2
+    quality = {"restored": train.evaluate_restorer(restored, hq, landmarks, judge),
                "lq_image": train.evaluate_restorer(lq_images, hq, landmarks, judge)}  # fmt: skip
     manifest = {
         "command": "lafr " + shlex.join(args.argv), "profile": cfg.name, "seed": seed, "data_seed": cfg.seed, "code_version": _git_version(),

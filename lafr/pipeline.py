@@ -81,8 +81,9 @@ class LAFRPipeline:
 
     def to(self, device=None, dtype=None) -> "LAFRPipeline":
         for m in (self.vae, self.unet, self.adapter):
-            if m is not None:  # a dtype only when it changes (diffusers warns on any dtype given)
-                m.to(device=device, dtype=None if dtype == next(m.parameters()).dtype else dtype)
+            if m is not None:  # a dtype only when it changes (diffusers warns whenever a dtype is passed, even None)
+                change = {"device": device, "dtype": None if dtype == next(m.parameters()).dtype else dtype}
+                m.to(**{k: v for k, v in change.items() if v is not None})
         self.prompt_embeds = self.prompt_embeds.to(device=device, dtype=dtype)
         return self
 
@@ -93,15 +94,24 @@ class LAFRPipeline:
         eps = self.unet(z.to(self.dtype), t, self.prompt_embeds.expand(len(z), -1, -1)).sample.float()
         return (z.float() - (1 - self.alpha) ** 0.5 * eps) / self.alpha**0.5
 
-    def restore_latents(self, z_lq: torch.Tensor) -> torch.Tensor:
-        """z_LQ -> adapter (when there is one) -> ``denoise``. Differentiable."""
-        z = self.adapter(z_lq.to(self.dtype)) if self.adapter is not None else z_lq
-        return self.denoise(z)
+    def restore_latents(self, z_lq: torch.Tensor, batch_size: int | None = None) -> torch.Tensor:
+        """z_LQ -> adapter (when there is one) -> ``denoise``, ``batch_size`` at a time (default: all).
+        Differentiable."""
+        step = batch_size or len(z_lq)
+        out = []
+        for i in range(0, len(z_lq), step):
+            z = z_lq[i : i + step].to(self.device, self.dtype)
+            out.append(self.denoise(self.adapter(z) if self.adapter is not None else z))
+        return torch.cat(out)
 
-    def decode(self, z: torch.Tensor, clamp: bool = True) -> torch.Tensor:
+    def decode(self, z: torch.Tensor, clamp: bool = True, batch_size: int | None = None) -> torch.Tensor:
         """Restored latents -> images in [-1, 1] (float32). Differentiable (``vae.decode`` of
-        ``lafr.vae`` is not): stage 2's loss reaches the LoRA weights through the frozen decoder."""
-        x = self.vae.decode(z.to(self.vae.dtype) / self.vae.config.scaling_factor).sample.float()
+        ``lafr.vae`` is not): stage 2's loss reaches the LoRA weights through the frozen decoder.
+        ``batch_size``: decode that many at a time (SD 2.1's decoder needs about 1 GB per 512 px image)."""
+        step = batch_size or len(z)
+        parts = [self.vae.decode(z[i : i + step].to(self.vae.dtype) / self.vae.config.scaling_factor).sample.float()
+                 for i in range(0, len(z), step)]  # fmt: skip
+        x = torch.cat(parts)
         return x.clamp(-1, 1) if clamp else x
 
     def restore(self, lq: torch.Tensor) -> torch.Tensor:

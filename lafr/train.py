@@ -180,8 +180,8 @@ def train_adapter(cfg, z_lq: torch.Tensor, z_hq: torch.Tensor, out: str | os.Pat
     from tqdm.auto import tqdm
 
     epochs = epochs if epochs is not None else cfg.stage1_epochs
-    batch_size = batch_size or cfg.stage1_batch_size
-    lr = lr or cfg.stage1_lr
+    batch_size = cfg.stage1_batch_size if batch_size is None else batch_size
+    lr = cfg.stage1_lr if lr is None else lr
     seed = cfg.seed if seed is None else seed
     out = Path(out)
     ckpt, log_path = out / "checkpoint.safetensors", out / "loss.csv"
@@ -336,9 +336,9 @@ def train_lora(cfg, pipe, loss_fn, z_in: torch.Tensor, hq_u8: torch.Tensor, out:
     from accelerate import Accelerator
     from tqdm.auto import tqdm
 
-    steps = steps or cfg.stage2_steps
-    batch_size = batch_size or cfg.stage2_batch_size
-    lr = lr or cfg.stage2_lr
+    steps = cfg.stage2_steps if steps is None else steps
+    batch_size = cfg.stage2_batch_size if batch_size is None else batch_size
+    lr = cfg.stage2_lr if lr is None else lr
     seed = cfg.seed if seed is None else seed
     out = Path(out)
     ckpt, log_path = out / "checkpoint.safetensors", out / "loss.csv"
@@ -405,13 +405,18 @@ def train_lora(cfg, pipe, loss_fn, z_in: torch.Tensor, hq_u8: torch.Tensor, out:
 
 
 @torch.no_grad()
-def evaluate_restorer(images: torch.Tensor, hq: torch.Tensor, landmarks: torch.Tensor, loss) -> dict:
+def evaluate_restorer(images: torch.Tensor, hq: torch.Tensor, landmarks: torch.Tensor, loss, batch_size: int = 16) -> dict:
     """How close restored ``images`` are to the ``hq`` faces (both N x 3 x H x W in [0, 1]): PSNR over
     the whole face and inside the eye and mouth boxes (``pretrain.region_psnr``), and the mean of each
     term of ``loss`` (a ``MultilevelLoss``). Taught in notebook 05."""
     from lafr import pretrain
 
     out = {f"psnr_{k}": round(float(v.mean()), 3) for k, v in pretrain.region_psnr(images.float(), hq.float(), landmarks).items()}
-    terms = loss(images.float() * 2 - 1, hq.float() * 2 - 1)
-    out.update({k: round(float(terms[k]), 5) for k in ("mse", "lpips", "id", "fs")})
+    device = next(loss.parameters()).device
+    terms = {k: [] for k in ("mse", "lpips", "id", "fs")}
+    for i in range(0, len(images), batch_size):  # per image, on the loss's device, a batch at a time
+        part = loss(images[i : i + batch_size].to(device).float() * 2 - 1, hq[i : i + batch_size].to(device).float() * 2 - 1, reduce=False)
+        for k in terms:
+            terms[k].append(part[k].float().cpu())
+    out.update({k: round(float(torch.cat(v).mean()), 5) for k, v in terms.items()})
     return out

@@ -74,3 +74,15 @@ def test_the_measurements_behind_the_tiny_profiles_choices():
         assert any(r["quality"] == manifest["quality"] and r["seed"] == manifest["seed"] for r in seeded), name
     for with_adapter in (True, False):
         assert len({r["seed"] for r in seeded if (r["adapter"] != "none") == with_adapter}) >= 2
+
+
+def test_the_budget_run_passes_through_the_committed_restorer():
+    """The 3,000-step budget run (stopped and resumed every 250 steps, same settings) must give the
+    committed full method's held-out numbers at the profile's step count: training is deterministic and
+    resuming exact, across code versions."""
+    m = json.loads((pipeline.TOY_SYSTEMS["lafr-toy-restorer"] / "measurements.json").read_text())["budget"]
+    manifest = json.loads((pipeline.TOY_SYSTEMS["lafr-toy-restorer"] / "manifest.json").read_text())
+    assert (m["timestep"], m["lr"], m["batch"], m["views"]) == (manifest["timestep"], manifest["lr"], manifest["batch_size"], manifest["views"])
+    at_budget = m["heldout_by_step"][str(CFG.stage2_steps)]
+    for key in ("psnr_face", "psnr_eyes", "psnr_mouth", "mse", "lpips", "id", "fs"):
+        assert at_budget[key] == pytest.approx(manifest["quality"]["restored"][key], abs=1e-3), key

@@ -3,9 +3,11 @@ measurements notebook 05 shows beside them (``lafr/weights/toy_restorer/measurem
 
 - ``timestep_sweep``: the results of ``tools/stage2_sweep.py`` runs (one or more results.json);
 - ``seeds``: the held-out numbers of the full method and of the no-adapter ablation at every seed
-  trained (their manifests).
+  trained (their manifests);
+- ``budget``: held-out numbers along one longer run (``tools/stage2_sweep.py --eval-every``).
 
-    python tools/collect_toy_restorers.py --runs RUNS_DIR --sweeps runs/sweep-a/results.json runs/sweep-b/*/results.json
+    python tools/collect_toy_restorers.py --runs RUNS_DIR --sweeps runs/sweep-a/results.json runs/sweep-b/*/results.json \
+        --budget runs/budget/results.json
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ def main(argv=None) -> int:
     p.add_argument("--runs", required=True, help="the runs/ folder the training script wrote")
     p.add_argument("--sweeps", nargs="+", required=True, help="results.json files of tools/stage2_sweep.py")
     p.add_argument("--sweep-note", default="", help="a note on the sweeps (for example, a code version that was not recorded)")
+    p.add_argument("--budget", help="results.json of a stage2_sweep.py run with --eval-every")
     p.add_argument("--note", default="", help="a note added to each copied manifest (how the runs ran)")
     p.add_argument("--machine", default="", help="the machine, for manifests written before train-lora recorded it")
     args = p.parse_args(argv)
@@ -74,8 +77,15 @@ def main(argv=None) -> int:
             m = json.loads((folder / "system" / "manifest.json").read_text())
             seeds["runs"].append({"run": folder.name, "command": m["command"], "seed": m["seed"], "adapter": m["adapter"],
                                   "code_version": m["code_version"], "quality": m["quality"]})  # fmt: skip
+    measurements = {"timestep_sweep": sweep, "seeds": seeds}
+    if args.budget:
+        r = json.loads(Path(args.budget).read_text())
+        (run,) = r["runs"]
+        measurements["budget"] = {"command": r["command"], "code_version": r.get("code_version", "not recorded"),
+                                  **{k: run[k] for k in ("timestep", "steps", "lr", "batch", "views", "terms", "adapter")},
+                                  "heldout_by_step": run["heldout_by_step"]}  # fmt: skip
     out = TOY_SYSTEMS["lafr-toy-restorer"] / "measurements.json"
-    out.write_text(json.dumps({"timestep_sweep": sweep, "seeds": seeds}, indent=1) + "\n")
+    out.write_text(json.dumps(measurements, indent=1) + "\n")
     print(f"wrote {out.relative_to(ROOT)}: {len(sweep['runs'])} timesteps, {len(seeds['runs'])} seeded runs")
     return 0
 
