@@ -89,3 +89,23 @@ def test_save_and_load_the_trained_system(faces, tmp_path):
         pipe.save_pretrained(tmp_path / "bad", adapter_name="lafr-toy-adapter-residual")
     with pytest.raises(FileNotFoundError, match="lafr_pipeline.json"):
         pipeline.LAFRPipeline.from_pretrained(tmp_path)
+
+
+def test_restoring_and_decoding_in_batches_changes_nothing(faces):
+    """restore_latents and decode take batch_size (SD 2.1 at 512 px cannot decode 128 faces at once);
+    the result is the same, and so is evaluate_restorer's, which runs the loss in batches."""
+    from lafr import data, losses
+    from lafr.config import get_profile
+
+    pipe = _pipe(lora_rank=4)
+    with torch.no_grad():
+        z = vae_io.encode(pipe.vae, faces * 2 - 1)
+        whole = pipe.decode(pipe.restore_latents(z))
+        batched = pipe.decode(pipe.restore_latents(z, batch_size=3), batch_size=3)
+    assert whole.shape == batched.shape and (whole - batched).abs().max() < 1e-5
+    loss = losses.build_loss(get_profile("tiny"))
+    landmarks = data.face_landmarks("synthetic", 4, 64, seed=0)
+    images = (whole + 1) / 2
+    one, three = (train.evaluate_restorer(images, faces, landmarks, loss, batch_size=b) for b in (4, 3))
+    assert one == pytest.approx(three, rel=1e-4, abs=1e-6)
+    assert train.evaluate_restorer(faces, faces, landmarks, loss)["mse"] == 0

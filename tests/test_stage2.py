@@ -105,6 +105,13 @@ def test_gradient_checkpointing_and_bf16_train_the_same_way(loss, tmp_path):
     assert bf16 == pytest.approx([h["total"] for h in plain], rel=0.05) and bf16 != [h["total"] for h in plain]  # close, not equal
 
 
+def test_a_learning_rate_of_zero_is_honoured(loss, tmp_path):
+    pipe, faces, z = _setup()
+    start = _lora(pipe)
+    train.train_lora(CFG, pipe, loss, z, faces, tmp_path, steps=2, batch_size=4, lr=0.0, progress=False, checkpoint_every=2)
+    assert all(torch.equal(v, start[k]) for k, v in _lora(pipe).items())  # not the profile's rate in disguise
+
+
 def test_clear_errors(loss, tmp_path):
     pipe, faces, z = _setup(lora_rank=None)
     with pytest.raises(ValueError, match="attach LoRA first"):
