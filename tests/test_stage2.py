@@ -75,9 +75,13 @@ def test_gradient_accumulation_equals_one_larger_batch(loss, tmp_path):
     train.train_lora(CFG, accumulated, loss, z, faces, tmp_path / "acc", steps=4, batch_size=2, grad_accum=2, **kw)
     single, _, _ = _setup()
     train.train_lora(CFG, single, loss, z, faces, tmp_path / "one", steps=2, batch_size=2, **kw)
-    big, acc, one = _lora(pipe), _lora(accumulated), _lora(single)
-    assert max((acc[k] - big[k]).abs().max() for k in big) < 1e-5
-    assert max((one[k] - big[k]).abs().max() for k in big) > 1e-4  # batches of 2 without accumulation differ
+    start, _, _ = _setup()
+    big, acc, one, zero = _lora(pipe), _lora(accumulated), _lora(single), _lora(start)
+    dist = lambda a, b: float(sum(((a[k] - b[k]) ** 2).sum() for k in a)) ** 0.5  # noqa: E731
+    # Adam divides by the gradient's size, so summation-order noise in tiny gradients shows: compare
+    # with the size of the update (measured: 8.5e-5 against an update of 0.27 on 2 threads)
+    assert dist(acc, big) < 1e-3 * dist(big, zero)
+    assert dist(one, big) > 0.3 * dist(big, zero)  # batches of 2 without accumulation differ (measured 0.33 against 0.27)
     with pytest.raises(ValueError, match="multiple of grad_accum"):
         train.train_lora(CFG, accumulated, loss, z, faces, tmp_path / "bad", steps=5, batch_size=2, grad_accum=2, **kw)
 
