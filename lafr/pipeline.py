@@ -36,7 +36,7 @@ CONFIG_NAME = "lafr_pipeline.json"
 _WEIGHTS = Path(__file__).resolve().parent / "weights"
 TOY_SYSTEMS = {  # built-in names of committed trained systems (tiny profile), made by `lafr train-lora`
     "lafr-toy-restorer": _WEIGHTS / "toy_restorer",  # the full method
-    "lafr-toy-restorer-no-adapter": _WEIGHTS / "toy_restorer_no_adapter",  # Table 4/5: without the adapter
+    "lafr-toy-restorer-no-adapter": _WEIGHTS / "toy_restorer_no_adapter",  # Table 7 (#4 against #5): without the adapter
     "lafr-toy-restorer-attention": _WEIGHTS / "toy_restorer_attention",  # Table 7: LoRA on attention instead
     "lafr-toy-restorer-res-only": _WEIGHTS / "toy_restorer_res_only",  # Table 5: L_res only
 }
