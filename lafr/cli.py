@@ -346,6 +346,60 @@ def cmd_restore(args) -> int:
     return 0
 
 
+def cmd_evaluate(args) -> int:
+    """Judge restored faces: full-reference metrics against a ground-truth folder (files paired by
+    name), or no-reference metrics alone; a markdown table printed, a CSV written."""
+    from tqdm.auto import tqdm
+
+    from lafr import data, metrics
+
+    restored_files = data.list_images(args.restored) if Path(args.restored).is_dir() else None
+    if restored_files is None:
+        raise FileNotFoundError(f"{args.restored}: not a folder of images")
+    if not restored_files:
+        raise ValueError(f"{args.restored}: no image files ({', '.join(data.IMAGE_EXTENSIONS)})")
+    pairs = [(f, None) for f in restored_files]
+    if args.gt:
+        if not Path(args.gt).is_dir():
+            raise FileNotFoundError(f"{args.gt}: not a folder of images")
+        gt = {f.stem: f for f in data.list_images(args.gt)}
+        mine = {f.stem: f for f in restored_files}
+        missing, extra = sorted(set(mine) - set(gt)), sorted(set(gt) - set(mine))
+        if missing or extra:
+            raise ValueError("restored and ground-truth files must pair by name (without extension): "
+                             + (f"no ground truth for {', '.join(missing)}" if missing else "")
+                             + ("; " if missing and extra else "")
+                             + (f"nothing restored for {', '.join(extra)}" if extra else ""))  # fmt: skip
+        pairs = [(mine[k], gt[k]) for k in sorted(mine)]
+    names = args.metrics or [m for m in (metrics.FULL_REFERENCE + ("fd_dlib",) if args.gt else metrics.NO_REFERENCE)]
+    if not args.gt and any(n in metrics.FULL_REFERENCE + metrics.SET_METRICS for n in names):
+        raise ValueError(f"{', '.join(n for n in names if n not in metrics.NO_REFERENCE)} need ground truth: pass --gt FOLDER")
+    out = Path(args.out)
+    if out.exists() and not args.overwrite:
+        raise FileExistsError(f"{out} exists; pass --overwrite or choose another --out")
+    images, refs, keys, bad = [], [], [], []
+    for f, g in tqdm(pairs, desc="reading", unit="image"):
+        try:
+            x = data.load_image(f)
+            y = data.load_image(g) if g else x
+        except ValueError as e:  # lafr.data.ImageError names the file
+            bad.append(str(e))
+            continue
+        images.append(x), refs.append(y), keys.append(f.stem)
+    if bad:
+        raise ValueError(f"{len(bad)} unreadable image(s):\n  " + "\n  ".join(bad))
+    suite = metrics.Suite(names, device=args.device)
+    metrics.check_judges(config.get_profile(args.profile), suite)
+    ref = suite.reference(refs, keys)
+    result = suite.evaluate(images, ref, label=Path(args.restored).name, progress=True)
+    print(metrics.markdown([result]))
+    for note in result.notes:
+        print(f"lafr evaluate: {note}", file=sys.stderr)
+    result.to_csv(out, overwrite=args.overwrite)
+    print(f"per-image values written to {out}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="lafr", description="LAFR, reproduced and taught: notebooks, training and restoration.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -446,6 +500,20 @@ def build_parser() -> argparse.ArgumentParser:
     rs.add_argument("--batch-size", type=int, default=8)
     rs.add_argument("--overwrite", action="store_true", help="replace existing files in the output folder (inputs are never replaced)")
     rs.set_defaults(func=cmd_restore)
+
+    ev = sub.add_parser("evaluate", help="judge restored faces: metrics against ground truth (paired by name), or no-reference",
+                        description="Every available full-reference metric (PSNR, SSIM, LPIPS, DISTS, Deg, LMD) when --gt is given, "
+                                    "every available no-reference metric otherwise. Metrics whose weights cannot be had are listed "
+                                    "as not measured, with the reason.")
+    ev.add_argument("restored", help="folder of restored images")
+    ev.add_argument("--gt", help="folder of ground-truth images, paired with the restored ones by file name (extension aside)")
+    ev.add_argument("--metrics", nargs="+", help="metric names (default: all that apply); see lafr.metrics")
+    ev.add_argument("--out", default="results.csv", help="CSV of per-image values (default results.csv)")
+    ev.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
+    ev.add_argument("--profile", default=os.environ.get("LAFR_PROFILE", "tiny"), choices=sorted(config.PROFILES),
+                    help="whose loss networks must not judge (checked)")
+    ev.add_argument("--device", default="cuda" if _cuda() else "cpu")
+    ev.set_defaults(func=cmd_evaluate)
 
     prof = sub.add_parser("profile", help="print a profile's values and where each comes from (the paper, another work, or us)")
     prof.add_argument("name", nargs="?", default=None, choices=sorted(config.PROFILES))

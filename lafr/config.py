@@ -158,6 +158,20 @@ class Profile:
     )
     analysis_images_per_class: int = _ours(500, "the paper does not say how many images it used")
 
+    # --- evaluation (Sec. 3.1, Tables 1 and 2; notebook 06) ----------------------------------------
+    eval_metrics: tuple = _other(
+        ("psnr", "ssim", "lpips", "dists", "deg", "lmd", "niqe", "musiq", "clipiqa", "maniqa", "fd_dlib"),
+        "the metrics of the paper's Tables 1 and 2 (lafr.metrics names; FID is computed on folders), as prior work computes them",
+    )
+    identity_metric_net: str = _ours(
+        "dlib", "Deg's judge: dlib's face-recognition ResNet (lafr.dlibnet). Prior work (VQFR's scripts) uses ArcFace, which "
+                "lafr does not load yet, so our Deg is not the paper's Deg in value"
+    )  # fmt: skip
+    real_benchmarks: tuple = _paper(
+        ("lfw_test", "webphoto_test", "wider_test"), "Sec. 3.1",
+        "WebPhoto-Test Wang et al. (2021), LFW-Test Huang et al. (2008), and Wider-Test Zhou et al. (2022)",
+    )
+
     seed: int = _ours(0)
 
     def replace(self, **changes) -> "Profile":
@@ -212,6 +226,8 @@ TINY = PAPER.replace(
     analysis_faces="synthetic+photos",
     analysis_natural="packaged_natural",
     analysis_images_per_class=120,
+    eval_metrics=("psnr", "ssim", "deg", "lmd", "lmd_true", "piqe", "fd_dlib"),  # those that need no download
+    real_benchmarks=("packaged_photos",),  # the two real portraits inside scikit-image and matplotlib
 )
 
 PROFILES: dict[str, Profile] = {p.name: p for p in (TINY, PAPER)}

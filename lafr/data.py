@@ -16,6 +16,7 @@ Taught in notebook 01.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import tarfile
@@ -272,6 +273,28 @@ def packaged_face_photos(size: int | None = None) -> dict[str, torch.Tensor]:
     return out
 
 
+def real_lq_faces(name: str, n: int | None = None, size: int = 64, preset: str = "tiny", seed: int = 0) -> tuple[list, list[str]]:
+    """Real low-quality faces to restore (a profile's ``real_benchmarks``), in [0, 1], and their names.
+
+    * ``packaged_photos``: the two packaged portraits (``packaged_face_photos``) at ``size``,
+      degraded by us with ``preset`` (seeded), so their clean versions are known (offline);
+    * ``lfw_test``, ``webphoto_test``, ``wider_test``: the first ``n`` images of the benchmark's
+      folder (all when ``n`` is None), at their own size; real degradations, no ground truth (download).
+
+    Taught in notebook 06."""
+    if name == "packaged_photos":
+        from lafr.degrade import degrade
+
+        photos = packaged_face_photos(size)
+        lq = [degrade(x, preset, seed=seed + i)[0] for i, x in enumerate(photos.values())]
+        return lq[:n], list(photos)[:n]
+    if name not in DATASETS or "lq" not in DATASETS[name].folders:
+        raise ValueError(f"unknown real benchmark {name!r}: 'packaged_photos' or one of "
+                         f"{sorted(k for k, v in DATASETS.items() if 'lq' in v.folders)}")  # fmt: skip
+    files = list_images(dataset_path(name) / DATASETS[name].folders["lq"], recursive=True)[:n]
+    return [load_image(f) for f in files], [f.stem for f in files]
+
+
 def lfw_subset() -> tuple[torch.Tensor, torch.Tensor]:
     """scikit-image's bundled LFW subset: 100 real face crops and 100 non-face crops (in scikit-image's
     words, "extracted from the background of the same dataset"), 25 x 25 grayscale, as two
@@ -386,90 +409,50 @@ class DatasetSpec:
     folders: dict = field(default_factory=dict)  # role -> folder inside the cache, e.g. {"hq": ...}
 
 
-_HF = "https://huggingface.co/datasets/chaofengc/FaceSRDatasets/resolve/main/"
+PACKAGE_DIR = Path(__file__).resolve().parent
+CHECKOUT_DATA = PACKAGE_DIR.parent / "data"  # the top-level data/ folder, when lafr runs from a checkout
 
-DATASETS: dict[str, DatasetSpec] = {
-    "ffhq": DatasetSpec(
-        name="ffhq",
-        description="FFHQ, 70,000 aligned 1024x1024 faces; the paper trains on 600 of them (Sec. 3.1)",
-        source="https://github.com/NVlabs/ffhq-dataset",
-        license="CC BY-NC-SA 4.0 (the collection); each image keeps its Flickr licence. Non-commercial.",
-        images=70_000,
-        manual=(
-            "FFHQ is hosted on Google Drive and cannot be downloaded automatically. Fetch "
-            "images1024x1024 with NVlabs/ffhq-dataset's `python download_ffhq.py --images` (or only "
-            "the 600 files that `lafr.data.ffhq_subset_names()` lists) and put the PNGs, in any "
-            "sub-folders, under {path}"
-        ),
-        folders={"hq": "."},
-    ),
-    "celeba_test": DatasetSpec(
-        name="celeba_test",
-        description="CelebA-Test: 3,000 CelebA-HQ faces (512 px) and their synthetic LQ versions (GFPGAN)",
-        source="GFPGAN project page (OneDrive); mirrored on the Hugging Face Hub, chaofengc/FaceSRDatasets",
-        license="CelebA terms: non-commercial research only",
-        images=3000,
-        files=(
-            Remote(_HF + "celeba_512_validation.zip", "celeba_512_validation.zip",
-                   "1b7392d72c3c97ed6ccec7a6aa69ea2aa66f68e10bcc0de887b67352e41c1e3c"),
-            Remote(_HF + "celeba_512_validation_lq.zip", "celeba_512_validation_lq.zip",
-                   "d7b6e535416d877936783cb19929c2d83fa76e94367c2bfcc7e13d63f697ae6c"),
-        ),  # fmt: skip
-        manual="download celeba_512_validation.zip and celeba_512_validation_lq.zip (GFPGAN's CelebA-Test) into {path}",
-        folders={"hq": "celeba_512_validation", "lq": "celeba_512_validation_lq"},
-    ),
-    "lfw_test": DatasetSpec(
-        name="lfw_test",
-        description="LFW-Test: 1,711 real low-quality faces from LFW (GFPGAN), no ground truth",
-        source="GFPGAN project page (OneDrive); mirrored on the Hugging Face Hub, chaofengc/FaceSRDatasets",
-        license="LFW terms (research); not stated for the crops",
-        images=1711,
-        files=(Remote(_HF + "lfw_cropped_faces.zip", "lfw_cropped_faces.zip", None),),
-        manual="download lfw_cropped_faces.zip (GFPGAN's LFW-Test) into {path}",
-        folders={"lq": "lfw_cropped_faces"},
-    ),
-    "webphoto_test": DatasetSpec(
-        name="webphoto_test",
-        description="WebPhoto-Test: real low-quality faces from the web (GFPGAN), no ground truth",
-        source="GFPGAN project page (OneDrive); mirrored on the Hugging Face Hub, chaofengc/FaceSRDatasets",
-        license="not stated by its authors; research use",
-        images=407,
-        files=(Remote(_HF + "WebPhoto-Test.zip", "WebPhoto-Test.zip",
-                      "bb558aa042f6767d3662431f169cd9cfefb682038e32cc2aee49be62f9e56418"),),  # fmt: skip
-        manual="download WebPhoto-Test.zip (GFPGAN's WebPhoto-Test) into {path}",
-        folders={"lq": "WebPhoto-Test"},
-    ),
-    "wider_test": DatasetSpec(
-        name="wider_test",
-        description="Wider-Test: 970 real low-quality faces from WIDER FACE (CodeFormer), no ground truth",
-        source="CodeFormer (Google Drive); mirrored on the Hugging Face Hub, chaofengc/FaceSRDatasets",
-        license="WIDER FACE: CC BY-NC-ND 4.0",
-        images=970,
-        files=(Remote(_HF + "Wider-Test.zip", "Wider-Test.zip",
-                      "091aa5de2160edaaa6a009a41832e94510c6e177f10788df94607247ba88b33e"),),  # fmt: skip
-        manual="download Wider-Test.zip (CodeFormer's Wider-Test) into {path}",
-        folders={"lq": "Wider-Test"},
-    ),
-    "imagenet_samples": DatasetSpec(
-        name="imagenet_samples",
-        description="One ImageNet validation-style image per class (1,000 JPEGs), for notebook 01",
-        source="https://github.com/EliSchwartz/imagenet-sample-images",
-        license="ImageNet terms: non-commercial research and education",
-        images=1000,
-        files=(Remote("https://github.com/EliSchwartz/imagenet-sample-images/archive/refs/heads/master.zip",
-                      "imagenet-sample-images-master.zip", None),),  # fmt: skip
-        manual="download the repository EliSchwartz/imagenet-sample-images as a zip into {path}",
-        folders={"hq": "imagenet-sample-images-master"},
-    ),
-}
+
+def manifest_path() -> Path:
+    """The dataset manifest: ``data/datasets.json`` in a checkout, its copy inside an installed
+    package (``lafr/manifest``, put there by the build) otherwise."""
+    for path in (CHECKOUT_DATA / "datasets.json", PACKAGE_DIR / "manifest" / "datasets.json"):
+        if path.is_file():
+            return path
+    raise FileNotFoundError(f"the dataset manifest is missing: neither {CHECKOUT_DATA / 'datasets.json'} nor the installed copy exists")
+
+
+def load_manifest(path: str | os.PathLike | None = None) -> dict[str, DatasetSpec]:
+    """The datasets of the manifest (``data/datasets.json``, explained in ``data/README.md``) by
+    name.  Taught in notebook 06."""
+    path = Path(path) if path else manifest_path()
+    try:
+        entries = json.loads(path.read_text())["datasets"]
+        return {e["name"]: DatasetSpec(**{**e, "files": tuple(Remote(**f) for f in e["files"])}) for e in entries}
+    except (ValueError, KeyError, TypeError) as e:
+        raise ValueError(f"{path}: not a valid dataset manifest ({type(e).__name__}: {e})") from None
+
+
+DATASETS: dict[str, DatasetSpec] = load_manifest()
 
 
 def cache_dir() -> Path:
-    """Where datasets are kept: ``LAFR_CACHE``, else ``$XDG_CACHE_HOME/lafr`` or ``~/.cache/lafr``."""
+    """lafr's cache (saved training state, the tour's executed notebooks): ``LAFR_CACHE``, else
+    ``$XDG_CACHE_HOME/lafr`` or ``~/.cache/lafr``."""
     env = os.environ.get("LAFR_CACHE")
     if env:
         return Path(env).expanduser()
     return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")).expanduser() / "lafr"
+
+
+def datasets_dir() -> Path:
+    """Where datasets are downloaded: ``LAFR_CACHE`` when set; else the top-level ``data/`` folder
+    when lafr runs from a checkout (git-ignored); else the user cache (``cache_dir()``)."""
+    if os.environ.get("LAFR_CACHE"):
+        return cache_dir()
+    if (CHECKOUT_DATA / "datasets.json").is_file():
+        return CHECKOUT_DATA
+    return cache_dir()
 
 
 def _offline() -> bool:
@@ -528,7 +511,7 @@ def dataset_path(name: str, download_missing: bool = True, cache: str | os.PathL
     if name not in DATASETS:
         raise KeyError(f"unknown dataset {name!r}; known: {sorted(DATASETS)}")
     spec = DATASETS[name]
-    root = (Path(cache) if cache else cache_dir()) / name
+    root = (Path(cache) if cache else datasets_dir()) / name
     done = root / ".complete"
     if done.exists():
         return root

@@ -135,8 +135,8 @@ def jpeg(img: torch.Tensor, quality: int) -> torch.Tensor:
 
 def apply(img: torch.Tensor, params: dict, upsample: str = "bilinear") -> torch.Tensor:
     """Degrade one 3 x H x W image in [0, 1] with given parameters (from ``sample_params``);
-    ``upsample`` is how the small image is resized back ("bilinear", or "bicubic" for notebook 05's
-    resizing baseline: the same LQ photo, enlarged more sharply)."""
+    ``upsample`` is how the small image is resized back ("bilinear"; "bicubic" or "lanczos" for the
+    resizing baselines of notebooks 05 and 06: the same LQ photo, enlarged more sharply)."""
     h, w = img.shape[-2:]
     x = img.float()
     x = blur(x, blur_kernel(params["kernel_size"], params["sigma_x"], params["sigma_y"], params["theta"]))
@@ -145,7 +145,11 @@ def apply(img: torch.Tensor, params: dict, upsample: str = "bilinear") -> torch.
     gen = torch.Generator().manual_seed(params["noise_seed"])
     x = x + torch.randn(x.shape, generator=gen) * (params["noise"] / 255.0)
     x = jpeg(x.clamp(0, 1), params["jpeg_quality"])
-    x = F.interpolate(x[None], size=(h, w), mode=upsample, align_corners=False)[0]
+    if upsample == "lanczos":  # PIL's Lanczos (3 lobes); the JPEG step left exact 8-bit values
+        small_u8 = Image.fromarray((x * 255).round().byte().permute(1, 2, 0).numpy())
+        x = torch.from_numpy(np.array(small_u8.resize((w, h), Image.Resampling.LANCZOS))).permute(2, 0, 1).float() / 255
+    else:
+        x = F.interpolate(x[None], size=(h, w), mode=upsample, align_corners=False)[0]
     return x.clamp(0, 1)
 
 

@@ -110,3 +110,50 @@ def test_ffhq_subset_is_seeded_and_checked(tmp_path):
 def test_unknown_dataset():
     with pytest.raises(KeyError, match="celeba_hq"):
         data.dataset_path("celeba_hq")
+
+
+# ---- the manifest in data/ -----------------------------------------------------------------------
+
+
+def test_the_registry_is_the_manifest_in_data():
+    """lafr.data.DATASETS is read from data/datasets.json (a checkout), every entry complete."""
+    assert data.manifest_path() == data.CHECKOUT_DATA / "datasets.json"
+    assert data.load_manifest() == data.DATASETS
+    assert {"ffhq", "celeba_test", "lfw_test", "webphoto_test", "wider_test"} <= set(data.DATASETS)
+    for spec in data.DATASETS.values():
+        assert spec.description and spec.license and spec.images > 0 and spec.folders and (spec.files or spec.manual)
+
+
+def test_the_data_readme_lists_the_manifest():
+    """data/README.md's table is the one tools/build_data_readme.py makes from the manifest."""
+    import runpy
+
+    tool = runpy.run_path(str(data.CHECKOUT_DATA.parent / "tools" / "build_data_readme.py"))
+    assert tool["table"]() in (data.CHECKOUT_DATA / "README.md").read_text()
+
+
+def test_a_broken_manifest_is_named(tmp_path):
+    bad = tmp_path / "datasets.json"
+    bad.write_text('{"datasets": [{"name": "x"}]}')
+    with pytest.raises(ValueError, match="datasets.json: not a valid dataset manifest"):
+        data.load_manifest(bad)
+
+
+def test_downloads_land_in_lafr_cache_else_in_the_checkouts_data_folder(monkeypatch, tmp_path):
+    monkeypatch.setenv("LAFR_CACHE", str(tmp_path / "c"))
+    assert data.datasets_dir() == tmp_path / "c"
+    monkeypatch.delenv("LAFR_CACHE")
+    assert data.datasets_dir() == data.CHECKOUT_DATA  # running from a checkout
+    monkeypatch.setattr(data, "CHECKOUT_DATA", tmp_path / "not-a-checkout")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert data.datasets_dir() == tmp_path / "xdg" / "lafr"  # an installed package: the user cache
+
+
+def test_the_manifest_travels_inside_an_installed_package():
+    import tomllib
+
+    st = tomllib.loads((data.CHECKOUT_DATA.parent / "pyproject.toml").read_text())["tool"]["setuptools"]
+    assert "lafr.manifest" in st["packages"] and st["package-dir"]["lafr.manifest"] == "data"
+    assert {"datasets.json", "README.md"} <= set(st["package-data"]["lafr.manifest"])
+    ignored = (data.CHECKOUT_DATA.parent / ".gitignore").read_text().splitlines()
+    assert "data/*" in ignored and "!data/datasets.json" in ignored and "!data/README.md" in ignored

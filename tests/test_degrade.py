@@ -108,3 +108,15 @@ def test_bicubic_upsampling_is_the_same_lq_photo_enlarged_differently():
     bicubic, p2 = degrade.degrade(face, "tiny", seed=5, upsample="bicubic")
     assert p1 == p2 and bicubic.shape == bilinear.shape and 0 <= bicubic.min() and bicubic.max() <= 1
     assert 0 < (bicubic - bilinear).abs().mean() < 0.05  # the same photo, enlarged another way
+
+
+def test_lanczos_upsampling_is_the_same_lq_photo_enlarged_another_way():
+    """Notebook 06's Lanczos baseline: the same draw as bilinear/bicubic, only the last resize differs."""
+    from lafr.synthetic import synthetic_face
+
+    face = synthetic_face(0, 3)[0]
+    lq = {m: degrade.degrade(face, "tiny", seed=5, upsample=m)[0] for m in ("bilinear", "bicubic", "lanczos")}
+    assert lq["lanczos"].shape == face.shape
+    assert 0 < (lq["lanczos"] - lq["bicubic"]).abs().mean() < 0.02  # a different kernel, the same small image
+    flat = degrade.degrade(torch.full((3, 64, 64), 0.5), "tiny", seed=5, upsample="lanczos")[0]
+    assert (flat - flat.mean()).abs().max() < 0.02

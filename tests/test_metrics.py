@@ -1,0 +1,124 @@
+"""lafr.metrics: what each metric gives for identical images, that identity and landmark metrics
+rank real degradations sensibly, that unavailable metrics say so, and that loss networks never judge."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from lafr import config, data, metrics
+from lafr.synthetic import synthetic_face
+
+pytest.importorskip("dlib", reason="dlib-bin is not installed (pip install dlib-bin face-recognition-models)")
+
+
+@pytest.fixture(scope="module")
+def suite():
+    return metrics.Suite(["psnr", "ssim", "deg", "lmd", "lmd_true", "fd_dlib", "lpips"])
+
+
+@pytest.fixture(scope="module")
+def faces():
+    pairs = [synthetic_face(0, 100_000 + i) for i in range(6)]
+    return [f for f, _ in pairs], [p for _, p in pairs]
+
+
+def _blur(images, sigma=1.5):
+    from lafr import degrade
+
+    kernel = degrade.blur_kernel(int(4 * sigma) * 2 + 1, sigma, sigma, 0.0)
+    return [degrade.blur(x, kernel) for x in images]
+
+
+def test_identical_images_score_perfectly(suite, faces):
+    images, landmarks = faces
+    ref = suite.reference(images, true_landmarks=landmarks)
+    assert all(b is not None for b in ref.boxes), "dlib found no face in a synthetic ground truth"
+    s = suite.evaluate(images, ref).summary
+    assert s["psnr"] == 80.0  # pyiqa's cap for identical images (the module docstring says so)
+    assert s["ssim"] == pytest.approx(1.0, abs=1e-9)
+    assert s["deg"] == pytest.approx(0.0, abs=1e-3) and s["lmd"] == 0.0
+    assert s["fd_dlib"] == pytest.approx(0.0, abs=1e-6)
+
+
+def test_degradation_makes_every_full_reference_metric_worse(suite, faces):
+    images, landmarks = faces
+    ref = suite.reference(images, true_landmarks=landmarks)
+    same, blurred = suite.evaluate(images, ref).summary, suite.evaluate(_blur(images), ref).summary
+    shifted = suite.evaluate([torch.roll(x, 4, dims=2) for x in images], ref).summary  # the face moved 4 px right
+    assert blurred["psnr"] < same["psnr"] and blurred["ssim"] < same["ssim"] and blurred["deg"] > 1.0
+    assert shifted["lmd"] > 2.0 > same["lmd"]  # the landmarks followed the face
+    assert shifted["lmd_true"] > same["lmd_true"] + 2.0  # and left the renderer's true positions
+
+
+def test_lpips_is_zero_for_identical_images_when_its_weights_can_be_had(suite, faces):
+    if "lpips" in suite.unavailable:
+        pytest.skip(f"LPIPS unavailable here: {suite.unavailable['lpips']}")
+    images, _ = faces
+    assert suite.evaluate(images, suite.reference(images)).summary["lpips"] == pytest.approx(0.0, abs=1e-6)
+
+
+def test_a_metric_that_cannot_be_built_is_reported_not_faked(monkeypatch):
+    def refuse(name, device):
+        raise metrics.Unavailable(f"no weights for {name} here")
+
+    monkeypatch.setattr(metrics, "_pyiqa_metric", refuse)
+    s = metrics.Suite(["psnr", "lmd"])
+    assert set(s.unavailable) == {"psnr"} and "no weights for psnr" in s.unavailable["psnr"]
+    images = [synthetic_face(0, 100_000)[0]]
+    res = s.evaluate(images, s.reference(images))
+    assert "psnr" not in res.summary and res.unavailable["psnr"]
+    assert "Not measured" in metrics.markdown([res]) and "no weights for psnr" in metrics.markdown([res])
+
+
+def test_a_ground_truth_without_a_face_leaves_deg_and_lmd_empty(suite, faces):
+    images, _ = faces
+    flat = torch.full_like(images[0], 0.5)  # no face to find
+    ref = suite.reference([images[0], flat])
+    res = suite.evaluate([images[0], flat], ref)
+    assert res.per_image["deg"][1] is None and res.per_image["lmd"][1] is None and res.per_image["psnr"][1] == 80.0
+    assert res.measured("deg") == 1 and any("0001" in n and "no face" in n for n in res.notes)
+    assert not math.isnan(res.summary["deg"])
+
+
+def test_sizes_must_match_their_ground_truth(suite, faces):
+    images, _ = faces
+    with pytest.raises(ValueError, match="0000: restored image is"):
+        suite.evaluate([F.interpolate(images[0][None], size=32)[0]], suite.reference(images[:1]))
+
+
+def test_frechet_distance_of_shifted_gaussians_is_the_squared_shift():
+    a = np.random.default_rng(0).normal(size=(4000, 3))
+    assert metrics.frechet_distance(a, a) == pytest.approx(0, abs=1e-6)
+    assert metrics.frechet_distance(a, a + [2, 0, 0]) == pytest.approx(4, abs=1e-6)
+
+
+def test_the_loss_networks_never_judge():
+    suite = metrics.Suite(["psnr"])
+    for name in config.PROFILES:
+        metrics.check_judges(config.get_profile(name), suite)  # dlib judges identity; the loss trains with CLIP / the toy net
+    suite.identity_net = config.get_profile("tiny").identity_net  # the false case: the loss's identity network as the judge
+    with pytest.raises(ValueError, match="the loss trains with"):
+        metrics.check_judges(config.get_profile("tiny"), suite)
+
+
+def _real_faces():
+    root = data.shared_faces_dir()
+    if root is None:
+        pytest.skip("no real test photos (../shared/data or LAFR_DATA_DIR)")
+    files = sorted((root / "ffhq-samples").glob("*.png"))[:8]
+    return [F.interpolate(data.load_image(f)[None], size=256, mode="area")[0] for f in files]
+
+
+def test_deg_ranks_the_same_person_blurred_below_different_people_on_real_photos(suite):
+    """On real FFHQ faces at 256 px: the same face blurred (sigma 2) stays closer, by dlib's identity
+    angle, than any two different people.  False case: an identity net that ignores the face."""
+    faces = _real_faces()
+    ref = suite.reference(faces)
+    assert all(b is not None for b in ref.boxes)
+    blurred = suite.evaluate(_blur(faces, 2.0), ref).per_image["deg"]
+    emb = ref.embeddings
+    others = [float(metrics.angle_degrees(emb[i], emb[j])) for i in range(len(faces)) for j in range(len(faces)) if i < j]
+    assert max(blurred) < min(others), (blurred, others)

@@ -1,0 +1,34 @@
+"""Write data/README.md's table from data/datasets.json (tests/test_datasets.py checks they agree).
+
+    python tools/build_data_readme.py
+"""
+
+import json
+from pathlib import Path
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+BEGIN, END = "<!-- table: made by tools/build_data_readme.py -->", "<!-- end of table -->"
+
+
+def table() -> str:
+    rows = ["| name | what it is | images | licence | how it is fetched |", "|---|---|---|---|---|"]
+    for d in json.loads((DATA / "datasets.json").read_text())["datasets"]:
+        if not d["files"]:
+            how = "by hand (see below)"
+        elif all(f["sha256"] for f in d["files"]):
+            how = "downloaded on first use, SHA-256 checked"
+        else:
+            how = "downloaded on first use (no published SHA-256)"
+        rows.append(f"| `{d['name']}` | {d['description']} | {d['images']:,} | {d['license']} | {how} |")
+    return "\n".join([BEGIN, *rows, END])
+
+
+def main() -> None:
+    readme = DATA / "README.md"
+    text = readme.read_text()
+    start, stop = text.index(BEGIN), text.index(END) + len(END)
+    readme.write_text(text[:start] + table() + text[stop:])
+
+
+if __name__ == "__main__":
+    main()
