@@ -371,9 +371,11 @@ def cmd_evaluate(args) -> int:
                              + ("; " if missing and extra else "")
                              + (f"nothing restored for {', '.join(extra)}" if extra else ""))  # fmt: skip
         pairs = [(mine[k], gt[k]) for k in sorted(mine)]
-    names = args.metrics or [m for m in (metrics.FULL_REFERENCE + ("fd_dlib",) if args.gt else metrics.NO_REFERENCE)]
-    if not args.gt and any(n in metrics.FULL_REFERENCE + metrics.SET_METRICS for n in names):
-        raise ValueError(f"{', '.join(n for n in names if n not in metrics.NO_REFERENCE)} need ground truth: pass --gt FOLDER")
+    default = metrics.FULL_REFERENCE + metrics.SET_METRICS if args.gt else metrics.NO_REFERENCE + ("fid_ffhq",) + (("fid",) if args.fid_reference else ())
+    names = args.metrics or list(default)
+    needs_gt = [n for n in names if n not in metrics.NO_REFERENCE + ("fid_ffhq",) and not (n == "fid" and args.fid_reference)]
+    if not args.gt and needs_gt:
+        raise ValueError(f"{', '.join(needs_gt)} need ground truth: pass --gt FOLDER")
     out = Path(args.out)
     if out.exists() and not args.overwrite:
         raise FileExistsError(f"{out} exists; pass --overwrite or choose another --out")
@@ -388,7 +390,8 @@ def cmd_evaluate(args) -> int:
         images.append(x), refs.append(y), keys.append(f.stem)
     if bad:
         raise ValueError(f"{len(bad)} unreadable image(s):\n  " + "\n  ".join(bad))
-    suite = metrics.Suite(names, device=args.device)
+    suite = metrics.Suite(names, device=args.device, identity_net=config.get_profile(args.profile).identity_metric_net,
+                          fid_reference=args.fid_reference)
     metrics.check_judges(config.get_profile(args.profile), suite)
     ref = suite.reference(refs, keys)
     result = suite.evaluate(images, ref, label=Path(args.restored).name, progress=True)
@@ -508,6 +511,8 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("restored", help="folder of restored images")
     ev.add_argument("--gt", help="folder of ground-truth images, paired with the restored ones by file name (extension aside)")
     ev.add_argument("--metrics", nargs="+", help="metric names (default: all that apply); see lafr.metrics")
+    ev.add_argument("--fid-reference", help="FID's reference set: a folder of images (default: the --gt folder); "
+                                            "FID-F is always against FFHQ's statistics")
     ev.add_argument("--out", default="results.csv", help="CSV of per-image values (default results.csv)")
     ev.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
     ev.add_argument("--profile", default=os.environ.get("LAFR_PROFILE", "tiny"), choices=sorted(config.PROFILES),

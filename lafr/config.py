@@ -160,13 +160,12 @@ class Profile:
 
     # --- evaluation (Sec. 3.1, Tables 1 and 2; notebook 06) ----------------------------------------
     eval_metrics: tuple = _other(
-        ("psnr", "ssim", "lpips", "dists", "deg", "lmd", "niqe", "musiq", "clipiqa", "maniqa", "fd_dlib"),
-        "the metrics of the paper's Tables 1 and 2 (lafr.metrics names; FID is computed on folders), as prior work computes them",
+        ("psnr", "ssim", "lpips", "dists", "deg", "lmd", "niqe", "musiq", "clipiqa", "maniqa", "fid", "fid_ffhq"),
+        "the metrics of the paper's Tables 1 and 2 (lafr.metrics names; FID against the ground truth, FID-F against FFHQ), as prior work computes them",
     )
-    identity_metric_net: str = _ours(
-        "dlib", "Deg's judge: dlib's face-recognition ResNet (lafr.dlibnet). Prior work (VQFR's scripts) uses ArcFace, which "
-                "lafr does not load yet, so our Deg is not the paper's Deg in value"
-    )  # fmt: skip
+    identity_metric_net: str = _paper(  # "arcface" (IR-SE50 as facexlib ships it; the paper names no checkpoint) or "dlib"
+        "arcface", "Sec. 3.1", "we compute Deg. and LMD using the embedding angle of ArcFace Deng et al. (2019a)"
+    )
     real_benchmarks: tuple = _paper(
         ("lfw_test", "webphoto_test", "wider_test"), "Sec. 3.1",
         "WebPhoto-Test Wang et al. (2021), LFW-Test Huang et al. (2008), and Wider-Test Zhou et al. (2022)",
@@ -227,6 +226,7 @@ TINY = PAPER.replace(
     analysis_natural="packaged_natural",
     analysis_images_per_class=120,
     eval_metrics=("psnr", "ssim", "deg", "lmd", "lmd_true", "piqe", "fd_dlib"),  # those that need no download
+    identity_metric_net="dlib",  # offline: dlib's face-recognition ResNet, ported to PyTorch (lafr.dlibnet)
     real_benchmarks=("packaged_photos",),  # the two real portraits inside scikit-image and matplotlib
 )
 

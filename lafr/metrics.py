@@ -11,7 +11,7 @@ restored face alone; set metrics compare two sets of faces.
 | LMD | geometry: mean distance of 68 landmarks (pixels) | dlib's 68-point predictor | yes |
 | NIQE, MUSIQ, CLIPIQA, MANIQA | no-reference quality (pyiqa) | various | no: weights download |
 | PIQE | no-reference quality (pyiqa; not in the paper) | none | yes |
-| FID | set distance in Inception features (pyiqa) | Inception | no: weights download |
+| FID, FID-F | set distance in Inception features (pyiqa's clean-fid), against the ground truth (or a folder), and against FFHQ's statistics | Inception | no: weights download |
 | FD-dlib | the same Frechet distance, in dlib's identity embedding (not FID) | dlib's ResNet | yes |
 
 Conventions, so that numbers can be compared: images are float tensors in [0, 1], N x 3 x H x W (a
@@ -49,15 +49,15 @@ import torch.nn.functional as F
 
 FULL_REFERENCE = ("psnr", "ssim", "lpips", "dists", "deg", "lmd")
 NO_REFERENCE = ("niqe", "musiq", "clipiqa", "maniqa", "piqe")
-SET_METRICS = ("fid", "fd_dlib")
+SET_METRICS = ("fid", "fid_ffhq", "fd_dlib")  # fid: against the ground truth (or a folder); fid_ffhq: FFHQ's statistics
 PAPER_NAMES = {  # our metric name -> the paper's column name (Tables 1, 2, 5, 7, 11)
     "psnr": "PSNR", "ssim": "SSIM", "lpips": "LPIPS", "dists": "DISTS", "deg": "Deg.", "lmd": "LMD",
-    "niqe": "NIQE", "musiq": "M-IQ", "clipiqa": "C-IQA", "maniqa": "M-IQA", "fid": "FID",
+    "niqe": "NIQE", "musiq": "M-IQ", "clipiqa": "C-IQA", "maniqa": "M-IQA", "fid": "FID", "fid_ffhq": "FID-F",
 }  # fmt: skip
 LOWER_IS_BETTER = {"psnr": False, "ssim": False, "lpips": True, "dists": True, "deg": True, "lmd": True, "lmd_true": True,
-                   "niqe": True, "musiq": False, "clipiqa": False, "maniqa": False, "piqe": True, "fid": True, "fd_dlib": True}  # fmt: skip
+                   "niqe": True, "musiq": False, "clipiqa": False, "maniqa": False, "piqe": True, "fid": True, "fid_ffhq": True, "fd_dlib": True}  # fmt: skip
 PYIQA_NAMES = {"psnr": "psnr", "ssim": "ssimc", "lpips": "lpips", "dists": "dists", "niqe": "niqe", "musiq": "musiq",
-               "clipiqa": "clipiqa", "maniqa": "maniqa", "piqe": "piqe", "fid": "fid"}  # fmt: skip
+               "clipiqa": "clipiqa", "maniqa": "maniqa", "piqe": "piqe", "fid": "fid", "fid_ffhq": "fid"}  # fmt: skip
 DETECT_SIZE = 256  # faces are enlarged to at least this many pixels before dlib's HOG detector looks
 
 
@@ -74,6 +74,7 @@ class Metric:
     needs_gt: bool
     network: str
     fn: Callable = field(repr=False)
+    model: object = field(default=None, repr=False)  # the pyiqa model behind it, if any
 
 
 # ---- pyiqa's metrics -----------------------------------------------------------------------------
@@ -125,7 +126,7 @@ def _pyiqa_metric(name: str, device) -> Metric:
                 out.append(float(model(*args)))
         return out
 
-    return Metric(name, needs_gt, nets.get(name, f"pyiqa {pyiqa_name} with its published weights"), fn)
+    return Metric(name, needs_gt, nets.get(name, f"pyiqa {pyiqa_name} with its published weights"), fn, model)
 
 
 # ---- faces, found and read by dlib ---------------------------------------------------------------
@@ -193,6 +194,55 @@ class DlibFaces:
         chip = face_chip(arr, box=tuple(v * scale for v in box))
         return torch.from_numpy(np.ascontiguousarray(chip)).permute(2, 0, 1).float() / 255
 
+    def arcface_crop(self, img: torch.Tensor, box) -> torch.Tensor:
+        """The face inside ``box`` warped onto ArcFace's 112 px template (a similarity transform of
+        the eye centres, nose tip and mouth corners from dlib's 68 landmarks): 3 x 112 x 112 in [0, 1]."""
+        from skimage.transform import SimilarityTransform, warp
+
+        pts = self.landmarks(img, box)
+        five = np.stack([pts[idx].mean(0) for idx in _ARCFACE_POINTS])
+        tform = SimilarityTransform.from_estimate(ARCFACE_TEMPLATE, five) if hasattr(SimilarityTransform, "from_estimate") else None
+        if tform is None:
+            tform = SimilarityTransform()
+            tform.estimate(ARCFACE_TEMPLATE, five)
+        crop = warp(img.detach().float().clamp(0, 1).permute(1, 2, 0).cpu().numpy(), tform, output_shape=(112, 112), order=1)
+        return torch.from_numpy(np.ascontiguousarray(crop, dtype=np.float32)).permute(2, 0, 1)
+
+
+ARCFACE_URL = "https://github.com/xinntao/facexlib/releases/download/v0.1.0/recognition_arcface_ir_se50.pth"
+# Where ArcFace's 112 px crops put the eye centres, the nose tip and the mouth corners (InsightFace).
+ARCFACE_TEMPLATE = np.array([[38.2946, 51.6963], [73.5318, 51.5014], [56.0252, 71.7366], [41.5493, 92.3655], [70.7299, 92.2041]])
+_ARCFACE_POINTS = [list(range(36, 42)), list(range(42, 48)), [30], [48], [54]]  # the same five, from dlib's 68
+
+
+class ArcFaceIdentity(torch.nn.Module):
+    """ArcFace (IR-SE50, InsightFace_Pytorch's weights as facexlib ships them): 112 x 112 aligned
+    faces in [0, 1] -> unit-length 512-D embeddings.  The paper profile's judge of Deg, as prior
+    work measures identity; a download.  Taught in notebook 06."""
+
+    def __init__(self):
+        super().__init__()
+        from facexlib.recognition.arcface_arch import Backbone
+
+        self.net = Backbone(num_layers=50, drop_ratio=0.6, mode="ir_se")
+
+    def forward(self, faces: torch.Tensor) -> torch.Tensor:
+        return self.net((faces - 0.5) / 0.5)
+
+
+def load_arcface(device="cpu") -> ArcFaceIdentity:
+    """ArcFace with its trained weights (downloaded once into torch's hub cache,
+    ``$TORCH_HOME/hub/checkpoints``), or ``Unavailable`` saying where to put the file."""
+    model = ArcFaceIdentity()
+    try:
+        with _quiet_downloads():
+            state = torch.hub.load_state_dict_from_url(ARCFACE_URL, map_location="cpu", progress=False)
+    except Exception as e:  # noqa: BLE001 - urllib, ssl, ... : report it with the way out
+        where = Path(torch.hub.get_dir()) / "checkpoints" / ARCFACE_URL.rsplit("/", 1)[1]
+        raise Unavailable(f"ArcFace's weights could not be downloaded ({str(e)[:120]}); put {ARCFACE_URL} at {where}") from None
+    model.net.load_state_dict(state)
+    return model.to(device).eval()
+
 
 def angle_degrees(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     """The angle in degrees between rows of ``a`` and ``b`` (float64, cosine clamped to [-1, 1])."""
@@ -234,17 +284,19 @@ class Suite:
 
     ``Suite(names, device)`` builds each metric of ``names`` (default: all of ``FULL_REFERENCE``,
     ``NO_REFERENCE`` and ``SET_METRICS``); ``suite.unavailable`` maps the others to their reason.
-    ``identity_net`` names the network behind Deg (``"dlib"``: ``lafr.dlibnet``).  Taught in notebook 06."""
+    ``identity_net`` names the network behind Deg (``"dlib"``: ``lafr.dlibnet``).  FID compares the
+    restored set with ``fid_reference``: a folder of images, ``"FFHQ"`` (clean-fid's stored FFHQ
+    statistics at 1024 px, as prior work), or None for the ground-truth set.  Taught in notebook 06."""
 
-    def __init__(self, names=None, device="cpu", identity_net: str = "dlib", batch_size: int = 32):
+    def __init__(self, names=None, device="cpu", identity_net: str = "dlib", batch_size: int = 32, fid_reference: str | None = None):
         names = list(names or FULL_REFERENCE + NO_REFERENCE + SET_METRICS)
         unknown = [n for n in names if n not in LOWER_IS_BETTER]
         if unknown:
             raise ValueError(f"unknown metric(s) {unknown}; known: {sorted(LOWER_IS_BETTER)}")
-        self.device, self.batch_size, self.identity_net = device, batch_size, identity_net
+        self.device, self.batch_size, self.identity_net, self.fid_reference = device, batch_size, identity_net, fid_reference
         self.metrics: dict[str, Metric] = {}
         self.unavailable: dict[str, str] = {}
-        self.faces = self.embedder = None
+        self.faces = self.embedder = self.crop = None
         for name in names:
             try:
                 self.metrics[name] = self._build(name)
@@ -258,31 +310,40 @@ class Suite:
         return self.faces
 
     def _identity(self):
+        """The identity network (``identity_net``: "dlib" or "arcface") and the crop it reads."""
         if self.embedder is None:
-            if self.identity_net != "dlib":
-                raise Unavailable(f"identity network {self.identity_net!r} is not supported; use 'dlib'")
-            from lafr.dlibnet import load_dlib_resnet
+            if self.identity_net == "arcface":
+                self.embedder, self.crop = load_arcface(self.device), self.faces.arcface_crop
+            elif self.identity_net == "dlib":
+                from lafr.dlibnet import load_dlib_resnet
 
-            try:
-                self.embedder = load_dlib_resnet(device=self.device)
-            except (FileNotFoundError, ImportError, ValueError) as e:
-                raise Unavailable(str(e)) from None
+                try:
+                    self.embedder, self.crop = load_dlib_resnet(device=self.device), self.faces.chip
+                except (FileNotFoundError, ImportError, ValueError) as e:
+                    raise Unavailable(str(e)) from None
+            else:
+                raise ValueError(f"unknown identity network {self.identity_net!r}: 'dlib' or 'arcface'")
         return self.embedder
 
     def _build(self, name: str) -> Metric:
         if name in ("deg", "fd_dlib"):
             self._face_tools(), self._identity()
-            net = "dlib's face-recognition ResNet (dlib_face_recognition_resnet_model_v1, ported to PyTorch) on dlib's 150 px chips"
+            net = {"dlib": "dlib's face-recognition ResNet (dlib_face_recognition_resnet_model_v1, ported to PyTorch) on dlib's 150 px chips",
+                   "arcface": "ArcFace IR-SE50 (recognition_arcface_ir_se50) on 112 px crops aligned by dlib's landmarks"}[self.identity_net]
             if name == "deg":
                 return Metric(name, True, net, self._deg)
+            if self.identity_net != "dlib":
+                raise Unavailable("FD-dlib is defined in dlib's embedding space; this suite's identity network is " + self.identity_net)
             return Metric(name, True, net + "; a Frechet distance like FID's, but NOT FID", self._fd)
         if name in ("lmd", "lmd_true"):
             self._face_tools()
             return Metric(name, True, "dlib's 68-point shape predictor (shape_predictor_68_face_landmarks), in the ground truth's HOG box",
                           self._lmd if name == "lmd" else self._lmd_true)  # fmt: skip
-        if name == "fid":
-            _pyiqa_metric("fid", self.device)  # raises Unavailable offline (Inception weights)
-            raise Unavailable("FID is computed by pyiqa on folders: use pyiqa.create_metric('fid')(restored_dir, reference_dir)")
+        if name in ("fid", "fid_ffhq"):
+            self._fid_model = _pyiqa_metric("fid", self.device).model  # raises Unavailable offline (Inception weights)
+            where = "FFHQ" if name == "fid_ffhq" else self.fid_reference
+            fn = lambda restored, ref: self._fid(restored, ref, where)  # noqa: E731
+            return Metric(name, name == "fid" and where is None, f"pyiqa fid (Inception, clean-fid), against {where or 'the ground-truth set'}", fn)
         return _pyiqa_metric(name, self.device)
 
     # -- the reference --
@@ -299,8 +360,9 @@ class Suite:
         return ref
 
     def _embed(self, images, boxes) -> torch.Tensor:
-        chips = [self.faces.chip(x, b) for x, b in zip(images, boxes) if b is not None]
-        out = torch.full((len(images), 128), float("nan"), dtype=torch.float64)
+        chips = [self.crop(x, b) for x, b in zip(images, boxes) if b is not None]
+        width = 512 if self.identity_net == "arcface" else 128
+        out = torch.full((len(images), width), float("nan"), dtype=torch.float64)
         if chips:
             with torch.no_grad():
                 parts = [self.embedder(torch.stack(chips[i : i + self.batch_size]).to(self.device)).double().cpu()
@@ -320,6 +382,28 @@ class Suite:
             raise Unavailable(f"a Frechet distance needs at least 2 faces; dlib found {sum(ok)} in the ground truth")
         emb = self._embed(restored, ref.boxes)
         return frechet_distance(emb[ok].numpy(), ref.embeddings[ok].numpy())
+
+    def _fid(self, restored, ref, reference):
+        """FID of the restored set against the reference (pyiqa reads folders: both are written as PNGs)."""
+        import tempfile
+
+        from lafr.data import save_image
+
+        with tempfile.TemporaryDirectory() as tmp:
+            for i, x in enumerate(restored):
+                save_image(x, Path(tmp) / "restored" / f"{i:06d}.png")
+            kwargs = {"verbose": False, "num_workers": 0}
+            if reference is None:
+                for i, x in enumerate(ref.images):
+                    save_image(x, Path(tmp) / "reference" / f"{i:06d}.png")
+                args = (str(Path(tmp) / "restored"), str(Path(tmp) / "reference"))
+            elif Path(reference).is_dir():
+                args = (str(Path(tmp) / "restored"), str(reference))
+            else:  # clean-fid's stored statistics, e.g. "FFHQ" (1024 px, trainval70k)
+                args = (str(Path(tmp) / "restored"),)
+                kwargs.update(dataset_name=reference, dataset_res=1024, dataset_split="trainval70k")
+            with _quiet_downloads():
+                return float(self._fid_model(*args, **kwargs))
 
     def _lmd(self, restored, ref):
         return [None if b is None else float(np.linalg.norm(self.faces.landmarks(x, b) - lm, axis=1).mean())

@@ -22,7 +22,7 @@ def test_paper_profile_holds_the_papers_values():
 # The values the paper states (Sec. 2.4, 3.1, A.2.2): only these may be labelled as the paper's.
 PAPER_STATED = {"train_images", "train_data", "prompt", "codebook_size", "adapter_hidden", "stage1_lr",
                 "stage1_batch_size", "stage1_epochs", "stage2_lr", "stage2_batch_size", "stage2_steps", "lora_rank",
-                "loss_weight_res", "loss_weight_id", "loss_weight_fs", "lpips_weight", "identity_net", "real_benchmarks"}  # fmt: skip
+                "loss_weight_res", "loss_weight_id", "loss_weight_fs", "lpips_weight", "identity_net", "real_benchmarks", "identity_metric_net"}  # fmt: skip
 PAPER_TEXT = Path(__file__).resolve().parents[2] / "shared" / "paper" / "lafr-paper.txt"
 
 

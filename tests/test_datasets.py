@@ -5,6 +5,7 @@ import time
 import zipfile
 
 import pytest
+import torch
 
 from lafr import data
 
@@ -157,3 +158,15 @@ def test_the_manifest_travels_inside_an_installed_package():
     assert {"datasets.json", "README.md"} <= set(st["package-data"]["lafr.manifest"])
     ignored = (data.CHECKOUT_DATA.parent / ".gitignore").read_text().splitlines()
     assert "data/*" in ignored and "!data/datasets.json" in ignored and "!data/README.md" in ignored
+
+
+def test_real_lq_faces_are_the_packaged_portraits_degraded_by_us():
+    """Notebook 06's offline real benchmark: the two portraits at the asked size, degraded (seeded)."""
+    lq, names = data.real_lq_faces("packaged_photos", size=64, preset="tiny", seed=0)
+    again, _ = data.real_lq_faces("packaged_photos", size=64, preset="tiny", seed=0)
+    clean = data.packaged_face_photos(64)
+    assert names == list(clean) and all(x.shape == (3, 64, 64) for x in lq)
+    assert all(torch.equal(a, b) for a, b in zip(lq, again))  # the same draw every time
+    assert all((a - c).abs().mean() > 0.01 for a, c in zip(lq, clean.values()))  # degraded, not the clean photo
+    with pytest.raises(ValueError, match="unknown real benchmark 'ffhq'"):
+        data.real_lq_faces("ffhq")

@@ -2,6 +2,7 @@
 rank real degradations sensibly, that unavailable metrics say so, and that loss networks never judge."""
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -122,3 +123,60 @@ def test_deg_ranks_the_same_person_blurred_below_different_people_on_real_photos
     emb = ref.embeddings
     others = [float(metrics.angle_degrees(emb[i], emb[j])) for i in range(len(faces)) for j in range(len(faces)) if i < j]
     assert max(blurred) < min(others), (blurred, others)
+
+
+def test_fid_hands_pyiqa_the_restored_set_and_its_reference_as_folders(monkeypatch, faces, tmp_path):
+    """pyiqa's FID reads folders: the restored set and the ground truth (default), a folder, or stored
+    statistics by name. (A fake stands in for pyiqa's Inception, which is a download.)"""
+    seen = []
+
+    def fake_fid(fdir1, fdir2=None, **kwargs):
+        seen.append((sorted(p.name for p in Path(fdir1).iterdir()), fdir2 and sorted(p.name for p in Path(fdir2).iterdir()), kwargs))
+        return 12.5
+
+    real = metrics._pyiqa_metric
+    monkeypatch.setattr(metrics, "_pyiqa_metric", lambda name, device: metrics.Metric(name, True, "fake", None, fake_fid) if name == "fid" else real(name, device))
+    images, _ = faces
+    s = metrics.Suite(["fid_ffhq"])
+    assert s.evaluate(images, s.reference(images)).set_values["fid_ffhq"] == 12.5 and seen[-1][2]["dataset_name"] == "FFHQ"
+    assert seen[-1][1] is None and not s.metrics["fid_ffhq"].needs_gt and "FFHQ" in s.metrics["fid_ffhq"].network
+    for reference, expect in ((None, 6), (tmp_path / "ref", 2), ("FFHQ", None)):
+        if reference:
+            (tmp_path / "ref").mkdir(exist_ok=True)
+            for i in range(2):
+                data.save_image(images[i], tmp_path / "ref" / f"{i}.png", overwrite=True)
+        s = metrics.Suite(["fid"], fid_reference=None if reference is None else str(reference))
+        res = s.evaluate(images, s.reference(images))
+        assert res.set_values["fid"] == 12.5 and len(seen[-1][0]) == 6
+        assert (seen[-1][1] is None and seen[-1][2]["dataset_name"] == "FFHQ") if expect is None else len(seen[-1][1]) == expect
+
+
+def test_arcface_judges_deg_when_its_weights_are_in_torchs_cache(monkeypatch, tmp_path, faces):
+    """The paper profile's Deg: ArcFace's weights come from torch's hub cache (a download there;
+    here a locally saved file with random weights); without them, Deg is unavailable with the path."""
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    missing = metrics.Suite(["deg", "psnr"], identity_net="arcface")
+    assert "deg" in missing.unavailable and "recognition_arcface_ir_se50.pth" in missing.unavailable["deg"] and "psnr" in missing.metrics
+    torch.manual_seed(0)
+    target = tmp_path / "torch" / "hub" / "checkpoints" / "recognition_arcface_ir_se50.pth"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    torch.save(metrics.ArcFaceIdentity().net.state_dict(), target)
+    suite = metrics.Suite(["deg"], identity_net="arcface")
+    assert "ArcFace" in suite.metrics["deg"].network
+    images, _ = faces
+    ref = suite.reference(images)
+    assert ref.embeddings.shape == (len(images), 512)
+    assert suite.evaluate(images, ref).summary["deg"] == pytest.approx(0.0, abs=1e-3)
+
+
+def test_arcface_crops_put_the_eyes_where_arcface_expects_them():
+    """The 112 px crop is aligned so that dlib finds the eyes of the real portrait at ArcFace's template
+    positions (a crop warped the wrong way round puts them elsewhere or loses the face)."""
+    faces = metrics.DlibFaces()
+    img = data.packaged_face_photos(256)["astronaut"]
+    crop = faces.arcface_crop(img, faces.box(img))
+    box = faces.box(crop)
+    assert box is not None
+    pts = faces.landmarks(crop, box)
+    eyes = np.stack([pts[36:42].mean(0), pts[42:48].mean(0)])
+    assert np.abs(eyes - metrics.ARCFACE_TEMPLATE[:2]).max() < 4.0, eyes
