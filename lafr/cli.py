@@ -358,12 +358,23 @@ def cmd_evaluate(args) -> int:
         raise FileNotFoundError(f"{args.restored}: not a folder of images")
     if not restored_files:
         raise ValueError(f"{args.restored}: no image files ({', '.join(data.IMAGE_EXTENSIONS)})")
+    def by_stem(files, folder):
+        seen = {}
+        for f in files:
+            seen.setdefault(f.stem, []).append(f.name)
+        twins = [" and ".join(v) for v in seen.values() if len(v) > 1]
+        if twins:
+            raise ValueError(f"{folder}: several files share a name (extension aside), so pairing is ambiguous: {'; '.join(twins)}")
+        return {f.stem: f for f in files}
+
+    if args.device.startswith("cuda") and not _cuda():
+        raise ValueError(f"--device {args.device}: no CUDA GPU here; use --device cpu")
+    mine = by_stem(restored_files, args.restored)
     pairs = [(f, None) for f in restored_files]
     if args.gt:
         if not Path(args.gt).is_dir():
             raise FileNotFoundError(f"{args.gt}: not a folder of images")
-        gt = {f.stem: f for f in data.list_images(args.gt)}
-        mine = {f.stem: f for f in restored_files}
+        gt = by_stem(data.list_images(args.gt), args.gt)
         missing, extra = sorted(set(mine) - set(gt)), sorted(set(gt) - set(mine))
         if missing or extra:
             raise ValueError("restored and ground-truth files must pair by name (without extension): "
@@ -375,7 +386,7 @@ def cmd_evaluate(args) -> int:
     names = args.metrics or list(default)
     needs_gt = [n for n in names if n not in metrics.NO_REFERENCE + ("fid_ffhq",) and not (n == "fid" and args.fid_reference)]
     if not args.gt and needs_gt:
-        raise ValueError(f"{', '.join(needs_gt)} need ground truth: pass --gt FOLDER")
+        raise ValueError(f"{', '.join(needs_gt)} {'need' if len(needs_gt) > 1 else 'needs'} ground truth: pass --gt FOLDER")
     out = Path(args.out)
     if out.exists() and not args.overwrite:
         raise FileExistsError(f"{out} exists; pass --overwrite or choose another --out")
@@ -390,6 +401,9 @@ def cmd_evaluate(args) -> int:
         images.append(x), refs.append(y), keys.append(f.stem)
     if bad:
         raise ValueError(f"{len(bad)} unreadable image(s):\n  " + "\n  ".join(bad))
+    sizes = [f"{k}: restored {tuple(x.shape[-2:])}, ground truth {tuple(y.shape[-2:])}" for k, x, y in zip(keys, images, refs) if x.shape != y.shape]
+    if sizes:
+        raise ValueError(f"{len(sizes)} pair(s) differ in size (restore at the ground truth's size):\n  " + "\n  ".join(sizes))
     suite = metrics.Suite(names, device=args.device, identity_net=config.get_profile(args.profile).identity_metric_net,
                           fid_reference=args.fid_reference)
     metrics.check_judges(config.get_profile(args.profile), suite)
@@ -398,6 +412,9 @@ def cmd_evaluate(args) -> int:
     print(metrics.markdown([result]))
     for note in result.notes:
         print(f"lafr evaluate: {note}", file=sys.stderr)
+    if not result.summary:
+        print("lafr evaluate: no metric could be measured here (see 'Not measured' above); nothing written", file=sys.stderr)
+        return 2
     result.to_csv(out, overwrite=args.overwrite)
     print(f"per-image values written to {out}")
     return 0

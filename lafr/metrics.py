@@ -37,6 +37,7 @@ import csv
 import io
 import math
 import os
+import re
 import socket
 import warnings
 from collections.abc import Callable
@@ -111,9 +112,12 @@ def _pyiqa_metric(name: str, device) -> Metric:
     try:
         with _quiet_downloads():
             model = pyiqa.create_metric(pyiqa_name, device=torch.device(device), as_loss=False)
+    except ImportError as e:  # e.g. CLIP-IQA's openai-clip imports pkg_resources, gone from setuptools >= 81
+        raise Unavailable(f"pyiqa's {pyiqa_name!r} needs a package that fails to import here ({e}); "
+                          "for openai-clip: pip install 'setuptools<81'") from None  # fmt: skip
     except Exception as e:  # noqa: BLE001 - pyiqa raises whatever its download raised: report it, do not guess
         reason = str(e).splitlines()[0][:200] if str(e) else type(e).__name__
-        raise Unavailable(f"pyiqa could not build {pyiqa_name!r} (its weights are downloaded at first use): {reason}") from None
+        raise Unavailable(f"pyiqa could not build {pyiqa_name!r} ({type(e).__name__}; its weights are downloaded at first use): {reason}") from None
     needs_gt = name in FULL_REFERENCE
     nets = {"psnr": "none (pixels, RGB; identical images give pyiqa's cap, 80 dB)", "ssim": "none (pixels, RGB: pyiqa's ssimc)",
             "piqe": "none (hand-made statistics; not a metric of the paper)"}  # fmt: skip
@@ -260,7 +264,7 @@ def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
         raise ValueError(f"a Frechet distance needs at least 2 vectors per set, got {len(a)} and {len(b)}")
     mu, s_a, s_b = a.mean(0) - b.mean(0), np.cov(a, rowvar=False), np.cov(b, rowvar=False)
     root = linalg.sqrtm(s_a @ s_b)
-    return float(mu @ mu + np.trace(s_a + s_b - 2 * root.real))
+    return max(0.0, float(mu @ mu + np.trace(s_a + s_b - 2 * root.real)))  # >= 0; rounding can dip below
 
 
 # ---- the reference: ground truth, measured once --------------------------------------------------
@@ -378,8 +382,10 @@ class Suite:
 
     def _fd(self, restored, ref):
         ok = [b is not None for b in ref.boxes]
-        if sum(ok) < 2:
-            raise Unavailable(f"a Frechet distance needs at least 2 faces; dlib found {sum(ok)} in the ground truth")
+        need = 2 * ref.embeddings.shape[1]  # a covariance of d dimensions needs well over d samples
+        if sum(ok) < need:
+            raise Unavailable(f"a Frechet distance in {ref.embeddings.shape[1]} dimensions needs at least {need} faces; "
+                              f"dlib found {sum(ok)} in the ground truth")  # fmt: skip
         emb = self._embed(restored, ref.boxes)
         return frechet_distance(emb[ok].numpy(), ref.embeddings[ok].numpy())
 
@@ -499,7 +505,8 @@ class Results:
         return sum(v is not None for v in self.per_image.get(metric, []))
 
     def to_csv(self, path: str | os.PathLike, overwrite: bool = False) -> Path:
-        """One row per image, one column per metric (empty where not measured), then a 'mean' row."""
+        """One row per image, one column per metric (empty where not measured), then a 'mean' row
+        (per-image metrics) and a 'whole set' row (FID and other set metrics)."""
         path = Path(path)
         if path.exists() and not overwrite:
             raise FileExistsError(f"{path} exists; choose another name or delete it")
@@ -510,7 +517,9 @@ class Results:
             w.writerow(["image"] + cols)
             for i, n in enumerate(self.names):
                 w.writerow([n] + [_cell(self.per_image[c][i]) if c in self.per_image else "" for c in cols])
-            w.writerow(["mean"] + [_cell(self.summary[c]) for c in cols])
+            w.writerow(["mean"] + [_cell(self.summary[c]) if c in self.per_image else "" for c in cols])
+            if self.set_values:
+                w.writerow(["whole set"] + [_cell(self.set_values[c]) if c in self.set_values else "" for c in cols])
         return path
 
 
@@ -560,12 +569,28 @@ def loss_networks(cfg) -> dict[str, str]:
     return {"identity": cfg.identity_net, "structure": cfg.structure_net, "lpips": f"lpips {cfg.lpips_net} ({cfg.lpips_backbone} backbone)"}
 
 
+def _keys(name: str) -> set[str]:
+    """Spellings of one network's name that must all be recognised: lower case, letters and digits
+    only, the file or folder name without its extension, and a built-in toy network's folder."""
+    from lafr.facenets import TOY_DIRS
+
+    norm = lambda s: re.sub(r"[^a-z0-9]", "", s.lower())  # noqa: E731
+    stem = Path(name.strip()).stem
+    keys = {norm(name), norm(stem)}
+    if name.strip() in TOY_DIRS:
+        keys.add(norm(TOY_DIRS[name.strip()].name))
+    return {k for k in keys if k}
+
+
 def check_judges(cfg, suite: Suite) -> None:
     """Raise ``ValueError`` if a metric of ``suite`` is computed by a network the loss of profile
-    ``cfg`` trains with (the paper: CLIP in the loss, ArcFace in the metric).  Taught in notebook 06."""
-    trained = {v.lower() for v in loss_networks(cfg).values()}
-    if suite.identity_net.lower() in trained:
+    ``cfg`` trains with (the paper: CLIP in the loss, ArcFace in the metric).  Names are compared
+    however they are spelled (case, separators, a path or a file name).  LPIPS is the exception the
+    paper makes too: it is in the loss and among the metrics, here with different backbones (the
+    tiny loss's is random; the metric's is pretrained).  Taught in notebook 06."""
+    trained = set().union(*(_keys(v) for v in loss_networks(cfg).values() if not v.startswith("lpips ")))
+    if _keys(suite.identity_net) & trained:
         raise ValueError(f"Deg would be judged by {suite.identity_net!r}, which the loss trains with")
-    clash = {k: m.network for k, m in suite.metrics.items() if any(t in m.network.lower() for t in trained)}
+    clash = {k: m.network for k, m in suite.metrics.items() if any(t in re.sub(r"[^a-z0-9]", "", m.network.lower()) for t in trained)}
     if clash:
         raise ValueError(f"metrics judged by a network the loss trains with: {clash}")

@@ -39,7 +39,7 @@ def test_without_ground_truth_only_no_reference_metrics(folders, tmp_path, capsy
     header = open(tmp_path / "nr.csv").readline().strip().split(",")
     assert header[0] == "image" and "psnr" not in header and "piqe" in header
     assert cli.main(["evaluate", str(restored), "--metrics", "psnr", "--out", str(tmp_path / "x.csv")]) == 2
-    assert "need ground truth" in capsys.readouterr().err
+    assert "needs ground truth" in capsys.readouterr().err
 
 
 def test_files_that_do_not_pair_are_all_listed(folders, tmp_path, capsys):
@@ -67,3 +67,22 @@ def test_an_existing_csv_is_not_overwritten(folders, tmp_path, capsys):
     assert out.read_text() == "keep me" and "--overwrite" in capsys.readouterr().err
     assert cli.main(["evaluate", str(restored), "--gt", str(gt), "--metrics", "psnr", "--out", str(out), "--overwrite"]) == 0
     assert out.read_text().startswith("image,psnr")
+
+
+def test_ambiguous_names_mismatched_sizes_and_nothing_measurable_are_errors(folders, tmp_path, capsys):
+    gt, restored = folders
+    data.save_image(synthetic_face(0, 9)[0], restored / "face1.jpg")  # face1.png and face1.jpg
+    assert cli.main(["evaluate", str(restored), "--gt", str(gt), "--out", str(tmp_path / "a.csv")]) == 2
+    assert "face1.jpg and face1.png" in capsys.readouterr().err
+    (restored / "face1.jpg").unlink()
+    import torch.nn.functional as F
+
+    for i in (1, 2):
+        small = F.interpolate(synthetic_face(0, 100_000 + i)[0][None], size=32)[0]
+        data.save_image(small, restored / f"face{i}.png", overwrite=True)
+    assert cli.main(["evaluate", str(restored), "--gt", str(gt), "--out", str(tmp_path / "b.csv")]) == 2
+    err = capsys.readouterr().err
+    assert "2 pair(s) differ in size" in err and "face1: restored (32, 32), ground truth (64, 64)" in err and "face2" in err
+    _, restored2 = folders
+    assert cli.main(["evaluate", str(gt), "--metrics", "lmd_true", "--gt", str(gt), "--out", str(tmp_path / "c.csv")]) == 2
+    assert "no metric could be measured" in capsys.readouterr().err and not (tmp_path / "c.csv").exists()

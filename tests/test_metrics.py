@@ -37,11 +37,15 @@ def test_identical_images_score_perfectly(suite, faces):
     images, landmarks = faces
     ref = suite.reference(images, true_landmarks=landmarks)
     assert all(b is not None for b in ref.boxes), "dlib found no face in a synthetic ground truth"
-    s = suite.evaluate(images, ref).summary
+    res = suite.evaluate(images, ref)
+    s = res.summary
     assert s["psnr"] == 80.0  # pyiqa's cap for identical images (the module docstring says so)
     assert s["ssim"] == pytest.approx(1.0, abs=1e-9)
     assert s["deg"] == pytest.approx(0.0, abs=1e-3) and s["lmd"] == 0.0
-    assert s["fd_dlib"] == pytest.approx(0.0, abs=1e-6)
+    assert "needs at least 256 faces" in res.unavailable["fd_dlib"]  # 6 faces in 128 dimensions: no number
+    # dlib's landmarks on a clean synthetic face sit about 1.6 px from the renderer's (its own offset);
+    # with the left and right eye swapped in the mapping they would be about 11 px away
+    assert s["lmd_true"] < 3.0
 
 
 def test_degradation_makes_every_full_reference_metric_worse(suite, faces):
