@@ -393,6 +393,9 @@ class Suite:
         """FID of the restored set against the reference (pyiqa reads folders: both are written as PNGs)."""
         import tempfile
 
+        if len(restored) < 2:
+            raise Unavailable(f"FID compares sets: got {len(restored)} image(s)")
+
         from lafr.data import save_image
 
         with tempfile.TemporaryDirectory() as tmp:

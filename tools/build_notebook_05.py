@@ -8,22 +8,11 @@ badge and the setup cell.
 
 from __future__ import annotations
 
-from pathlib import Path
+from notebook_cells import Cells
 
-import nbformat
-
-ROOT = Path(__file__).resolve().parents[1]
 NAME = "05_prune_then_tune_only_the_convolutions.ipynb"
-
-CELLS: list[tuple[str, str]] = []
-
-
-def md(text: str) -> None:
-    CELLS.append(("markdown", text.strip("\n")))
-
-
-def code(text: str, tag: str | None = None) -> None:
-    CELLS.append(("code" if tag is None else f"code:{tag}", text.strip("\n")))
+_cells = Cells()
+md, code = _cells.md, _cells.code
 
 
 md(r"""
@@ -752,24 +741,6 @@ networks the restorer never trained against).
 """)
 
 
-def build() -> nbformat.NotebookNode:
-    nb = nbformat.v4.new_notebook()
-    nb.metadata = {"kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
-                   "language_info": {"name": "python"}}  # fmt: skip
-    for kind, source in CELLS:
-        if kind == "markdown":
-            nb.cells.append(nbformat.v4.new_markdown_cell(source))
-        else:
-            cell = nbformat.v4.new_code_cell(source)
-            if ":" in kind:
-                cell.metadata["tags"] = [kind.split(":", 1)[1]]
-            nb.cells.append(cell)
-    for i, cell in enumerate(nb.cells):
-        cell.id = f"nb05-{i:02d}"
-    return nb
-
 
 if __name__ == "__main__":
-    path = ROOT / "notebooks" / NAME
-    nbformat.write(build(), path)
-    print(f"wrote {path.relative_to(ROOT)} ({len(CELLS)} cells)")
+    _cells.write(NAME)

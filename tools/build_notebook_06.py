@@ -8,22 +8,11 @@ badge and the setup cell.
 
 from __future__ import annotations
 
-from pathlib import Path
+from notebook_cells import Cells
 
-import nbformat
-
-ROOT = Path(__file__).resolve().parents[1]
 NAME = "06_measuring_a_face_restorer.ipynb"
-
-CELLS: list[tuple[str, str]] = []
-
-
-def md(text: str) -> None:
-    CELLS.append(("markdown", text.strip("\n")))
-
-
-def code(text: str, tag: str | None = None) -> None:
-    CELLS.append(("code" if tag is None else f"code:{tag}", text.strip("\n")))
+_cells = Cells()
+md, code = _cells.md, _cells.code
 
 
 md(r"""
@@ -65,14 +54,11 @@ code('''
 profile = None           # None: the LAFR_PROFILE environment variable, else "tiny"
 seed = 0
 n_faces = 128            # held-out faces the restorers are judged on (notebook 05 and the manifests use 128)
-n_real = 8               # images per real benchmark restored in section 6 (the paper uses whole sets)
+n_real = 8               # images per real benchmark restored in section 6 (None: the whole set, as the paper; FID needs it)
 restorer_weights = None  # None: the profile's trained restorer (tiny: the committed toy restorer)
 ''', "parameters")
 
 code('''
-import json
-import math
-
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
@@ -479,9 +465,10 @@ portraits = data.packaged_face_photos(cfg.resolution)
 clean_small = list(portraits.values())
 lq_small, _ = data.real_lq_faces("packaged_photos", size=cfg.resolution, preset=cfg.test_degradation, seed=seed)
 bicubic_small = [degrade.degrade(x, cfg.test_degradation, seed=seed + i, upsample="bicubic")[0] for i, x in enumerate(clean_small)]
-ref_small = suite.reference(clean_small, list(portraits))
+per_face = metrics.Suite([m for m in cfg.eval_metrics if m not in metrics.SET_METRICS], device=device, identity_net=cfg.identity_metric_net)
+ref_small = per_face.reference(clean_small, list(portraits))
 fixed_small = list(full(lq_small))
-judged_real = {kind: suite.evaluate(images, ref_small, label=kind)
+judged_real = {kind: per_face.evaluate(images, ref_small, label=kind)
                for kind, images in (("LQ photo", lq_small), ("bicubic", bicubic_small), ("LAFR (full method)", fixed_small))}  # fmt: skip
 angle = lambda d: "no face found" if d is None else f"Deg {d:.0f}"
 print(metrics.markdown(list(judged_real.values())).split("\\n\\nNetworks")[0])
@@ -569,24 +556,6 @@ md(r"""
 """)
 
 
-def build() -> nbformat.NotebookNode:
-    nb = nbformat.v4.new_notebook()
-    nb.metadata = {"kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
-                   "language_info": {"name": "python"}}  # fmt: skip
-    for kind, source in CELLS:
-        if kind == "markdown":
-            nb.cells.append(nbformat.v4.new_markdown_cell(source))
-        else:
-            cell = nbformat.v4.new_code_cell(source)
-            if ":" in kind:
-                cell.metadata["tags"] = [kind.split(":", 1)[1]]
-            nb.cells.append(cell)
-    for i, cell in enumerate(nb.cells):
-        cell.id = f"nb06-{i:02d}"
-    return nb
-
 
 if __name__ == "__main__":
-    path = ROOT / "notebooks" / NAME
-    nbformat.write(build(), path)
-    print(f"wrote {path.relative_to(ROOT)} ({len(CELLS)} cells)")
+    _cells.write(NAME)
