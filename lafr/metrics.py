@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import functools
 import io
 import math
 import os
@@ -81,7 +82,9 @@ class Metric:
 # ---- pyiqa's metrics -----------------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=None)
 def _reachable(host: str = "huggingface.co", timeout: float = 3.0) -> bool:
+    """Whether a TLS connection to ``host`` opens (asked once per process)."""
     try:
         socket.create_connection((host, 443), timeout=timeout).close()
         return True
@@ -509,7 +512,8 @@ class Results:
 
     def to_csv(self, path: str | os.PathLike, overwrite: bool = False) -> Path:
         """One row per image, one column per metric (empty where not measured), then a 'mean' row
-        (per-image metrics) and a 'whole set' row (FID and other set metrics)."""
+        (per-image metrics), a 'whole set' row (FID and other set metrics) and a 'network' row (what
+        produced each column)."""
         path = Path(path)
         if path.exists() and not overwrite:
             raise FileExistsError(f"{path} exists; choose another name or delete it")
@@ -523,6 +527,7 @@ class Results:
             w.writerow(["mean"] + [_cell(self.summary[c]) if c in self.per_image else "" for c in cols])
             if self.set_values:
                 w.writerow(["whole set"] + [_cell(self.set_values[c]) if c in self.set_values else "" for c in cols])
+            w.writerow(["network"] + [self.networks.get(c, "") for c in cols])  # what produced each column
         return path
 
 

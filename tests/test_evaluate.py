@@ -29,8 +29,9 @@ def test_with_ground_truth_every_full_reference_metric_is_measured(folders, tmp_
     assert "| method | PSNR" in printed and "Deg." in printed and "LMD" in printed
     assert "Not measured:" in printed and "LPIPS" in printed.split("Not measured:")[1]  # offline: named, with why
     rows = list(csv.DictReader(open(out)))
-    assert [r["image"] for r in rows] == ["face0", "face1", "face2", "mean"]
-    assert all(float(r["psnr"]) < 40 for r in rows) and "deg" in rows[0] and "lpips" not in rows[0]
+    assert [r["image"] for r in rows] == ["face0", "face1", "face2", "mean", "network"]
+    assert all(float(r["psnr"]) < 40 for r in rows[:4]) and "deg" in rows[0] and "lpips" not in rows[0]
+    assert "dlib" in rows[-1]["deg"] and "68-point" in rows[-1]["lmd"]  # every column names its network
 
 
 def test_without_ground_truth_only_no_reference_metrics(folders, tmp_path, capsys):
@@ -66,7 +67,7 @@ def test_an_existing_csv_is_not_overwritten(folders, tmp_path, capsys):
     assert cli.main(["evaluate", str(restored), "--gt", str(gt), "--metrics", "psnr", "--out", str(out)]) == 2
     assert out.read_text() == "keep me" and "--overwrite" in capsys.readouterr().err
     assert cli.main(["evaluate", str(restored), "--gt", str(gt), "--metrics", "psnr", "--out", str(out), "--overwrite"]) == 0
-    assert out.read_text().startswith("image,psnr")
+    assert out.read_text().startswith("image,psnr") and "\nnetwork," in out.read_text()
 
 
 def test_ambiguous_names_mismatched_sizes_and_nothing_measurable_are_errors(folders, tmp_path, capsys):
