@@ -346,6 +346,17 @@ def cmd_restore(args) -> int:
     return 0
 
 
+def _by_stem(files, folder) -> dict:
+    """Files by name without extension; two files with one name (a.png, a.jpg) are an error."""
+    seen = {}
+    for f in files:
+        seen.setdefault(f.stem, []).append(f.name)
+    twins = [" and ".join(v) for v in seen.values() if len(v) > 1]
+    if twins:
+        raise ValueError(f"{folder}: several files share a name (extension aside), so pairing is ambiguous: {'; '.join(twins)}")
+    return {f.stem: f for f in files}
+
+
 def cmd_evaluate(args) -> int:
     """Judge restored faces: full-reference metrics against a ground-truth folder (files paired by
     name), or no-reference metrics alone; a markdown table printed, a CSV written."""
@@ -358,23 +369,14 @@ def cmd_evaluate(args) -> int:
         raise FileNotFoundError(f"{args.restored}: not a folder of images")
     if not restored_files:
         raise ValueError(f"{args.restored}: no image files ({', '.join(data.IMAGE_EXTENSIONS)})")
-    def by_stem(files, folder):
-        seen = {}
-        for f in files:
-            seen.setdefault(f.stem, []).append(f.name)
-        twins = [" and ".join(v) for v in seen.values() if len(v) > 1]
-        if twins:
-            raise ValueError(f"{folder}: several files share a name (extension aside), so pairing is ambiguous: {'; '.join(twins)}")
-        return {f.stem: f for f in files}
-
     if args.device.startswith("cuda") and not _cuda():
         raise ValueError(f"--device {args.device}: no CUDA GPU here; use --device cpu")
-    mine = by_stem(restored_files, args.restored)
+    mine = _by_stem(restored_files, args.restored)
     pairs = [(f, None) for f in restored_files]
     if args.gt:
         if not Path(args.gt).is_dir():
             raise FileNotFoundError(f"{args.gt}: not a folder of images")
-        gt = by_stem(data.list_images(args.gt), args.gt)
+        gt = _by_stem(data.list_images(args.gt), args.gt)
         missing, extra = sorted(set(mine) - set(gt)), sorted(set(gt) - set(mine))
         if missing or extra:
             raise ValueError("restored and ground-truth files must pair by name (without extension): "
