@@ -56,6 +56,14 @@ PAPER_NAMES = {  # our metric name -> the paper's column name (Tables 1, 2, 5, 7
     "psnr": "PSNR", "ssim": "SSIM", "lpips": "LPIPS", "dists": "DISTS", "deg": "Deg.", "lmd": "LMD",
     "niqe": "NIQE", "musiq": "M-IQ", "clipiqa": "C-IQA", "maniqa": "M-IQA", "fid": "FID", "fid_ffhq": "FID-F",
 }  # fmt: skip
+OTHER_NAMES = {"piqe": "PIQE", "fd_dlib": "FD-dlib", "lmd_true": "LMD-true"}  # metrics the paper does not report
+
+
+def label(name: str) -> str:
+    """How a metric is printed: the paper's column name, or ours for the metrics it does not report."""
+    return PAPER_NAMES.get(name) or OTHER_NAMES.get(name, name)
+
+
 LOWER_IS_BETTER = {"psnr": False, "ssim": False, "lpips": True, "dists": True, "deg": True, "lmd": True, "lmd_true": True,
                    "niqe": True, "musiq": False, "clipiqa": False, "maniqa": False, "piqe": True, "fid": True, "fid_ffhq": True, "fd_dlib": True}  # fmt: skip
 PYIQA_NAMES = {"psnr": "psnr", "ssim": "ssimc", "lpips": "lpips", "dists": "dists", "niqe": "niqe", "musiq": "musiq",
@@ -552,14 +560,14 @@ def markdown(results: list[Results]) -> str:
     network behind it, and what could not be measured and why."""
     cols = list(dict.fromkeys(k for r in results for k in r.summary))
     arrow = {k: "\u2193" if LOWER_IS_BETTER.get(k) else "\u2191" for k in cols}
-    lines = ["| method | " + " | ".join(f"{PAPER_NAMES.get(k, k)} {arrow[k]}" for k in cols) + " |", "|---" * (len(cols) + 1) + "|"]
+    lines = ["| method | " + " | ".join(f"{label(k)} {arrow[k]}" for k in cols) + " |", "|---" * (len(cols) + 1) + "|"]
     for r in results:
         s = r.summary
         lines.append(f"| {r.label} | " + " | ".join(_fmt(s.get(k)) for k in cols) + " |")
     first = results[0] if results else Results()
-    lines += ["", "Networks:"] + [f"- {PAPER_NAMES.get(k, k)}: {v}" for k, v in first.networks.items()]
+    lines += ["", "Networks:"] + [f"- {label(k)}: {v}" for k, v in first.networks.items()]
     if first.unavailable:
-        lines += ["", "Not measured:"] + [f"- {PAPER_NAMES.get(k, k)}: {v}" for k, v in first.unavailable.items()]
+        lines += ["", "Not measured:"] + [f"- {label(k)}: {v}" for k, v in first.unavailable.items()]
     return "\n".join(lines)
 
 
@@ -593,9 +601,10 @@ def _keys(name: str) -> set[str]:
 def check_judges(cfg, suite: Suite) -> None:
     """Raise ``ValueError`` if a metric of ``suite`` is computed by a network the loss of profile
     ``cfg`` trains with (the paper: CLIP in the loss, ArcFace in the metric).  Names are compared
-    however they are spelled (case, separators, a path or a file name).  LPIPS is the exception the
-    paper makes too: it is in the loss and among the metrics, here with different backbones (the
-    tiny loss's is random; the metric's is pretrained).  Taught in notebook 06."""
+    however they are spelled (case, separators, a path or a file name).  The paper trains with CLIP
+    and measures identity with ArcFace; we make that a rule.  LPIPS stays the exception, as in the
+    paper: it is in the loss and among the metrics, here with different backbones (the tiny loss's is
+    random; the metric's is pretrained).  Taught in notebook 06."""
     trained = set().union(*(_keys(v) for v in loss_networks(cfg).values() if not v.startswith("lpips ")))
     if _keys(suite.identity_net) & trained:
         raise ValueError(f"Deg would be judged by {suite.identity_net!r}, which the loss trains with")
