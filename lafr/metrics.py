@@ -434,7 +434,11 @@ class Suite:
             raise Unavailable("needs the renderer's true landmarks (synthetic faces only: Suite.reference(..., true_landmarks=))")
         out = []
         for x, b, true in zip(restored, ref.boxes, ref.true_landmarks):
-            out.append(None if b is None else float(np.linalg.norm(synthetic_points(self.faces.landmarks(x, b)) - np.asarray(true)[_SYNTHETIC_ORDER], axis=1).mean()))
+            if b is None:
+                out.append(None)
+                continue
+            found = synthetic_points(self.faces.landmarks(x, b))
+            out.append(float(np.linalg.norm(found - np.asarray(true)[_SYNTHETIC_ORDER], axis=1).mean()))
         return out
 
     # -- judging --
@@ -447,11 +451,10 @@ class Suite:
         for name, x, g in zip(ref.names, restored, ref.images):
             if tuple(x.shape) != tuple(g.shape):
                 raise ValueError(f"{name}: restored image is {tuple(x.shape)}, its ground truth {tuple(g.shape)}")
-        res = Results(label=label, names=list(ref.names), networks={k: m.network for k, m in self.metrics.items()},
-                      unavailable=dict(self.unavailable))  # fmt: skip
-        res.per_image = {}
         from tqdm.auto import tqdm
 
+        res = Results(label=label, names=list(ref.names), networks={k: m.network for k, m in self.metrics.items()},
+                      unavailable=dict(self.unavailable))  # fmt: skip
         for name, metric in tqdm(self.metrics.items(), desc="measuring", unit="metric", disable=not progress):
             try:
                 value = metric.fn(restored, ref)

@@ -120,3 +120,14 @@ def test_lanczos_upsampling_is_the_same_lq_photo_enlarged_another_way():
     assert 0 < (lq["lanczos"] - lq["bicubic"]).abs().mean() < 0.02  # a different kernel, the same small image
     flat = degrade.degrade(torch.full((3, 64, 64), 0.5), "tiny", seed=5, upsample="lanczos")[0]
     assert (flat - flat.mean()).abs().max() < 0.02
+    # the small image made as `apply` makes it, enlarged by PIL's Lanczos: exactly the output
+    import numpy as np
+    from PIL import Image
+
+    p = degrade.sample_params("tiny", 5)
+    x = degrade.blur(face, degrade.blur_kernel(p["kernel_size"], p["sigma_x"], p["sigma_y"], p["theta"]))
+    x = F.interpolate(x[None], size=(round(64 / p["scale"]),) * 2, mode="bilinear", align_corners=False)[0]
+    x = x + torch.randn(x.shape, generator=torch.Generator().manual_seed(p["noise_seed"])) * (p["noise"] / 255.0)
+    small = (degrade.jpeg(x.clamp(0, 1), p["jpeg_quality"]) * 255).round().byte().permute(1, 2, 0).numpy()
+    big = np.array(Image.fromarray(small).resize((64, 64), Image.Resampling.LANCZOS))
+    assert torch.allclose(lq["lanczos"], torch.from_numpy(big).permute(2, 0, 1).float() / 255, atol=1e-6)
