@@ -98,17 +98,25 @@ def test_setup_cell_on_colab_installs_lafr_and_explains_a_failure(monkeypatch):
 
 
 def test_tool_rewrites_badges_and_setup_cells_keeping_cell_ids(tmp_path):
+    import jupytext
+
     shutil.copytree(ROOT / "notebooks", tmp_path / "notebooks")
     readme = (ROOT / "README.md").read_text()
     (tmp_path / "README.md").write_text(readme.replace(lafr.REPOSITORY, "someone/old"))
     path = tmp_path / "notebooks" / NOTEBOOKS[0].name
+    text = path.with_suffix(".py")
+    original_text = text.read_text()
     nb = nbformat.read(path, as_version=4)
     expected = [(c.id, tool.setup_source(path.name) if c.source.startswith(tool.SETUP_MARK) else c.source) for c in nb.cells]
-    nb.cells[0].source = nb.cells[0].source.replace(lafr.colab_url(path.name), lafr.colab_url("99_other.ipynb"))
-    _setup_cell(nb).source = tool.SETUP_MARK + " (old)\nimport sys"
+    for old in (nb, paired := jupytext.read(text)):  # both sides of the pair hold an old address
+        old.cells[0].source = old.cells[0].source.replace(lafr.colab_url(path.name), lafr.colab_url("99_other.ipynb"))
+        _setup_cell(old).source = tool.SETUP_MARK + " (old)\nimport sys"
     nbformat.write(nb, path)
+    jupytext.write(paired, text, fmt="py:percent")
+    assert text.read_text() != original_text
 
     assert tool.main(["--root", str(tmp_path)]) == 0
     assert [(c.id, c.source) for c in nbformat.read(path, as_version=4).cells] == expected
+    assert text.read_text() == original_text  # the text file, header included, exactly as committed
     assert (tmp_path / "README.md").read_text() == readme
     assert tool.update_notebook(path) is False  # a second run changes nothing

@@ -1,11 +1,12 @@
 """Write every notebook's Colab badge and setup cell, and the README's Colab badges, from
 ``lafr.REPOSITORY`` (and ``lafr.BRANCH``), so that the repository's address lives in one place.
 
-    python tools/notebook_setup.py              # rewrite notebooks/*.ipynb and README.md in place
+    python tools/notebook_setup.py              # rewrite the notebooks, their text files and README.md in place
     python tools/notebook_setup.py --root DIR   # the same in DIR/notebooks and DIR/README.md (a copy)
 
 In each notebook the badge is in the first cell and the setup cell is the one whose first line is
-``SETUP_FIRST_LINE``; cell ids and all other cells stay as they are.  The setup cell runs before lafr
+``SETUP_FIRST_LINE``; cell ids and all other cells stay as they are.  Both sides of each pair are
+rewritten: ``NN_name.ipynb`` and its jupytext text file ``NN_name.py`` (README, "Contributing").  The setup cell runs before lafr
 is installed, so it holds the address literally; tests/test_colab.py checks that it equals
 ``setup_source`` and that every badge matches ``lafr.colab_url``.
 """
@@ -17,6 +18,7 @@ import re
 import sys
 from pathlib import Path
 
+import jupytext
 import nbformat
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -56,18 +58,33 @@ def fix_links(text: str, notebook: str | None = None) -> str:
     return COLAB_LINK.sub(lambda m: lafr.colab_url(notebook or m.group(1)), text)
 
 
-def update_notebook(path: Path) -> bool:
-    """Rewrite the badge and setup cell of one notebook; True when the file changed."""
-    nb = nbformat.read(path, as_version=4)
+def _rewrite(nb, path: Path) -> bool:
+    """Put the badge and setup cell into ``nb`` (read from ``path``); True when they changed."""
     setup = [c for c in nb.cells if c.cell_type == "code" and c.source.startswith(SETUP_MARK)]
     if not COLAB_LINK.search(nb.cells[0].source) or len(setup) != 1:
         raise SystemExit(f"{path}: needs a Colab badge in its first cell and one setup cell starting {SETUP_MARK!r}")
-    badge, source = fix_links(nb.cells[0].source, path.name), setup_source(path.name)
+    notebook = path.with_suffix(".ipynb").name
+    badge, source = fix_links(nb.cells[0].source, notebook), setup_source(notebook)
     if (badge, source) == (nb.cells[0].source, setup[0].source):
         return False
     nb.cells[0].source, setup[0].source = badge, source
-    nbformat.write(nb, path)
     return True
+
+
+def update_notebook(path: Path) -> bool:
+    """Rewrite the badge and setup cell of one notebook and of its paired text file (when it has
+    one); True when a file changed."""
+    nb = nbformat.read(path, as_version=4)
+    changed = _rewrite(nb, path)
+    if changed:
+        nbformat.write(nb, path)
+    text = path.with_suffix(".py")
+    if text.is_file():
+        paired = jupytext.read(text)  # keeps the file's own header (its metadata filter included)
+        if _rewrite(paired, text):
+            jupytext.write(paired, text, fmt="py:percent")
+            changed = True
+    return changed
 
 
 def main(argv: list[str] | None = None) -> int:

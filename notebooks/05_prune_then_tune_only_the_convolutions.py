@@ -1,58 +1,64 @@
-"""Write notebooks/05_prune_then_tune_only_the_convolutions.ipynb from the cells below (no outputs).
+# ---
+# jupyter:
+#   jupytext:
+#     notebook_metadata_filter: -jupytext.text_representation.jupytext_version
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
 
-    python tools/build_notebook_05.py && python tools/notebook_setup.py
+# %% [markdown]
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/lafr-course/lafr/blob/main/notebooks/05_prune_then_tune_only_the_convolutions.ipynb)
+#
+# # 05 · Prune, then tune only the convolutions
+#
+# The whole method, end to end, for the first time. An LQ face is encoded by the frozen VAE, aligned by
+# the adapter (notebook 03), passed **once** through the UNet at a fixed timestep $t$, turned into a
+# clean latent with the DDPM formula, and decoded:
+#
+# $$\hat z_0 = \frac{z_t - \sqrt{1-\bar\alpha_t}\,\epsilon_\theta(z_t, t, c)}{\sqrt{\bar\alpha_t}}, \qquad z_t = \text{the aligned latent},\quad c = \text{the prompt "face, high quality"}$$
+#
+# Two things make it cheap (Sec. 2.2, A.2.2). The prompt and the timestep never change, so their
+# embeddings are computed once and the text encoder and time-embedding network are **pruned**. And only
+# the UNet's **convolutions** are fine-tuned, with rank-4 LoRA (2.3M trainable parameters at SD 2.1
+# size), against the multilevel loss of notebook 04.
+#
+# **You will learn to**
+# - prune the UNet at three levels and check that the pruned UNet computes exactly what the unpruned one does;
+# - list the layers conv-only LoRA touches, and count its parameters (2,327,200 at SD 2.1 size);
+# - choose the fixed timestep by measurement, and see why $t = 999$ is hard to train (errors magnified about 15 times);
+# - train stage 2 live and read every term of the loss as it falls;
+# - judge the committed restorers on held-out faces, whole face and eyes, against everything simpler
+#   (the LQ photo, a sharper resize, the VAE alone, the adapter alone), and read the ablations beside
+#   the paper's Tables 5 and 7;
+# - restore a folder of faces with one command.
+#
+# **Runtime**: tiny profile about 2 minutes on 2 idle CPU cores, offline (about a minute of it is live
+# training). Paper profile: a GPU; it downloads SD 2.1 (5 GB), IP-Adapter's CLIP image encoder, D3DFR
+# and LPIPS's VGG, and needs a trained adapter and restorers (`lafr train-adapter --profile paper`,
+# `lafr train-lora --profile paper`, commands in section 7). Numbers quoted in the text are the tiny
+# profile's.
 
-Edit the cells here, not in the notebook, and run both commands; notebook_setup.py fills in the Colab
-badge and the setup cell.
-"""
-
-from __future__ import annotations
-
-from notebook_cells import Cells
-
-NAME = "05_prune_then_tune_only_the_convolutions.ipynb"
-_cells = Cells()
-md, code = _cells.md, _cells.code
-
-
-md(r"""
-[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/lafr-course/lafr/blob/main/notebooks/05_prune_then_tune_only_the_convolutions.ipynb)
-
-# 05 · Prune, then tune only the convolutions
-
-The whole method, end to end, for the first time. An LQ face is encoded by the frozen VAE, aligned by
-the adapter (notebook 03), passed **once** through the UNet at a fixed timestep $t$, turned into a
-clean latent with the DDPM formula, and decoded:
-
-$$\hat z_0 = \frac{z_t - \sqrt{1-\bar\alpha_t}\,\epsilon_\theta(z_t, t, c)}{\sqrt{\bar\alpha_t}}, \qquad z_t = \text{the aligned latent},\quad c = \text{the prompt "face, high quality"}$$
-
-Two things make it cheap (Sec. 2.2, A.2.2). The prompt and the timestep never change, so their
-embeddings are computed once and the text encoder and time-embedding network are **pruned**. And only
-the UNet's **convolutions** are fine-tuned, with rank-4 LoRA (2.3M trainable parameters at SD 2.1
-size), against the multilevel loss of notebook 04.
-
-**You will learn to**
-- prune the UNet at three levels and check that the pruned UNet computes exactly what the unpruned one does;
-- list the layers conv-only LoRA touches, and count its parameters (2,327,200 at SD 2.1 size);
-- choose the fixed timestep by measurement, and see why $t = 999$ is hard to train (errors magnified about 15 times);
-- train stage 2 live and read every term of the loss as it falls;
-- judge the committed restorers on held-out faces, whole face and eyes, against everything simpler
-  (the LQ photo, a sharper resize, the VAE alone, the adapter alone), and read the ablations beside
-  the paper's Tables 5 and 7;
-- restore a folder of faces with one command.
-
-**Runtime**: tiny profile about 2 minutes on 2 idle CPU cores, offline (about a minute of it is live
-training). Paper profile: a GPU; it downloads SD 2.1 (5 GB), IP-Adapter's CLIP image encoder, D3DFR
-and LPIPS's VGG, and needs a trained adapter and restorers (`lafr train-adapter --profile paper`,
-`lafr train-lora --profile paper`, commands in section 7). Numbers quoted in the text are the tiny
-profile's.
-""")
-
-code("""
+# %%
 # Setup: installs lafr only on Colab (locally, follow the README).
-""")
+import subprocess, sys
+if "google.colab" in sys.modules:
+    requirement = "lafr @ git+https://github.com/lafr-course/lafr@main"
+    pip = subprocess.run([sys.executable, "-m", "pip", "install", "-q", requirement], capture_output=True, text=True)
+    if pip.returncode != 0:
+        raise RuntimeError(
+            f"pip could not install {requirement!r}:\n{pip.stderr.strip()[-1500:]}\n\n"
+            "If that address is wrong or the repository is private, put the right address in `requirement` "
+            "above and run this cell again. Or upload a copy of the repository to Colab (Files panel, or "
+            "`git clone` it) and run `pip install -e <its folder>` in a cell."
+        )
 
-code('''
+# %% tags=["parameters"]
 # Parameters (papermill and `lafr tour` override these).
 profile = None          # None: the LAFR_PROFILE environment variable, else "tiny"
 seed = 0
@@ -60,9 +66,8 @@ n_faces = 128           # held-out faces the restorers are judged on (the manife
 live_steps = 200        # stage-2 steps trained live in section 5 (the committed restorers had 1,500)
 adapter_weights = None  # None: the profile's trained adapter (tiny: the committed toy adapter)
 restorer_weights = None # None: the profile's trained restorer (tiny: the committed toy restorer)
-''', "parameters")
 
-code('''
+# %%
 import copy
 import json
 
@@ -79,18 +84,16 @@ device = "cuda" if torch.cuda.is_available() else "cpu"
 adapter_weights = adapter_weights or cfg.adapter_weights
 restorer_weights = restorer_weights or cfg.restorer_weights
 print(f"profile {cfg.name!r} on {device}: {cfg.resolution} px faces, fixed timestep t = {cfg.timestep}")
-''')
 
-md(r"""
-## 1. One step from a noisy latent to a clean one
+# %% [markdown]
+# ## 1. One step from a noisy latent to a clean one
+#
+# A diffusion UNet predicts the noise $\epsilon$ in a latent $z_t$ at timestep $t$. OSEDiff, LAFR's base,
+# treats the (aligned) LQ latent as if it were $z_t$ and removes the predicted noise in one step with
+# the formula above. How much an error in the predicted noise moves the result depends on $t$: it is
+# multiplied by $\sqrt{1-\bar\alpha_t}/\sqrt{\bar\alpha_t}$.
 
-A diffusion UNet predicts the noise $\epsilon$ in a latent $z_t$ at timestep $t$. OSEDiff, LAFR's base,
-treats the (aligned) LQ latent as if it were $z_t$ and removes the predicted noise in one step with
-the formula above. How much an error in the predicted noise moves the result depends on $t$: it is
-multiplied by $\sqrt{1-\bar\alpha_t}/\sqrt{\bar\alpha_t}$.
-""")
-
-code('''
+# %%
 base = models.load_base(cfg.base_model, prompt=cfg.prompt, device=device)
 abar = base.scheduler.alphas_cumprod.float()
 gain = ((1 - abar) / abar).sqrt()
@@ -106,26 +109,23 @@ ax.set(xlabel="timestep t", ylabel="error gain (log scale)", title="How much an 
 viz.save_figure(fig, "05_noise_error_gain")
 plt.show()
 print(f"gain at t = 999: {gain[999]:.1f}; at t = {cfg.timestep}: {gain[cfg.timestep]:.2f}")
-''')
 
+# %% [markdown]
+# ## 2. Pruning: what never changes is computed once
+#
+# Three levels, each computing the same thing:
+#
+# | level | what runs per image | what is stored instead |
+# |---|---|---|
+# | unpruned | text encoder on the prompt, time-embedding MLP on $t$, the UNet | nothing |
+# | pruned (the paper's) | the UNet, minus its time-embedding MLP | the prompt embedding and the time embedding |
+# | pruned and folded (ours) | the UNet, minus also each ResNet block's `time_emb_proj` and each cross-attention's keys and values | their outputs for the fixed $t$ and prompt |
+#
+# Folding goes beyond the paper. It is valid because LoRA never touches those layers (section 3): their
+# inputs are constants, so their outputs are too, before and after training. The counts are taken on
+# PyTorch's `meta` device (shapes only: no memory, no download), for the toy UNet and for SD 2.1's.
 
-md(r"""
-## 2. Pruning: what never changes is computed once
-
-Three levels, each computing the same thing:
-
-| level | what runs per image | what is stored instead |
-|---|---|---|
-| unpruned | text encoder on the prompt, time-embedding MLP on $t$, the UNet | nothing |
-| pruned (the paper's) | the UNet, minus its time-embedding MLP | the prompt embedding and the time embedding |
-| pruned and folded (ours) | the UNet, minus also each ResNet block's `time_emb_proj` and each cross-attention's keys and values | their outputs for the fixed $t$ and prompt |
-
-Folding goes beyond the paper. It is valid because LoRA never touches those layers (section 3): their
-inputs are constants, so their outputs are too, before and after training. The counts are taken on
-PyTorch's `meta` device (shapes only: no memory, no download), for the toy UNet and for SD 2.1's.
-""")
-
-code('''
+# %%
 from diffusers import UNet2DConditionModel
 from transformers import CLIPTextConfig, CLIPTextModel
 
@@ -140,19 +140,17 @@ for level in tables["SD 2.1 (paper profile)"]:
     print(f"{level:<34}" + "".join(f"{t[level] / 1e6:>25.2f}M" for t in tables.values()))
 sd = list(tables["SD 2.1 (paper profile)"].values())
 print(f"SD 2.1: the pruned UNet keeps {sd[1] / sd[0]:.0%} of the unpruned system's parameters, the folded one {sd[2] / sd[0]:.0%}")
-''')
 
-md(r"""
-The toy prior has no text encoder (it was trained with a stored prompt embedding, notebook 02), so
-its first two levels differ only by the time MLP. At SD 2.1 size the text encoder alone has 340M
-parameters. `python benchmarks/bench_restore.py --sd21 --size 256` measures the time on a CPU with
-random weights (2 cores: unpruned 4.34 s, pruned 3.82 s, folded 3.63 s per image, the adapter 0.8%
-of it); the toy models are too small to gain.
+# %% [markdown]
+# The toy prior has no text encoder (it was trained with a stored prompt embedding, notebook 02), so
+# its first two levels differ only by the time MLP. At SD 2.1 size the text encoder alone has 340M
+# parameters. `python benchmarks/bench_restore.py --sd21 --size 256` measures the time on a CPU with
+# random weights (2 cores: unpruned 4.34 s, pruned 3.82 s, folded 3.63 s per image, the adapter 0.8%
+# of it); the toy models are too small to gain.
+#
+# Now the check that matters: the pruned and folded UNet against the unpruned one, on held-out latents.
 
-Now the check that matters: the pruned and folded UNet against the unpruned one, on held-out latents.
-""")
-
-code('''
+# %%
 hq, z_lq, z_hq = train.heldout_pairs(base.vae, cfg, n_faces)
 z_probe = z_lq[:8].to(device)
 t_probe = torch.full((len(z_probe),), cfg.timestep, device=device)
@@ -175,29 +173,26 @@ for level, at, fold in (("pruned", cfg.timestep, False), ("pruned and folded", c
 torch.backends.cudnn.allow_tf32 = True  # PyTorch's default for convolutions again
 for level, d in differences.items():
     print(f"{level:<42} largest difference from the unpruned UNet: {d:.1e}  (outputs reach {reference.abs().max():.2f})")
-''')
 
-code('''
+# %%
 # Claim: pruning and folding change nothing: the largest difference from the unpruned UNet is below
 # 1e-5 in float32. (A UNet folded at another timestep than the one it is run at fails, as printed.)
 tolerance = 1e-5 if base.unet.dtype == torch.float32 else 1e-2
 assert differences["pruned"] < tolerance and differences["pruned and folded"] < tolerance, differences
 assert differences["folded at the wrong timestep (a mistake)"] > 100 * tolerance, differences
-''')
 
-md(r"""
-## 3. Conv-only LoRA: exactly the layers A.2.2 names
+# %% [markdown]
+# ## 3. Conv-only LoRA: exactly the layers A.2.2 names
+#
+# Sec. 3.1 says "we freeze all layers except those named with “conv”"; A.2.2 lists the names: "we set
+# modules with “conv”, “conv1”, “conv2”, “conv_in”, “conv_shortcut”, “conv_out” trainable". In the
+# diffusers UNet these are `conv1`, `conv2` and `conv_shortcut` inside the ResNet blocks, `conv` in the
+# down- and upsamplers, `conv_in` and `conv_out` (where each sits is our reading). Take the list, not
+# the looser "named with conv": every module whose name contains `conv` also takes `conv_norm_out`, a
+# GroupNorm, and `conv_act`, its activation. Rank $r$
+# adds $r\,(c_{in} k^2 + c_{out})$ parameters to a $k \times k$ convolution (LoRA's two small factors).
 
-Sec. 3.1 says "we freeze all layers except those named with “conv”"; A.2.2 lists the names: "we set
-modules with “conv”, “conv1”, “conv2”, “conv_in”, “conv_shortcut”, “conv_out” trainable". In the
-diffusers UNet these are `conv1`, `conv2` and `conv_shortcut` inside the ResNet blocks, `conv` in the
-down- and upsamplers, `conv_in` and `conv_out` (where each sits is our reading). Take the list, not
-the looser "named with conv": every module whose name contains `conv` also takes `conv_norm_out`, a
-GroupNorm, and `conv_act`, its activation. Rank $r$
-adds $r\,(c_{in} k^2 + c_{out})$ parameters to a $k \times k$ convolution (LoRA's two small factors).
-""")
-
-code('''
+# %%
 from collections import Counter
 
 with torch.device("meta"):
@@ -216,35 +211,31 @@ print(f"SD 2.1: {len(sd_targets)} layers, {sd_trainable:,} trainable parameters;
 print(f"  a loose pattern ('conv' in the name) would also take: {sorted(set(loose) - set(sd_targets))}")
 print(f"this profile's UNet: {len(toy_targets)} of its {len(toy_convs)} Conv2d layers, {toy_trainable:,} trainable parameters; "
       f"left out: {sorted({n.rsplit('.', 1)[-1] for n in set(toy_convs) - set(toy_targets)})}")
-''')
 
-code('''
+# %%
 # Claim: rank-4 conv-only LoRA on SD 2.1 touches exactly the 66 Conv2d layers A.2.2 names and adds
 # 2,327,200 trainable parameters (the paper's "2.3M"), never a norm layer or an activation. (The
 # loose list above has 68 names; rank 8, or leaving out conv_in and conv_out, changes the count.)
 assert len(sd_targets) == cfg.lora_target_layers == 66 and sd_trainable == 2_327_200
 assert len(loose) == 68 and set(loose) - set(sd_targets) == {"conv_norm_out", "conv_act"}
-''')
 
-md(r"""
-The toy UNet's attention blocks project with 1x1 convolutions (`proj_in`, `proj_out`) where SD 2.1
-uses linear layers. They are `Conv2d`, but not layers A.2.2 names, so we follow the names and leave
-them out. Table 7's other group, the attention projections (`to_q`, `to_k`, `to_v`, `to_out.0`), is
-built the same way (`unet.ATTENTION_NAMES`; 43,008 parameters on the toy UNet, 829,952 on SD 2.1).
-""")
+# %% [markdown]
+# The toy UNet's attention blocks project with 1x1 convolutions (`proj_in`, `proj_out`) where SD 2.1
+# uses linear layers. They are `Conv2d`, but not layers A.2.2 names, so we follow the names and leave
+# them out. Table 7's other group, the attention projections (`to_q`, `to_k`, `to_v`, `to_out.0`), is
+# built the same way (`unet.ATTENTION_NAMES`; 43,008 parameters on the toy UNet, 829,952 on SD 2.1).
 
-md(r"""
-## 4. Which timestep?
+# %% [markdown]
+# ## 4. Which timestep?
+#
+# The paper does not say; OSEDiff uses $t = 999$, and the paper profile keeps it. At toy scale we
+# measured. First, live: the base UNet **without any training**, one step at each timestep, on the
+# aligned held-out latents. Then the committed measurement: a conv-LoRA restorer trained at each of
+# seven timesteps with the full loss (tiny profile, 1,500 steps each, one seed, `tools/stage2_sweep.py`;
+# four degraded views per face where the committed restorers had eight, so its t = 49 reads 27.02 dB
+# where the committed restorer reads 27.07).
 
-The paper does not say; OSEDiff uses $t = 999$, and the paper profile keeps it. At toy scale we
-measured. First, live: the base UNet **without any training**, one step at each timestep, on the
-aligned held-out latents. Then the committed measurement: a conv-LoRA restorer trained at each of
-seven timesteps with the full loss (tiny profile, 1,500 steps each, one seed, `tools/stage2_sweep.py`;
-four degraded views per face where the committed restorers had eight, so its t = 49 reads 27.02 dB
-where the committed restorer reads 27.07).
-""")
-
-code('''
+# %%
 adapter, _ = train.load_trained_adapter(adapter_weights)
 adapter = adapter.to(device).eval()
 landmarks = data.face_landmarks(cfg.eval_faces, n_faces, cfg.resolution, seed=cfg.seed)
@@ -296,46 +287,42 @@ top = max(v["psnr_face"] for v in trained.values())
 plateau = [t for t in sorted(trained) if trained[t]["psnr_face"] >= top - 0.05]
 print("trained, whole face (dB):", {t: round(trained[t]["psnr_face"], 2) for t in sorted(trained)})
 print(f"within 0.05 dB of the best: t = {plateau}; the largest of them: {max(plateau)}")
-''')
 
-md(r"""
-(Tiny profile.) Without training, the UNet is best at small $t$, where it changes its input least,
-and worst at $t = 999$ (about 10 dB, below the plot), where one step of a prior that has never seen
-an LQ face replaces the face by its guess. At $t = 9$, untrained, it edges past the adapter's output
-(27.08 against 26.77 dB): at a small noise level the prior is a mild denoiser. Trained, at $t = 999$
-the 15-fold error gain defeats 1,500 CPU steps (13.7 dB, far below the LQ photo). From $t = 9$ to
-$t = 49$ the trained restorers lie within 0.03 dB of each other (27.02 to 27.05), and past 49 they
-fall. We call gaps under 0.05 dB a tie (the restorers without the adapter differ by up to 0.06 dB
-between seeds, section 7) and take the largest timestep of the tie, $t = 49$, where the UNet's
-prediction counts most (its error gain is 0.22, against 0.09 at $t = 9$).
+# %% [markdown]
+# (Tiny profile.) Without training, the UNet is best at small $t$, where it changes its input least,
+# and worst at $t = 999$ (about 10 dB, below the plot), where one step of a prior that has never seen
+# an LQ face replaces the face by its guess. At $t = 9$, untrained, it edges past the adapter's output
+# (27.08 against 26.77 dB): at a small noise level the prior is a mild denoiser. Trained, at $t = 999$
+# the 15-fold error gain defeats 1,500 CPU steps (13.7 dB, far below the LQ photo). From $t = 9$ to
+# $t = 49$ the trained restorers lie within 0.03 dB of each other (27.02 to 27.05), and past 49 they
+# fall. We call gaps under 0.05 dB a tie (the restorers without the adapter differ by up to 0.06 dB
+# between seeds, section 7) and take the largest timestep of the tie, $t = 49$, where the UNet's
+# prediction counts most (its error gain is 0.22, against 0.09 at $t = 9$).
+#
+# Notice what else the figure says. On the whole face, **training adds nothing** over the best untrained
+# step: the untrained UNet at $t = 9$ (27.08 dB) scores as well as any trained restorer. What training
+# adds is in the eyes (19.1 dB trained against 19.0 untrained at $t = 9$ and 18.3 at $t = 49$) and in
+# the identity and structure terms it was trained on. The toy prior is a weak generator. OSEDiff runs SD 2.1 at $t = 999$ and the paper trains 17,000 GPU
+# steps; whether a smaller $t$ would also serve SD 2.1 better is not something we have measured.
 
-Notice what else the figure says. On the whole face, **training adds nothing** over the best untrained
-step: the untrained UNet at $t = 9$ (27.08 dB) scores as well as any trained restorer. What training
-adds is in the eyes (19.1 dB trained against 19.0 untrained at $t = 9$ and 18.3 at $t = 49$) and in
-the identity and structure terms it was trained on. The toy prior is a weak generator. OSEDiff runs SD 2.1 at $t = 999$ and the paper trains 17,000 GPU
-steps; whether a smaller $t$ would also serve SD 2.1 better is not something we have measured.
-""")
-
-code('''
+# %%
 # Claims: without training, one step at t = 999 is worse than at t = 49 (the prior replaces the face);
 # the tiny profile's timestep is the largest within 0.05 dB of the best in the committed measurement.
 # (A "step" that returned the aligned latent unchanged would give a flat curve and fail the first. The
 # second is a consistency check of two committed things: the profile's value and the measurement.)
 assert zero_shot[999]["face"] < zero_shot[49]["face"] - 1.0, zero_shot
 assert max(plateau) == get_profile("tiny").timestep, trained
-''')
 
-md(r"""
-## 5. Stage 2, live
+# %% [markdown]
+# ## 5. Stage 2, live
+#
+# The VAE and the adapter stay frozen; only LoRA trains, with the multilevel loss of notebook 04 at the
+# paper's weights (all 1, LPIPS inside $\mathcal{L}_{res}$ at 2). AdamW, constant learning rate (tiny:
+# 5e-4 at batch 8; the paper: 5e-5 at batch 2 for 17,000 steps). The training pairs are made as for
+# stage 1: the same 600 faces and degradation seeds (one degraded view each here, eight for the
+# committed restorers). A minute of it, then the committed run's curves.
 
-The VAE and the adapter stay frozen; only LoRA trains, with the multilevel loss of notebook 04 at the
-paper's weights (all 1, LPIPS inside $\mathcal{L}_{res}$ at 2). AdamW, constant learning rate (tiny:
-5e-4 at batch 8; the paper: 5e-5 at batch 2 for 17,000 steps). The training pairs are made as for
-stage 1: the same 600 faces and degradation seeds (one degraded view each here, eight for the
-committed restorers). A minute of it, then the committed run's curves.
-""")
-
-code('''
+# %%
 import tempfile
 
 live = pipeline.LAFRPipeline.from_base(models.load_base(cfg.base_model, prompt=cfg.prompt, device=device), cfg.timestep,
@@ -366,36 +353,32 @@ plt.show()
 quarter = max(1, len(history) // 4)
 first, last = (np.mean([h["total"] for h in part]) for part in (history[:quarter], history[-quarter:]))
 print(f"live total loss: first quarter {first:.4f}, last quarter {last:.4f} ({last / first - 1:+.0%})")
-''')
 
-code('''
+# %%
 # Claim: live training lowers the loss: the last quarter's mean total is at least 10% below the first
 # quarter's. (With the learning rate at 0 the two differ by batch noise only, a few percent.)
 assert last < 0.9 * first, (first, last)
-''')
 
-md(r"""
-(Tiny profile; its LPIPS has a random backbone, notebook 04.) Read the panels left to right. Over the committed run (first 100 steps against the
-last 100) MSE and LPIPS fall by less than a tenth: training starts from about the adapter's output (at
-small $t$ one step changes little), which is already fairly close in pixels. The **structure** term
-halves and the **identity** term falls by a quarter, so most of the fall of the total is theirs, as
-notebook 04 predicted from the gradients at the start (the structure term carries most of them). The
-restorer trained on $\mathcal{L}_{res}$ alone (section 7) ends with a lower training MSE (0.0061
-against 0.0068): at this scale the identity and structure terms pull against pixel fidelity. Remember what that means: the
-toy identity and structure networks are the ones being satisfied, and they are also what the loss
-reports. That is why the judging below uses PSNR in the regions that matter and LPIPS, and why
-notebook 06 judges identity and landmarks with networks the restorer never trained against.
-""")
+# %% [markdown]
+# (Tiny profile; its LPIPS has a random backbone, notebook 04.) Read the panels left to right. Over the committed run (first 100 steps against the
+# last 100) MSE and LPIPS fall by less than a tenth: training starts from about the adapter's output (at
+# small $t$ one step changes little), which is already fairly close in pixels. The **structure** term
+# halves and the **identity** term falls by a quarter, so most of the fall of the total is theirs, as
+# notebook 04 predicted from the gradients at the start (the structure term carries most of them). The
+# restorer trained on $\mathcal{L}_{res}$ alone (section 7) ends with a lower training MSE (0.0061
+# against 0.0068): at this scale the identity and structure terms pull against pixel fidelity. Remember what that means: the
+# toy identity and structure networks are the ones being satisfied, and they are also what the loss
+# reports. That is why the judging below uses PSNR in the regions that matter and LPIPS, and why
+# notebook 06 judges identity and landmarks with networks the restorer never trained against.
 
-md(r"""
-### How long to train?
+# %% [markdown]
+# ### How long to train?
+#
+# The training loss keeps falling to the end. Does the restorer keep improving on faces it has never
+# seen? One longer run (tiny profile, 3,000 steps, the committed restorer's settings) was judged on
+# the held-out faces every 250 steps (committed measurement, `tools/stage2_sweep.py --eval-every 250`).
 
-The training loss keeps falling to the end. Does the restorer keep improving on faces it has never
-seen? One longer run (tiny profile, 3,000 steps, the committed restorer's settings) was judged on
-the held-out faces every 250 steps (committed measurement, `tools/stage2_sweep.py --eval-every 250`).
-""")
-
-code('''
+# %%
 budget = json.loads((pipeline.TOY_SYSTEMS["lafr-toy-restorer"] / "measurements.json").read_text())["budget"]
 steps_b = [int(k) for k in budget["heldout_by_step"]]
 by_step = list(budget["heldout_by_step"].values())
@@ -422,38 +405,35 @@ viz.save_figure(fig, "05_budget")
 plt.show()
 best_step = max(steps_b, key=lambda k: budget["heldout_by_step"][str(k)]["psnr_face"])
 print({k: round(budget["heldout_by_step"][str(k)]["psnr_face"], 2) for k in steps_b}, f"-> best at {best_step} steps")
-''')
 
-md(r"""
-(Tiny profile.) On held-out faces the restorer is as good as it gets between 250 and 1,000 steps
-(27.09 to 27.13 dB; the untrained pipeline scores 26.74) and slowly loses ground after about 1,750
-steps (26.87 dB at 3,000). The structure term says why: on training batches it falls to the end, on
-held-out faces it is lowest near 1,000 steps and rises after. From then on the restorer fits the
-600 training faces, not faces in general. The tiny profile's 1,500 steps (dotted) lie at the end of
-the plateau, 0.06 dB below its best; they were chosen before this measurement, and 1,000 steps would
-serve as well. At step 1,500 this run, stopped and resumed every 250 steps, gives exactly the
-committed restorer's numbers (27.069 dB, eyes 19.091): resuming is exact.
-""")
+# %% [markdown]
+# (Tiny profile.) On held-out faces the restorer is as good as it gets between 250 and 1,000 steps
+# (27.09 to 27.13 dB; the untrained pipeline scores 26.74) and slowly loses ground after about 1,750
+# steps (26.87 dB at 3,000). The structure term says why: on training batches it falls to the end, on
+# held-out faces it is lowest near 1,000 steps and rises after. From then on the restorer fits the
+# 600 training faces, not faces in general. The tiny profile's 1,500 steps (dotted) lie at the end of
+# the plateau, 0.06 dB below its best; they were chosen before this measurement, and 1,000 steps would
+# serve as well. At step 1,500 this run, stopped and resumed every 250 steps, gives exactly the
+# committed restorer's numbers (27.069 dB, eyes 19.091): resuming is exact.
 
-md(r"""
-## 6. The committed restorer on held-out faces
+# %% [markdown]
+# ## 6. The committed restorer on held-out faces
+#
+# The held-out faces were never trained on; each has one degraded photo (the same draw as stage 1's
+# held-out pairs). Everything simpler a learner could do instead:
+#
+# - **LQ photo**: the degraded image itself (enlarged back to size by bilinear interpolation);
+# - **bicubic**: the same low-resolution photo enlarged by bicubic interpolation instead;
+# - **decode(z_LQ)**: the VAE alone, encoding and decoding the LQ photo;
+# - **adapter only**: the aligned latent decoded, with no UNet;
+# - **one step, untrained**: the whole pipeline at the profile's timestep before stage 2 (LoRA at zero);
+# - **decode(z_HQ)**: the VAE round trip of the *clean* face: the best any latent restorer with this VAE can do.
+#
+# Besides PSNR (whole face, eyes, mouth) the table shows the loss's own terms on these held-out faces:
+# LPIPS (also a metric, notebook 04), and the identity and structure terms, which only say how well the
+# restorer satisfies the networks it was trained against.
 
-The held-out faces were never trained on; each has one degraded photo (the same draw as stage 1's
-held-out pairs). Everything simpler a learner could do instead:
-
-- **LQ photo**: the degraded image itself (enlarged back to size by bilinear interpolation);
-- **bicubic**: the same low-resolution photo enlarged by bicubic interpolation instead;
-- **decode(z_LQ)**: the VAE alone, encoding and decoding the LQ photo;
-- **adapter only**: the aligned latent decoded, with no UNet;
-- **one step, untrained**: the whole pipeline at the profile's timestep before stage 2 (LoRA at zero);
-- **decode(z_HQ)**: the VAE round trip of the *clean* face: the best any latent restorer with this VAE can do.
-
-Besides PSNR (whole face, eyes, mouth) the table shows the loss's own terms on these held-out faces:
-LPIPS (also a metric, notebook 04), and the identity and structure terms, which only say how well the
-restorer satisfies the networks it was trained against.
-""")
-
-code('''
+# %%
 full = pipeline.LAFRPipeline.from_pretrained(restorer_weights, device=device)
 
 
@@ -486,9 +466,8 @@ for name in ("LQ photo", "bicubic", "decode(z_LQ)", "adapter only", "one step, u
     margins[name] = (d.mean().item(), boot.quantile(0.025).item(), boot.quantile(0.975).item(), int((d > 0).sum()))
     print(f"LAFR against {name:<20} {margins[name][0]:+.2f} dB (95% interval {margins[name][1]:+.2f} to "
           f"{margins[name][2]:+.2f}), better on {margins[name][3]} of {len(d)} faces")
-''')
 
-code('''
+# %%
 show = [0, 1, 2, 3]
 columns = ["LQ photo", "decode(z_LQ)", "adapter only", "LAFR (full method)"]
 per_face = {name: pretrain.region_psnr(outputs[name][show], hq[show], landmarks[show]) for name in columns}
@@ -496,7 +475,7 @@ grid, titles = [], []
 for row, i in enumerate(show):
     for name in columns:
         grid.append(outputs[name][i])
-        titles.append(f"{name}\\n{per_face[name]['face'][row]:.1f} dB, eyes {per_face[name]['eyes'][row]:.1f}")
+        titles.append(f"{name}\n{per_face[name]['face'][row]:.1f} dB, eyes {per_face[name]['eyes'][row]:.1f}")
     grid.append(hq[i])
     titles.append("ground truth")
 fig = viz.image_grid(grid, titles, ncols=len(columns) + 1, size=2.0,
@@ -516,9 +495,8 @@ for ax, crop, title in zip(axes, crops, columns + ["ground truth"]):
 fig.suptitle("The eyes of the first face, enlarged")
 viz.save_figure(fig, "05_eyes_enlarged")
 plt.show()
-''')
 
-code('''
+# %%
 # Claims, on held-out faces: the full method beats the LQ photo, bicubic resizing and decode(z_LQ) on
 # whole-face PSNR and on the LPIPS term; it beats the adapter alone and the untrained pipeline on
 # PSNR, with the lower end of the 95% bootstrap interval of the per-face gain above 0. (The adapter's
@@ -529,47 +507,44 @@ for simpler in ("LQ photo", "bicubic", "decode(z_LQ)"):
     assert ours["psnr_face"] > scores[simpler]["psnr_face"] and ours["lpips"] < scores[simpler]["lpips"], simpler
 for simpler in ("adapter only", "one step, untrained"):
     assert margins[simpler][1] > 0, (simpler, margins[simpler])
-''')
 
-md(r"""
-(Tiny profile.) The full method beats every simpler option on PSNR and on the LPIPS term: on the
-whole face +1.87 dB over the LQ photo (better on 108 of 128 faces), +1.78 over bicubic, +0.92 over
-the VAE alone, +0.30 over the adapter alone (95% interval +0.21 to +0.40, better on 100 faces) and
-+0.33 over the untrained pipeline. The eyes, the region a restorer must get right, gain half a dB over
-the LQ photo (19.09 against 18.57) and a tenth over the adapter alone, while the VAE could deliver
-26.3 dB there (decode(z_HQ)): most of what a latent restorer could recover is still missing at toy
-scale.
+# %% [markdown]
+# (Tiny profile.) The full method beats every simpler option on PSNR and on the LPIPS term: on the
+# whole face +1.87 dB over the LQ photo (better on 108 of 128 faces), +1.78 over bicubic, +0.92 over
+# the VAE alone, +0.30 over the adapter alone (95% interval +0.21 to +0.40, better on 100 faces) and
+# +0.33 over the untrained pipeline. The eyes, the region a restorer must get right, gain half a dB over
+# the LQ photo (19.09 against 18.57) and a tenth over the adapter alone, while the VAE could deliver
+# 26.3 dB there (decode(z_HQ)): most of what a latent restorer could recover is still missing at toy
+# scale.
+#
+# Read the last two columns with care. On the identity and structure terms the LQ photo scores *better*
+# than every decoded output, the restorer included (0.082 and 0.072 against 0.099 and 0.080): the toy
+# networks behind these terms react to the VAE's way of drawing a face, not only to identity and
+# geometry (notebook 04 trained them on clean and degraded faces, never on decoded ones). Among the
+# decoded outputs the restorer is best on both, as it was trained to be. Numbers from the networks a
+# restorer trained against cannot judge it; notebook 06 measures identity with other networks.
+#
+# The pictures. The first face (the four are not chosen) is the method's worst of the four columns:
+# 27.3 dB, with eyes at 17.9 where the LQ photo has 20.0. On all four the restorer removes noise, blur
+# and blocking and draws clean, plausible eyes, but not the right ones (in the enlarged eyes the irises
+# come out grey or blue where the truth is green), and the hair strands are gone in every output. It
+# regresses towards a typical face: what the LPIPS, identity and structure terms are meant to counter.
+# Section 7 measures whether they do here.
 
-Read the last two columns with care. On the identity and structure terms the LQ photo scores *better*
-than every decoded output, the restorer included (0.082 and 0.072 against 0.099 and 0.080): the toy
-networks behind these terms react to the VAE's way of drawing a face, not only to identity and
-geometry (notebook 04 trained them on clean and degraded faces, never on decoded ones). Among the
-decoded outputs the restorer is best on both, as it was trained to be. Numbers from the networks a
-restorer trained against cannot judge it; notebook 06 measures identity with other networks.
+# %% [markdown]
+# ## 7. Where the pieces earn their place: toy Tables 5 and 7
+#
+# Three more restorers, trained exactly as the full method with one thing changed each (commands in
+# their manifests):
+#
+#     lafr train-lora --profile tiny --out runs/toy-restorer --lora-dtype float16                        # full method
+#     lafr train-lora --profile tiny --out runs/toy-restorer-no-adapter --adapter none --lora-dtype float16
+#     lafr train-lora --profile tiny --out runs/toy-restorer-attention --targets attention --lora-dtype float16
+#     lafr train-lora --profile tiny --out runs/toy-restorer-res-only --terms res --lora-dtype float16
+#
+# (The paper profile: the same with `--profile paper` and the folders its `restorer_ablation_weights` names.)
 
-The pictures. The first face (the four are not chosen) is the method's worst of the four columns:
-27.3 dB, with eyes at 17.9 where the LQ photo has 20.0. On all four the restorer removes noise, blur
-and blocking and draws clean, plausible eyes, but not the right ones (in the enlarged eyes the irises
-come out grey or blue where the truth is green), and the hair strands are gone in every output. It
-regresses towards a typical face: what the LPIPS, identity and structure terms are meant to counter.
-Section 7 measures whether they do here.
-""")
-
-md(r"""
-## 7. Where the pieces earn their place: toy Tables 5 and 7
-
-Three more restorers, trained exactly as the full method with one thing changed each (commands in
-their manifests):
-
-    lafr train-lora --profile tiny --out runs/toy-restorer --lora-dtype float16                        # full method
-    lafr train-lora --profile tiny --out runs/toy-restorer-no-adapter --adapter none --lora-dtype float16
-    lafr train-lora --profile tiny --out runs/toy-restorer-attention --targets attention --lora-dtype float16
-    lafr train-lora --profile tiny --out runs/toy-restorer-res-only --terms res --lora-dtype float16
-
-(The paper profile: the same with `--profile paper` and the folders its `restorer_ablation_weights` names.)
-""")
-
-code('''
+# %%
 systems = {"full method": restorer_weights, **dict(cfg.restorer_ablation_weights)}
 ablation = {}
 for label, where in systems.items():
@@ -585,50 +560,48 @@ rows = [{"ours": label, "PSNR": sc["psnr_face"], "PSNR eyes": sc["psnr_eyes"], "
          "identity term": sc["id"], "structure term": sc["fs"]} for label, sc in ablation.items()]
 print("Ours (toy scale, held-out synthetic faces):")
 print(paper.format_table(rows))
-print("\\nThe paper, Table 7 (CelebA-Test):")
+print("\nThe paper, Table 7 (CelebA-Test):")
 print(paper.format_table(paper.TABLE_7))
-print("\\nThe paper, Table 5 (CelebA-Test; each row includes L_res; rows 1 and 6 repeat Table 7's rows 4 and 5):")
+print("\nThe paper, Table 5 (CelebA-Test; each row includes L_res; rows 1 and 6 repeat Table 7's rows 4 and 5):")
 print(paper.format_table(paper.TABLE_5))
 
 seeds = json.loads((pipeline.TOY_SYSTEMS["lafr-toy-restorer"] / "measurements.json").read_text())["seeds"]
 by_kind = {}
 for record in seeds["runs"]:
     by_kind.setdefault(record["adapter"] != "none", []).append(record["quality"]["restored"]["psnr_face"])
-print("\\nSeeds (tiny profile, committed measurement), whole-face PSNR:")
+print("\nSeeds (tiny profile, committed measurement), whole-face PSNR:")
 for with_adapter, values in sorted(by_kind.items(), reverse=True):
     print(f"{'with' if with_adapter else 'without'} the adapter, {len(values)} seeds: mean {np.mean(values):.2f} dB "
           f"(from {min(values):.2f} to {max(values):.2f})")
-''')
 
-md(r"""
-(Tiny profile.) Read the tables side by side for direction only: ours are 64 px synthetic faces judged
-by PSNR and the LPIPS term; the paper's are 512 px CelebA-Test faces judged by PSNR, FID, Deg and NIQE.
-Seeds move our restorers by at most 0.06 dB (the last lines; 0.01 dB with the adapter), so gaps of a
-few hundredths of a dB are noise.
+# %% [markdown]
+# (Tiny profile.) Read the tables side by side for direction only: ours are 64 px synthetic faces judged
+# by PSNR and the LPIPS term; the paper's are 512 px CelebA-Test faces judged by PSNR, FID, Deg and NIQE.
+# Seeds move our restorers by at most 0.06 dB (the last lines; 0.01 dB with the adapter), so gaps of a
+# few hundredths of a dB are noise.
+#
+# - **Conv or attention LoRA (Table 7, #3 against #2).** The paper: 25.74 against 24.80 dB. Ours: conv
+#   27.07 against attention 26.91 dB, with 2.5 times the parameters (106,400 against 43,008). The same
+#   direction, a small margin, one seed each. (Our attention row keeps the adapter and the pruning; the
+#   paper's #2 has neither.)
+# - **The adapter (Table 7, #5 against #4).** The paper: +0.27 dB with the adapter (26.26 against
+#   25.99; these two rows are also Table 5's #6 and #1, so the step from #4 to #5 may change the loss
+#   as well). Ours: the opposite, on every seed. Without the adapter the restorer scores 27.72 to 27.78 dB over
+#   three seeds, with it 27.07 to 27.08: at toy scale the adapter **costs** about 0.7 dB, in the eyes too (19.55 against
+#   19.09) and on the identity and structure terms (the table). Yet notebook 03 showed that the toy adapter does pull
+#   LQ latents towards HQ ones, and decoded alone it beats the VAE alone (26.77 against 26.15 dB). So a
+#   UNet with LoRA that sees the LQ latent itself restores better than one that sees the adapter's
+#   output. One reading: the codebook's nearest-neighbour step throws away detail that the UNet could
+#   have used, and at this scale LoRA learns the alignment by itself. We have not tested that reading.
+# - **The multilevel loss (Table 5, #6 against #1).** The paper: 26.26 against 25.99 dB with the
+#   identity and structure terms, and Deg 42.45 against 46.13. Ours: the full loss scores 27.07 dB
+#   against 27.18 with $\mathcal{L}_{res}$ alone, and a slightly higher LPIPS term (0.0118 against
+#   0.0112): a small cost in pixels (seeds of the full method differ by 0.01 dB), for identity and
+#   structure terms only a little lower (the table). Whether the two terms buy
+#   identity, their purpose, cannot be judged by the networks that trained them: notebook 06 measures it
+#   with dlib's face-recognition network.
 
-- **Conv or attention LoRA (Table 7, #3 against #2).** The paper: 25.74 against 24.80 dB. Ours: conv
-  27.07 against attention 26.91 dB, with 2.5 times the parameters (106,400 against 43,008). The same
-  direction, a small margin, one seed each. (Our attention row keeps the adapter and the pruning; the
-  paper's #2 has neither.)
-- **The adapter (Table 7, #5 against #4).** The paper: +0.27 dB with the adapter (26.26 against
-  25.99; these two rows are also Table 5's #6 and #1, so the step from #4 to #5 may change the loss
-  as well). Ours: the opposite, on every seed. Without the adapter the restorer scores 27.72 to 27.78 dB over
-  three seeds, with it 27.07 to 27.08: at toy scale the adapter **costs** about 0.7 dB, in the eyes too (19.55 against
-  19.09) and on the identity and structure terms (the table). Yet notebook 03 showed that the toy adapter does pull
-  LQ latents towards HQ ones, and decoded alone it beats the VAE alone (26.77 against 26.15 dB). So a
-  UNet with LoRA that sees the LQ latent itself restores better than one that sees the adapter's
-  output. One reading: the codebook's nearest-neighbour step throws away detail that the UNet could
-  have used, and at this scale LoRA learns the alignment by itself. We have not tested that reading.
-- **The multilevel loss (Table 5, #6 against #1).** The paper: 26.26 against 25.99 dB with the
-  identity and structure terms, and Deg 42.45 against 46.13. Ours: the full loss scores 27.07 dB
-  against 27.18 with $\mathcal{L}_{res}$ alone, and a slightly higher LPIPS term (0.0118 against
-  0.0112): a small cost in pixels (seeds of the full method differ by 0.01 dB), for identity and
-  structure terms only a little lower (the table). Whether the two terms buy
-  identity, their purpose, cannot be judged by the networks that trained them: notebook 06 measures it
-  with dlib's face-recognition network.
-""")
-
-code('''
+# %%
 # Claims (tiny profile, the committed restorers): the adapter lowers held-out PSNR on every seed (the
 # best seed with it is below the worst seed without it, by more than 0.3 dB); conv LoRA beats attention
 # LoRA by more than 0.1 dB (about twice the seed spread). (Had the adapter helped, as the paper
@@ -639,18 +612,16 @@ if set(systems.values()) == committed:
     assert ablation["full method"]["psnr_face"] > ablation["attention LoRA"]["psnr_face"] + 0.1, ablation
 else:
     print("skipped: these claims are about the committed toy restorers, and other restorers are loaded")
-''')
 
-md(r"""
-## 8. Real photos: outside what the toy models know
+# %% [markdown]
+# ## 8. Real photos: outside what the toy models know
+#
+# Two real portraits ship inside installed packages (scikit-image's astronaut, matplotlib's Grace
+# Hopper). The toy VAE, adapter and restorer have only ever seen synthetic faces (notebook 02: the toy
+# VAE reconstructs synthetic faces at about 32.6 dB and real photos at about 23). In the tiny profile this section shows what the toy restorer
+# does *not* do; the paper profile, with SD 2.1, is the one meant for real photos.
 
-Two real portraits ship inside installed packages (scikit-image's astronaut, matplotlib's Grace
-Hopper). The toy VAE, adapter and restorer have only ever seen synthetic faces (notebook 02: the toy
-VAE reconstructs synthetic faces at about 32.6 dB and real photos at about 23). In the tiny profile this section shows what the toy restorer
-does *not* do; the paper profile, with SD 2.1, is the one meant for real photos.
-""")
-
-code('''
+# %%
 photos = data.packaged_face_photos(size=cfg.resolution)
 clean = torch.stack(list(photos.values()))
 lq_photos = degrade.degrade(clean, cfg.degradation, seed=[(seed + 7) * 1000 + i for i in range(len(clean))])[0]
@@ -659,31 +630,28 @@ grid, titles = [], []
 for i, name in enumerate(photos):
     for label, x in (("LQ photo", lq_photos[i]), ("toy restorer", restored_photos[i]), ("clean", clean[i])):
         grid.append(x)
-        titles.append(label if label == "clean" else f"{label}\\n{pretrain.psnr(x[None], clean[i][None]).item():.1f} dB")
+        titles.append(label if label == "clean" else f"{label}\n{pretrain.psnr(x[None], clean[i][None]).item():.1f} dB")
 fig = viz.image_grid(grid, titles, ncols=3 * len(photos), size=2.0,
                      suptitle=f"Real photos through the {cfg.name} profile's restorer (the toy models know synthetic faces only)")
 viz.save_figure(fig, "05_real_photos")
 plt.show()
-''')
 
-md(r"""
-(Tiny profile.) The toy restorer makes both real photos worse than the LQ photo (see the numbers
-under them): it paints the synthetic faces it knows, flat skin and cartoon eyes, brows and mouth, over
-the real ones, and it has never seen glasses. This is the expected failure of models that have seen
-nothing but synthetic faces, not a measurement of LAFR. The paper profile runs the same cell with SD
-2.1 and restorers trained on FFHQ photos.
-""")
+# %% [markdown]
+# (Tiny profile.) The toy restorer makes both real photos worse than the LQ photo (see the numbers
+# under them): it paints the synthetic faces it knows, flat skin and cartoon eyes, brows and mouth, over
+# the real ones, and it has never seen glasses. This is the expected failure of models that have seen
+# nothing but synthetic faces, not a measurement of LAFR. The paper profile runs the same cell with SD
+# 2.1 and restorers trained on FFHQ photos.
 
-md(r"""
-## 9. Restoring from the command line
+# %% [markdown]
+# ## 9. Restoring from the command line
+#
+# `lafr restore INPUT... -o OUTDIR` restores aligned face crops (files or folders) with the committed
+# toy restorer, or any trained system (`--model DIR`, the `system` folder `lafr train-lora` writes).
+# Each input is resized to the working size, restored, and resized back to its own size (bicubic,
+# antialiased). A file that cannot be read is named and skipped, and the command then exits with 1.
 
-`lafr restore INPUT... -o OUTDIR` restores aligned face crops (files or folders) with the committed
-toy restorer, or any trained system (`--model DIR`, the `system` folder `lafr train-lora` writes).
-Each input is resized to the working size, restored, and resized back to its own size (bicubic,
-antialiased). A file that cannot be read is named and skipped, and the command then exits with 1.
-""")
-
-code('''
+# %%
 import shutil
 import subprocess
 import sys
@@ -697,11 +665,10 @@ for i in range(3):
 restore_run = subprocess.run([sys.executable, "-m", "lafr", "restore", str(work / "in"), "-o", str(work / "out"),
                       "--profile", cfg.name, "--model", str(restorer_weights), "--device", device],
                      capture_output=True, text=True)
-print("\\n".join(line for line in restore_run.stderr.splitlines() if line.startswith(("lafr restore", "  "))))
+print("\n".join(line for line in restore_run.stderr.splitlines() if line.startswith(("lafr restore", "  "))))
 print("exit code:", restore_run.returncode, "| written:", sorted(p.name for p in (work / "out").glob("*")))
-''')
 
-code('''
+# %%
 # Claim: `lafr restore` writes one PNG per good input, each the restorer's output for it (to 8-bit
 # rounding), names the bad file, and exits with 1. (A command that crashed on the bad file would write
 # nothing; one that hid it would exit with 0; one that copied its inputs would fail the last line.)
@@ -711,36 +678,29 @@ written = torch.stack([data.load_image(work / "out" / f"face_{i}.png") for i in 
 expected = full(torch.stack([data.load_image(work / "in" / f"face_{i}.png") for i in range(3)]))
 assert (written - expected).abs().max() <= 1 / 255 + 1e-6 and (written - outputs["LQ photo"][:3]).abs().mean() > 0.01
 shutil.rmtree(work)  # the demo's temporary folder
-''')
 
-md(r"""
-## What this shows, and what it does not
-
-- **Pruning is free.** The pruned and folded UNets compute the unpruned one's output to about 1e-6.
-  At SD 2.1 size the text encoder, the time MLP and the folded projections are a third of the
-  unpruned system's parameters (1,206M down to 812M), and on a CPU the folded UNet runs 1.2 times
-  faster (`benchmarks/bench_restore.py`; the GPU numbers need a GPU).
-- **Conv-only LoRA is exactly A.2.2's layer list**: 66 layers and 2,327,200 trainable parameters at
-  SD 2.1 size, 106,400 on the toy UNet. Name the layers; a loose pattern catches a GroupNorm.
-- **The timestep and the budget are measurements.** OSEDiff's $t = 999$ magnifies noise errors 15
-  times and fails in a CPU budget; at toy scale the best restorers use small $t$ (9 to 49 tie). On
-  held-out faces the restorer peaks within 1,000 steps and then starts to fit its 600 training faces.
-- **The method works end to end.** On held-out faces it beats the LQ photo (+1.9 dB), bicubic
-  resizing, the VAE alone and the adapter alone (+0.3 dB) on PSNR and LPIPS. But on the whole face an
-  untrained step at $t = 9$ does as well; training helps the eyes a little, which stay far below what
-  the VAE could deliver, and detail (hair strands, iris colour) is lost to a typical face.
-- **The ablations, at toy scale**: conv LoRA beats attention LoRA (as in the paper); the adapter
-  *costs* about 0.7 dB (the paper reports a gain); the identity and structure terms cost a little PSNR
-  (their identity effect is notebook 06's to judge). The toy models are small and know synthetic
-  faces only, so none of this contradicts the paper at its scale; it says what holds here.
-- **Not shown here**: real photos restored (the toy restorer makes them worse: section 8), GPU speed
-  and memory (the benchmark's CUDA section), and the paper's scale (the paper profile).
-
-Next: **06 · Measuring a face restorer** (the metric suite, with identity and landmarks judged by
-networks the restorer never trained against).
-""")
-
-
-
-if __name__ == "__main__":
-    _cells.write(NAME)
+# %% [markdown]
+# ## What this shows, and what it does not
+#
+# - **Pruning is free.** The pruned and folded UNets compute the unpruned one's output to about 1e-6.
+#   At SD 2.1 size the text encoder, the time MLP and the folded projections are a third of the
+#   unpruned system's parameters (1,206M down to 812M), and on a CPU the folded UNet runs 1.2 times
+#   faster (`benchmarks/bench_restore.py`; the GPU numbers need a GPU).
+# - **Conv-only LoRA is exactly A.2.2's layer list**: 66 layers and 2,327,200 trainable parameters at
+#   SD 2.1 size, 106,400 on the toy UNet. Name the layers; a loose pattern catches a GroupNorm.
+# - **The timestep and the budget are measurements.** OSEDiff's $t = 999$ magnifies noise errors 15
+#   times and fails in a CPU budget; at toy scale the best restorers use small $t$ (9 to 49 tie). On
+#   held-out faces the restorer peaks within 1,000 steps and then starts to fit its 600 training faces.
+# - **The method works end to end.** On held-out faces it beats the LQ photo (+1.9 dB), bicubic
+#   resizing, the VAE alone and the adapter alone (+0.3 dB) on PSNR and LPIPS. But on the whole face an
+#   untrained step at $t = 9$ does as well; training helps the eyes a little, which stay far below what
+#   the VAE could deliver, and detail (hair strands, iris colour) is lost to a typical face.
+# - **The ablations, at toy scale**: conv LoRA beats attention LoRA (as in the paper); the adapter
+#   *costs* about 0.7 dB (the paper reports a gain); the identity and structure terms cost a little PSNR
+#   (their identity effect is notebook 06's to judge). The toy models are small and know synthetic
+#   faces only, so none of this contradicts the paper at its scale; it says what holds here.
+# - **Not shown here**: real photos restored (the toy restorer makes them worse: section 8), GPU speed
+#   and memory (the benchmark's CUDA section), and the paper's scale (the paper profile).
+#
+# Next: **06 · Measuring a face restorer** (the metric suite, with identity and landmarks judged by
+# networks the restorer never trained against).

@@ -1,64 +1,69 @@
-"""Write notebooks/06_measuring_a_face_restorer.ipynb from the cells below (no outputs).
+# ---
+# jupyter:
+#   jupytext:
+#     notebook_metadata_filter: -jupytext.text_representation.jupytext_version
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
 
-    python tools/build_notebook_06.py && python tools/notebook_setup.py
+# %% [markdown]
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/lafr-course/lafr/blob/main/notebooks/06_measuring_a_face_restorer.ipynb)
+#
+# # 06 · Measuring a face restorer
+#
+# Notebook 05 judged the restorers by PSNR and by the loss's own terms. Neither can say whether a
+# restored face is still *the same person*: PSNR rewards a blurry average, and the networks inside the
+# loss are the ones the restorer was trained to please. The paper measures identity with ArcFace while
+# training with CLIP (Sec. 3.1): **a network that trains the model never also judges it.** This notebook
+# builds the paper's metric suite (Tables 1 and 2), checks that each judge sees what it claims to,
+# and reads our numbers beside the paper's, saying which are comparable and which are not.
+#
+# **You will learn to**
+# - name, for every metric, the network that produces it, and check in code that none of them is a
+#   network the loss trains with;
+# - check that the identity angle (Deg) and the landmark distance (LMD) rank real degradations sensibly
+#   before trusting them;
+# - judge the committed toy restorers and every simpler option on held-out faces, per face, with
+#   bootstrap intervals;
+# - print our results beside the paper's Table 1, and toy Tables 5 and 7 with identity and landmarks;
+# - judge real photos without ground truth (no-reference metrics), and with a ground truth we made;
+# - measure any folder of restored faces with `lafr evaluate`.
+#
+# **Runtime**: tiny profile about a minute on 2 idle CPU cores, offline: identity and landmarks come
+# from dlib's networks, which the install brings; the metrics that download weights (LPIPS, DISTS,
+# NIQE, MUSIQ, CLIP-IQA, MANIQA, FID) are not asked for in the tiny profile (section 1 lists them). Paper profile: a GPU, the trained
+# systems of notebook 05, CelebA-Test, LFW-Test, WebPhoto-Test and Wider-Test (downloaded, a few GB) and
+# pyiqa's metric weights. Numbers quoted in the text are the tiny profile's.
 
-Edit the cells here, not in the notebook, and run both commands; notebook_setup.py fills in the Colab
-badge and the setup cell.
-"""
-
-from __future__ import annotations
-
-from notebook_cells import Cells
-
-NAME = "06_measuring_a_face_restorer.ipynb"
-_cells = Cells()
-md, code = _cells.md, _cells.code
-
-
-md(r"""
-[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/lafr-course/lafr/blob/main/notebooks/06_measuring_a_face_restorer.ipynb)
-
-# 06 · Measuring a face restorer
-
-Notebook 05 judged the restorers by PSNR and by the loss's own terms. Neither can say whether a
-restored face is still *the same person*: PSNR rewards a blurry average, and the networks inside the
-loss are the ones the restorer was trained to please. The paper measures identity with ArcFace while
-training with CLIP (Sec. 3.1): **a network that trains the model never also judges it.** This notebook
-builds the paper's metric suite (Tables 1 and 2), checks that each judge sees what it claims to,
-and reads our numbers beside the paper's, saying which are comparable and which are not.
-
-**You will learn to**
-- name, for every metric, the network that produces it, and check in code that none of them is a
-  network the loss trains with;
-- check that the identity angle (Deg) and the landmark distance (LMD) rank real degradations sensibly
-  before trusting them;
-- judge the committed toy restorers and every simpler option on held-out faces, per face, with
-  bootstrap intervals;
-- print our results beside the paper's Table 1, and toy Tables 5 and 7 with identity and landmarks;
-- judge real photos without ground truth (no-reference metrics), and with a ground truth we made;
-- measure any folder of restored faces with `lafr evaluate`.
-
-**Runtime**: tiny profile about a minute on 2 idle CPU cores, offline: identity and landmarks come
-from dlib's networks, which the install brings; the metrics that download weights (LPIPS, DISTS,
-NIQE, MUSIQ, CLIP-IQA, MANIQA, FID) are not asked for in the tiny profile (section 1 lists them). Paper profile: a GPU, the trained
-systems of notebook 05, CelebA-Test, LFW-Test, WebPhoto-Test and Wider-Test (downloaded, a few GB) and
-pyiqa's metric weights. Numbers quoted in the text are the tiny profile's.
-""")
-
-code("""
+# %%
 # Setup: installs lafr only on Colab (locally, follow the README).
-""")
+import subprocess, sys
+if "google.colab" in sys.modules:
+    requirement = "lafr @ git+https://github.com/lafr-course/lafr@main"
+    pip = subprocess.run([sys.executable, "-m", "pip", "install", "-q", requirement], capture_output=True, text=True)
+    if pip.returncode != 0:
+        raise RuntimeError(
+            f"pip could not install {requirement!r}:\n{pip.stderr.strip()[-1500:]}\n\n"
+            "If that address is wrong or the repository is private, put the right address in `requirement` "
+            "above and run this cell again. Or upload a copy of the repository to Colab (Files panel, or "
+            "`git clone` it) and run `pip install -e <its folder>` in a cell."
+        )
 
-code('''
+# %% tags=["parameters"]
 # Parameters (papermill and `lafr tour` override these).
 profile = None           # None: the LAFR_PROFILE environment variable, else "tiny"
 seed = 0
 n_faces = 128            # held-out faces the restorers are judged on (notebook 05 and the manifests use 128)
 n_real = 8               # images per real benchmark restored in section 6 (None: the whole set, as the paper; FID needs it)
 restorer_weights = None  # None: the profile's trained restorer (tiny: the committed toy restorer)
-''', "parameters")
 
-code('''
+# %%
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
@@ -71,42 +76,40 @@ torch.manual_seed(seed)
 device = "cuda" if torch.cuda.is_available() else "cpu"
 restorer_weights = restorer_weights or cfg.restorer_weights
 print(f"profile {cfg.name!r} on {device}: {cfg.resolution} px faces; metrics asked for: {', '.join(cfg.eval_metrics)}")
-''')
 
-md(r"""
-## 1. Who judges: every metric and the network behind it
+# %% [markdown]
+# ## 1. Who judges: every metric and the network behind it
+#
+# | metric | measures | needs ground truth | the paper's column |
+# |---|---|---|---|
+# | PSNR, SSIM | pixel fidelity | yes | PSNR, SSIM |
+# | LPIPS, DISTS | distance between deep features | yes | LPIPS, DISTS |
+# | Deg | identity: the angle between face-recognition embeddings, in degrees (the paper's "Degree of Degradation") | yes | Deg. |
+# | LMD | geometry: mean distance between 68 detected landmarks, in pixels | yes | LMD |
+# | NIQE, MUSIQ, CLIP-IQA, MANIQA | how natural an image looks, alone | no | NIQE, M-IQ, C-IQA, M-IQA |
+# | FID | distance between two *sets* of faces in Inception features: against the ground truth, and against FFHQ | a reference set | FID, FID-F |
+# | lmd_true | on synthetic faces only: distance from dlib's landmarks to the renderer's true ones (eye corners and centres, nose tip, mouth corners, chin), in pixels; about 1.6 px even on the clean face, dlib's own offset | the true landmarks | none |
+# | PIQE | a no-download, hand-made no-reference score (pyiqa) | no | none |
+# | FD-dlib | FID's formula in dlib's 128-D identity embedding: a stand-in offline, *not* FID; it needs at least 256 faces | yes | none |
+#
+# The paper (Sec. 3.1): "we compute Deg. and LMD using the embedding angle of ArcFace", following prior work. Offline there
+# is one real face-recognition network: **dlib's ResNet** (29 convolutions, 128-D embeddings, trained on
+# about 3 million real faces), which `lafr.dlibnet` reads from dlib's own weight file and runs in
+# PyTorch; and dlib's **68-point landmark predictor**. The tiny profile judges with both. The paper
+# profile measures Deg with ArcFace (IR-SE50, a download), as prior work does, and LMD with dlib's
+# predictor; the paper does not say which ArcFace or which landmark network it used, so even the paper
+# profile's Deg and LMD are comparable to Table 1's in kind, not exactly in value. The tiny profile
+# asks only for metrics that need no download; `lafr.metrics.Suite` reports any metric it cannot build
+# or measure, with the reason, and never a number for it.
+#
+# **A network that trains the model never also judges it.** The paper trains with CLIP and measures
+# identity with ArcFace; we make that a rule, checked in code below. Two exceptions remain, as in the
+# paper: LPIPS is in the loss and among the metrics (here with different backbones: the tiny loss's is
+# random, the metric's pretrained), and CLIP-IQA is a CLIP model too (not IP-Adapter's). FID, FID-F and
+# FD-dlib are set metrics: they mean something on whole test sets only, so this notebook measures per
+# face and leaves them to `lafr evaluate` on a whole set (section 4).
 
-| metric | measures | needs ground truth | the paper's column |
-|---|---|---|---|
-| PSNR, SSIM | pixel fidelity | yes | PSNR, SSIM |
-| LPIPS, DISTS | distance between deep features | yes | LPIPS, DISTS |
-| Deg | identity: the angle between face-recognition embeddings, in degrees (the paper's "Degree of Degradation") | yes | Deg. |
-| LMD | geometry: mean distance between 68 detected landmarks, in pixels | yes | LMD |
-| NIQE, MUSIQ, CLIP-IQA, MANIQA | how natural an image looks, alone | no | NIQE, M-IQ, C-IQA, M-IQA |
-| FID | distance between two *sets* of faces in Inception features: against the ground truth, and against FFHQ | a reference set | FID, FID-F |
-| lmd_true | on synthetic faces only: distance from dlib's landmarks to the renderer's true ones (eye corners and centres, nose tip, mouth corners, chin), in pixels; about 1.6 px even on the clean face, dlib's own offset | the true landmarks | none |
-| PIQE | a no-download, hand-made no-reference score (pyiqa) | no | none |
-| FD-dlib | FID's formula in dlib's 128-D identity embedding: a stand-in offline, *not* FID; it needs at least 256 faces | yes | none |
-
-The paper (Sec. 3.1): "we compute Deg. and LMD using the embedding angle of ArcFace", following prior work. Offline there
-is one real face-recognition network: **dlib's ResNet** (29 convolutions, 128-D embeddings, trained on
-about 3 million real faces), which `lafr.dlibnet` reads from dlib's own weight file and runs in
-PyTorch; and dlib's **68-point landmark predictor**. The tiny profile judges with both. The paper
-profile measures Deg with ArcFace (IR-SE50, a download), as prior work does, and LMD with dlib's
-predictor; the paper does not say which ArcFace or which landmark network it used, so even the paper
-profile's Deg and LMD are comparable to Table 1's in kind, not exactly in value. The tiny profile
-asks only for metrics that need no download; `lafr.metrics.Suite` reports any metric it cannot build
-or measure, with the reason, and never a number for it.
-
-**A network that trains the model never also judges it.** The paper trains with CLIP and measures
-identity with ArcFace; we make that a rule, checked in code below. Two exceptions remain, as in the
-paper: LPIPS is in the loss and among the metrics (here with different backbones: the tiny loss's is
-random, the metric's pretrained), and CLIP-IQA is a CLIP model too (not IP-Adapter's). FID, FID-F and
-FD-dlib are set metrics: they mean something on whole test sets only, so this notebook measures per
-face and leaves them to `lafr evaluate` on a whole set (section 4).
-""")
-
-code('''
+# %%
 suite = metrics.Suite([m for m in cfg.eval_metrics if m not in metrics.SET_METRICS], device=device,
                       identity_net=cfg.identity_metric_net)  # per-face metrics; set metrics need whole sets
 everything = metrics.FULL_REFERENCE + metrics.NO_REFERENCE + metrics.SET_METRICS + ("lmd_true",)
@@ -121,10 +124,9 @@ for name in everything:
         print(f"{label:<9} NOT measured: {suite.unavailable[name]}")
     else:
         print(f"{label:<9} not asked for in the {cfg.name} profile (its eval_metrics)")
-print("\\nthe loss trains with:", metrics.loss_networks(cfg))
-''')
+print("\nthe loss trains with:", metrics.loss_networks(cfg))
 
-code('''
+# %%
 # Claim: no metric is computed by a network the loss trains with. (The false case, the loss's own
 # identity network made the judge of Deg, is refused, as the second check shows.)
 metrics.check_judges(cfg, suite)
@@ -136,22 +138,20 @@ except ValueError as err:
     refused = True
     print("refused, as it should be:", err)
 assert refused
-''')
 
-md(r"""
-## 2. Do the judges see what they claim? Real photos first
+# %% [markdown]
+# ## 2. Do the judges see what they claim? Real photos first
+#
+# A metric earns trust by ranking cases whose answer we know. Two real portraits ship inside installed
+# packages (scikit-image's astronaut, Eileen Collins, and matplotlib's Grace Hopper), here at 256 px. Each is blurred more and more, and degraded by the paper profile's
+# test recipe (GFPGAN's ranges, 4x down); the other person is the case that must score worst. A judge
+# of identity must also see through what does not change the person: the same photo mirrored, darker,
+# brighter, or in grey must stay closer than the other person, and the mirrored photo, which has lost
+# no information at all, closer than the heaviest blur. (A judge that compares raw pixels ranks blur
+# correctly and keeps these copies closer than the other person, but puts the mirrored photo far
+# beyond the heaviest blur: 38.8 and 27.8 against 5.9 and 11.5 degrees, measured.)
 
-A metric earns trust by ranking cases whose answer we know. Two real portraits ship inside installed
-packages (scikit-image's astronaut, Eileen Collins, and matplotlib's Grace Hopper), here at 256 px. Each is blurred more and more, and degraded by the paper profile's
-test recipe (GFPGAN's ranges, 4x down); the other person is the case that must score worst. A judge
-of identity must also see through what does not change the person: the same photo mirrored, darker,
-brighter, or in grey must stay closer than the other person, and the mirrored photo, which has lost
-no information at all, closer than the heaviest blur. (A judge that compares raw pixels ranks blur
-correctly and keeps these copies closer than the other person, but puts the mirrored photo far
-beyond the heaviest blur: 38.8 and 27.8 against 5.9 and 11.5 degrees, measured.)
-""")
-
-code('''
+# %%
 photos = data.packaged_face_photos(256)
 names = list(photos)
 clean = list(photos.values())
@@ -188,9 +188,8 @@ for change, values in kept.items():
     print(f"{change:<24} Deg {', '.join(f'{v:.1f}' for v in values)}")
 for case, values in ladder.items():
     print(f"{case:<24} Deg {', '.join(f'{v:.1f}' for v in values['deg'])}   LMD {', '.join(f'{v:.2f}' for v in values['lmd'])}")
-''')
 
-code('''
+# %%
 # Claims, on real photos: the identity angle ranks the same person blurred (sigma 2), mirrored, darker,
 # brighter or grey below a different person, and the mirrored photo below the heaviest blur, for both
 # portraits; more blur (sigma 1, 2, 4) gives a larger angle and a larger landmark distance. (An
@@ -207,16 +206,14 @@ for metric in ("deg", "lmd"):
     for j in range(len(names)):
         steps = [ladder[f"blurred, sigma {s}"][metric][j] for s in (1, 2, 4)]
         assert steps[0] < steps[1] < steps[2], (metric, names[j], steps)
-''')
 
-md(r"""
-(Tiny profile.) Both judges pass on real photos. On the synthetic faces the restorers know, dlib's
-network (trained on real faces only) sees people as more alike: two different synthetic people are about 21 degrees
-apart on average, and the same person in another view (pose, light, smile) about 11. The next cell
-measures that scale, to read the tables below by.
-""")
+# %% [markdown]
+# (Tiny profile.) Both judges pass on real photos. On the synthetic faces the restorers know, dlib's
+# network (trained on real faces only) sees people as more alike: two different synthetic people are about 21 degrees
+# apart on average, and the same person in another view (pose, light, smile) about 11. The next cell
+# measures that scale, to read the tables below by.
 
-code('''
+# %%
 from lafr.synthetic import HELDOUT_OFFSET, synthetic_face
 
 eight_bit = lambda x: (x.clamp(0, 1) * 255).round() / 255  # every image judged as it would be saved (PNG)
@@ -233,26 +230,24 @@ if cfg.eval_faces == "synthetic":
     views = [synthetic_face(seed, HELDOUT_OFFSET + i, cfg.resolution, view=1)[0] for i in range(n_faces)]
     same_person = suite.evaluate(views, ref).summary["deg"]
     print(f"the same person in another view: {same_person:.1f} degrees")
-''')
 
-md(r"""
-## 3. The committed restorers on held-out faces
+# %% [markdown]
+# ## 3. The committed restorers on held-out faces
+#
+# The held-out faces and their degraded photos are notebook 05's (the same draw). Every simpler option
+# is judged beside the full method: the LQ photo, the same photo enlarged by **bicubic** or **Lanczos**
+# interpolation, the VAE alone (**decode(z_LQ)**), the **adapter alone**, the ablations of notebook 05,
+# and **decode(z_HQ)**, the VAE round trip of the clean face: the best a latent restorer with this VAE
+# can do. The degraded photos follow the profile's test recipe (tiny: the same as training's; paper:
+# GFPGAN's ranges at 4x down). Every image is rounded to 8 bits before it is judged, as it is when
+# saved: the rounding alone moves dlib's angle for one face by 0.4 degrees on average and up to 2.4, so
+# read single faces loosely and compare systems face by face (paired), as the intervals below do.
+#
+# The table has every system of this notebook, the ablations of section 5 included. PSNR and SSIM are
+# means over all faces; Deg and LMD over the faces dlib found in the ground truth. In the lines below
+# it, "better by" is always positive for an improvement (a lower angle or distance, a higher PSNR).
 
-The held-out faces and their degraded photos are notebook 05's (the same draw). Every simpler option
-is judged beside the full method: the LQ photo, the same photo enlarged by **bicubic** or **Lanczos**
-interpolation, the VAE alone (**decode(z_LQ)**), the **adapter alone**, the ablations of notebook 05,
-and **decode(z_HQ)**, the VAE round trip of the clean face: the best a latent restorer with this VAE
-can do. The degraded photos follow the profile's test recipe (tiny: the same as training's; paper:
-GFPGAN's ranges at 4x down). Every image is rounded to 8 bits before it is judged, as it is when
-saved: the rounding alone moves dlib's angle for one face by 0.4 degrees on average and up to 2.4, so
-read single faces loosely and compare systems face by face (paired), as the intervals below do.
-
-The table has every system of this notebook, the ablations of section 5 included. PSNR and SSIM are
-means over all faces; Deg and LMD over the faces dlib found in the ground truth. In the lines below
-it, "better by" is always positive for an improvement (a lower angle or distance, a higher PSNR).
-""")
-
-code('''
+# %%
 full = pipeline.LAFRPipeline.from_pretrained(restorer_weights, device=device)
 test = cfg.replace(degradation=cfg.test_degradation)  # judged under the test recipe (tiny: the same as training's)
 _, z_lq, z_hq = train.heldout_pairs(full.vae, test, n_faces, seed=seed)
@@ -292,11 +287,11 @@ print(metrics.markdown(list(results.values())))
 moved = [abs(a - b) for a, b in zip(unrounded, results["LAFR (full method)"].per_image["deg"]) if a is not None]
 if "lmd_true" in suite.metrics and true_landmarks is not None:
     floor = metrics.Suite(["lmd_true"]).evaluate(list(hq), ref).summary["lmd_true"]
-    print(f"\\nthe ground truth itself: LMD-true {floor:.2f} px (dlib's own offset from the renderer's landmarks)")
-print(f"\\n8-bit rounding alone moves the full method's Deg per face by {np.mean(moved):.2f} degrees on average, at most {max(moved):.2f}")
-''')
+    print(f"\nthe ground truth itself: LMD-true {floor:.2f} px (dlib's own offset from the renderer's landmarks)")
+print(f"\n8-bit rounding alone moves the full method's Deg per face by {np.mean(moved):.2f} degrees on average, at most {max(moved):.2f}")
 
-code('''
+
+# %%
 def gain(ours, other, metric, gen):
     """per-face improvement of `ours` over `other` (positive = better), its mean, 95% bootstrap interval, wins"""
     pairs = [(a, b) for a, b in zip(results[ours].per_image[metric], results[other].per_image[metric]) if a is not None and b is not None]
@@ -316,9 +311,8 @@ for other, by_metric in margins.items():
     for m, g in by_metric.items():
         print(f"   {metrics.label(m):<9} better by {g['mean']:+.3f} (95% interval {g['low']:+.3f} to {g['high']:+.3f}), "
               f"on {g['wins']} of {g['n']} faces")
-''')
 
-code('''
+# %%
 show = [0, 1, 2, 3]
 columns = ["LQ photo", "bicubic", "adapter only", "LAFR (full method)"]
 grid, titles = [], []
@@ -327,16 +321,15 @@ for i in show:
         r = results[name]
         deg, lmd = r.per_image["deg"][i], r.per_image["lmd"][i]
         grid.append(outputs[name][i])
-        titles.append(f"{name}\\n{r.per_image['psnr'][i]:.1f} dB, " + ("no face found" if deg is None else f"Deg {deg:.0f}, LMD {lmd:.1f}"))
+        titles.append(f"{name}\n{r.per_image['psnr'][i]:.1f} dB, " + ("no face found" if deg is None else f"Deg {deg:.0f}, LMD {lmd:.1f}"))
     grid.append(hq[i])
     titles.append("ground truth")
 fig = viz.image_grid(grid, titles, ncols=len(columns) + 1, size=2.1,
                      suptitle="Held-out faces (the first four, not chosen): PSNR, identity angle (degrees) and landmark distance (pixels)")
 viz.save_figure(fig, "06_side_by_side")
 plt.show()
-''')
 
-code('''
+# %%
 # Claims, on held-out faces: the full method beats the LQ photo, bicubic resizing and the VAE alone
 # (decode(z_LQ)) on PSNR, SSIM, Deg and LMD, with the lower end of the 95% bootstrap interval of the
 # per-face gain above 0. (The LQ photo passed off as the restorer's output gains exactly 0 on every
@@ -344,69 +337,64 @@ code('''
 for other in ("LQ photo", "bicubic", "decode(z_LQ)"):
     for m in ("psnr", "ssim", "deg", "lmd"):
         assert margins[other][m]["low"] > 0, (other, m, margins[other][m])
-''')
 
-md(r"""
-(Tiny profile.) The full method beats every resizing baseline and the VAE alone on PSNR, SSIM, Deg
-and LMD, the resizing baselines by a wide margin: identity angle 16.95 degrees against 23.53 for the
-LQ photo (better on 115 of the 123 faces dlib found), landmarks 0.99 px against 1.72. Read the angles
-on the scale of section 2: the LQ photo is, to dlib, further from the truth than *another synthetic
-person* is on average (21 degrees); the restored face lies between the same person in another photo
-(11) and another person. Even the VAE round trip of the clean face, the best this VAE allows, sits
-12.8 degrees away. The gain over the adapter alone is small (0.55 degrees, interval 0.13 to 0.93), as
-it was in PSNR in notebook 05. PIQE, a no-reference score that knows nothing of the truth, prefers
-the noisy LQ photo and the resized ones (lower is better): no-reference scores alone cannot say
-whether a face is the right one.
+# %% [markdown]
+# (Tiny profile.) The full method beats every resizing baseline and the VAE alone on PSNR, SSIM, Deg
+# and LMD, the resizing baselines by a wide margin: identity angle 16.95 degrees against 23.53 for the
+# LQ photo (better on 115 of the 123 faces dlib found), landmarks 0.99 px against 1.72. Read the angles
+# on the scale of section 2: the LQ photo is, to dlib, further from the truth than *another synthetic
+# person* is on average (21 degrees); the restored face lies between the same person in another photo
+# (11) and another person. Even the VAE round trip of the clean face, the best this VAE allows, sits
+# 12.8 degrees away. The gain over the adapter alone is small (0.55 degrees, interval 0.13 to 0.93), as
+# it was in PSNR in notebook 05. PIQE, a no-reference score that knows nothing of the truth, prefers
+# the noisy LQ photo and the resized ones (lower is better): no-reference scores alone cannot say
+# whether a face is the right one.
+#
+# Bicubic and Lanczos enlargements score slightly better than the bilinear LQ photo on PSNR, not on
+# SSIM, and within 0.15 degrees of it on Deg (no paired test run).
 
-Bicubic and Lanczos enlargements score slightly better than the bilinear LQ photo on PSNR, not on
-SSIM, and within 0.15 degrees of it on Deg (no paired test run).
-""")
+# %% [markdown]
+# ## 4. Beside the paper's Table 1
+#
+# What is comparable, and what is not:
+#
+# - **Not the values.** The paper compares restorers of several kinds (GAN-based, multi-step and
+#   one-step diffusion) on CelebA-Test (3,000 faces at 512 px as released; the paper states neither
+#   number). Ours are 64 px synthetic faces judged against toy models. Angles from different networks
+#   are not on one scale: read ours against our own anchors (dlib on synthetic faces: 11 degrees for the
+#   same person in another view, 21 for another person), not against Table 1's 42.45. The tiny profile's Deg
+#   is dlib's angle, not ArcFace's; LMD comes from dlib's 68 landmarks in 64 px images, so its pixels
+#   are eight times larger than a 512 px image's; PSNR and SSIM are on RGB (the paper does not say
+#   which; OSEDiff reports Y). LPIPS, DISTS, FID and the no-reference columns need downloads: blank in
+#   the tiny profile.
+# - **The definitions and directions are.** Higher PSNR and SSIM, lower Deg and LMD are better in both,
+#   so the order of rows can be compared: does the method beat simpler options, and by how much in
+#   each metric's own units?
+# - **The paper profile** runs these cells on CelebA-Test's HQ faces degraded by the profile's test
+#   recipe, not on the LQ images CelebA-Test publishes, and measures no set metric. For numbers
+#   measured as Table 1's were, restore the whole published LQ folder and judge it against the HQ
+#   folder (both inside `lafr.data.dataset_path("celeba_test")`):
+#   `lafr restore CELEBA/celeba_512_validation_lq -o restored/ --profile paper` then
+#   `lafr evaluate restored/ --gt CELEBA/celeba_512_validation --profile paper` (FID against the
+#   ground truth, FID-F against FFHQ, Deg by ArcFace).
 
-md(r"""
-## 4. Beside the paper's Table 1
-
-What is comparable, and what is not:
-
-- **Not the values.** The paper compares restorers of several kinds (GAN-based, multi-step and
-  one-step diffusion) on CelebA-Test (3,000 faces at 512 px as released; the paper states neither
-  number). Ours are 64 px synthetic faces judged against toy models. Angles from different networks
-  are not on one scale: read ours against our own anchors (dlib on synthetic faces: 11 degrees for the
-  same person in another view, 21 for another person), not against Table 1's 42.45. The tiny profile's Deg
-  is dlib's angle, not ArcFace's; LMD comes from dlib's 68 landmarks in 64 px images, so its pixels
-  are eight times larger than a 512 px image's; PSNR and SSIM are on RGB (the paper does not say
-  which; OSEDiff reports Y). LPIPS, DISTS, FID and the no-reference columns need downloads: blank in
-  the tiny profile.
-- **The definitions and directions are.** Higher PSNR and SSIM, lower Deg and LMD are better in both,
-  so the order of rows can be compared: does the method beat simpler options, and by how much in
-  each metric's own units?
-- **The paper profile** runs these cells on CelebA-Test's HQ faces degraded by the profile's test
-  recipe, not on the LQ images CelebA-Test publishes, and measures no set metric. For numbers
-  measured as Table 1's were, restore the whole published LQ folder and judge it against the HQ
-  folder (both inside `lafr.data.dataset_path("celeba_test")`):
-  `lafr restore CELEBA/celeba_512_validation_lq -o restored/ --profile paper` then
-  `lafr evaluate restored/ --gt CELEBA/celeba_512_validation --profile paper` (FID against the
-  ground truth, FID-F against FFHQ, Deg by ArcFace).
-""")
-
-code('''
+# %%
 ours = [r for name, r in results.items() if name in ("LQ photo", "bicubic", "adapter only", "LAFR (full method)", "decode(z_HQ)")]
 rows = metrics.results_table(ours)
 columns_1 = ["Method"] + [c for c in ("PSNR", "SSIM", "LPIPS", "DISTS", "Deg.", "LMD", "FID-F", "FID") if any(r.get(c) is not None for r in rows)]
 print(f"Ours ({cfg.name} profile, {len(hq)} held-out faces at {cfg.resolution} px, Deg and LMD over the {len(found)} "
       f"where a face was found; Deg by {suite.metrics['deg'].network.split(' (')[0]}):")
 print(paper.format_table([{k: r.get(k) for k in columns_1 if r.get(k) is not None} for r in rows]))
-print("\\nThe paper, Table 1 (CelebA-Test; Deg by ArcFace):")
+print("\nThe paper, Table 1 (CelebA-Test; Deg by ArcFace):")
 print(paper.format_table([{k: r[k] for k in ["Method", "PSNR", "SSIM", "LPIPS", "DISTS", "Deg.", "LMD", "FID-F", "FID"]} for r in paper.TABLE_1]))
-''')
 
-md(r"""
-## 5. Toy Tables 5 and 7, now with identity and landmarks
+# %% [markdown]
+# ## 5. Toy Tables 5 and 7, now with identity and landmarks
+#
+# Notebook 05 left one question open: do the identity and structure terms of the loss buy *identity*,
+# their purpose? Judged by the networks that trained them they could not tell. Judged by dlib they can.
 
-Notebook 05 left one question open: do the identity and structure terms of the loss buy *identity*,
-their purpose? Judged by the networks that trained them they could not tell. Judged by dlib they can.
-""")
-
-code('''
+# %%
 ablations = ["LAFR (full method)"] + [label for label, _ in cfg.restorer_ablation_weights if label in results]
 toy = [{"ours": name, **{metrics.PAPER_NAMES[m]: results[name].summary[m] for m in ("psnr", "ssim", "deg", "lmd") if m in results[name].summary}}
        for name in ablations]  # fmt: skip
@@ -416,13 +404,12 @@ pairwise = {label: {m: gain("LAFR (full method)", label, m, gen) for m in ("psnr
 for label, by_metric in pairwise.items():
     print(f"full method against {label}: " + "; ".join(
         f"{metrics.PAPER_NAMES[m]} {g['mean']:+.2f} ({g['low']:+.2f} to {g['high']:+.2f})" for m, g in by_metric.items()))
-print("\\nThe paper, Table 5 (loss terms; CelebA-Test):")
+print("\nThe paper, Table 5 (loss terms; CelebA-Test):")
 print(paper.format_table(paper.TABLE_5))
-print("\\nThe paper, Table 7 (alignment, pruning, LoRA type; CelebA-Test):")
+print("\nThe paper, Table 7 (alignment, pruning, LoRA type; CelebA-Test):")
 print(paper.format_table(paper.TABLE_7))
-''')
 
-code('''
+# %%
 # Claim (tiny profile, the committed restorers): the identity and structure terms do not buy identity
 # at toy scale: the restorer trained on L_res alone has the *lower* identity angle, and the 95%
 # interval of the difference excludes 0. (Had the terms helped, as the paper's Table 5 reports, this
@@ -432,38 +419,35 @@ if {restorer_weights, *dict(cfg.restorer_ablation_weights).values()} == committe
     assert pairwise["L_res only"]["deg"]["high"] < 0, pairwise["L_res only"]["deg"]
 else:
     print("skipped: this claim is about the committed toy restorers, and other restorers are loaded")
-''')
 
-md(r"""
-(Tiny profile; our committed restorers, one training run each: how much Deg moves between training
-seeds is not measured.) **Here, the multilevel loss did not buy identity.** Our restorer trained on
-$\mathcal{L}_{res}$ alone is *closer* in identity (16.54 against 16.95 degrees; interval of the
-difference -0.68 to -0.10) and a little better in PSNR, with landmarks the same. The paper reports
-the opposite (Table 5, #6 against #1: Deg 42.45 against 46.13). Notebook 05 found why this may be: the
-toy identity and structure networks rate a decoded face's rendering rather than who it is (they score
-the raw LQ photo better than any decoded output), so their terms pull the restorer towards what
-*they* like, and dlib, which learned identity from real faces, does not agree.
+# %% [markdown]
+# (Tiny profile; our committed restorers, one training run each: how much Deg moves between training
+# seeds is not measured.) **Here, the multilevel loss did not buy identity.** Our restorer trained on
+# $\mathcal{L}_{res}$ alone is *closer* in identity (16.54 against 16.95 degrees; interval of the
+# difference -0.68 to -0.10) and a little better in PSNR, with landmarks the same. The paper reports
+# the opposite (Table 5, #6 against #1: Deg 42.45 against 46.13). Notebook 05 found why this may be: the
+# toy identity and structure networks rate a decoded face's rendering rather than who it is (they score
+# the raw LQ photo better than any decoded output), so their terms pull the restorer towards what
+# *they* like, and dlib, which learned identity from real faces, does not agree.
+#
+# The adapter costs identity too (without it: 16.22 degrees, the best Deg of the trained restorers), as
+# it cost PSNR in notebook 05; conv and attention LoRA tie on Deg and LMD (conv wins on PSNR). The toy models are small
+# and know synthetic faces only: none of this contradicts the paper at its scale. It is what holds here,
+# measured by a judge that none of the restorers trained against.
 
-The adapter costs identity too (without it: 16.22 degrees, the best Deg of the trained restorers), as
-it cost PSNR in notebook 05; conv and attention LoRA tie on Deg and LMD (conv wins on PSNR). The toy models are small
-and know synthetic faces only: none of this contradicts the paper at its scale. It is what holds here,
-measured by a judge that none of the restorers trained against.
-""")
+# %% [markdown]
+# ## 6. Real photos: no ground truth, and a ground truth we made
+#
+# The paper's real-world benchmarks (LFW-Test, WebPhoto-Test, Wider-Test; Table 2) have no clean
+# versions, so only **no-reference** metrics can judge them. The tiny profile has no such set; its
+# stand-in is the two packaged portraits, degraded by us (the tiny recipe at 64 px). Because we made
+# the damage, we also know the clean photo, and can measure identity against it.
+#
+# Remember what the toy models know: synthetic faces only (notebook 02: the toy VAE reconstructs
+# synthetic faces at about 32.6 dB and real photos at about 23). The restorer is not expected to help here in the tiny profile; the paper profile
+# restores real photos.
 
-md(r"""
-## 6. Real photos: no ground truth, and a ground truth we made
-
-The paper's real-world benchmarks (LFW-Test, WebPhoto-Test, Wider-Test; Table 2) have no clean
-versions, so only **no-reference** metrics can judge them. The tiny profile has no such set; its
-stand-in is the two packaged portraits, degraded by us (the tiny recipe at 64 px). Because we made
-the damage, we also know the clean photo, and can measure identity against it.
-
-Remember what the toy models know: synthetic faces only (notebook 02: the toy VAE reconstructs
-synthetic faces at about 32.6 dB and real photos at about 23). The restorer is not expected to help here in the tiny profile; the paper profile
-restores real photos.
-""")
-
-code('''
+# %%
 nr_names = metrics.NO_REFERENCE  # per image; FID-F (Table 2's FID) needs the whole set: lafr evaluate
 nr_suite = metrics.Suite([m for m in cfg.eval_metrics if m in nr_names], device=device)
 print("no-reference metrics measured:", list(nr_suite.metrics) or "none",
@@ -479,12 +463,11 @@ for bench in cfg.real_benchmarks:
     fixed = full(lq)
     real[bench] = {kind: nr_suite.evaluate(images, nr_suite.reference(images, lq_names), label=f"{bench}: {kind}")
                    for kind, images in (("LQ input", lq), ("restored", fixed))}  # fmt: skip
-    print(metrics.markdown(list(real[bench].values())).split("\\n\\nNetworks")[0], "\\n")
+    print(metrics.markdown(list(real[bench].values())).split("\n\nNetworks")[0], "\n")
 print("The paper, Table 2 (Wider-Test):")
 print(paper.format_table(paper.TABLE_2["Wider-Test"]))
-''')
 
-code('''
+# %%
 portraits = data.packaged_face_photos(cfg.resolution)
 clean_small = list(portraits.values())
 lq_small, _ = data.real_lq_faces("packaged_photos", size=cfg.resolution, preset=cfg.test_degradation, seed=seed)
@@ -494,33 +477,30 @@ fixed_small = list(full(lq_small))
 judged_real = {kind: suite.evaluate(images, ref_small, label=kind)
                for kind, images in (("LQ photo", lq_small), ("bicubic", bicubic_small), ("LAFR (full method)", fixed_small))}  # fmt: skip
 angle = lambda d: "no face found" if d is None else f"Deg {d:.0f}"
-print(metrics.markdown(list(judged_real.values())).split("\\n\\nNetworks")[0])
+print(metrics.markdown(list(judged_real.values())).split("\n\nNetworks")[0])
 fig = viz.image_grid([*lq_small, *fixed_small, *clean_small],
-                     [f"{n.replace('_', ' ')}: degraded by us\\n{angle(d)}" for n, d in zip(portraits, judged_real["LQ photo"].per_image["deg"])]
-                     + [f"restored\\n{angle(d)}" for d in judged_real["LAFR (full method)"].per_image["deg"]] + ["clean"] * 2,
+                     [f"{n.replace('_', ' ')}: degraded by us\n{angle(d)}" for n, d in zip(portraits, judged_real["LQ photo"].per_image["deg"])]
+                     + [f"restored\n{angle(d)}" for d in judged_real["LAFR (full method)"].per_image["deg"]] + ["clean"] * 2,
                      ncols=2, size=2.3, suptitle="Real portraits: outside what the toy models know (Deg: identity angle to the clean photo, degrees)")
 viz.save_figure(fig, "06_real_portraits")
 plt.show()
-''')
 
-md(r"""
-(Tiny profile.) Read this as a warning, not a result. On two real portraits at 64 px the toy
-restorer makes everything worse: PSNR 17.5 dB against 21.3 for the LQ photo, identity angle 27.8
-degrees against 21.3, landmarks 1.84 px against 0.93, and PIQE too. It draws the synthetic faces it
-knows. Two photos are no benchmark either. The paper profile runs the same cells on the
-paper's real-world sets, with its restorer and the no-reference metrics of Table 2.
-""")
+# %% [markdown]
+# (Tiny profile.) Read this as a warning, not a result. On two real portraits at 64 px the toy
+# restorer makes everything worse: PSNR 17.5 dB against 21.3 for the LQ photo, identity angle 27.8
+# degrees against 21.3, landmarks 1.84 px against 0.93, and PIQE too. It draws the synthetic faces it
+# knows. Two photos are no benchmark either. The paper profile runs the same cells on the
+# paper's real-world sets, with its restorer and the no-reference metrics of Table 2.
 
-md(r"""
-## 7. Any folder, one command: `lafr evaluate`
+# %% [markdown]
+# ## 7. Any folder, one command: `lafr evaluate`
+#
+# `lafr evaluate RESTORED --gt GT` pairs files by name (a missing or extra file is an error that lists
+# them all), runs every available full-reference metric, prints a markdown table, and writes one CSV
+# row per image. Without `--gt` it runs the no-reference metrics. Here: the first 16 held-out faces,
+# restored, as PNG files.
 
-`lafr evaluate RESTORED --gt GT` pairs files by name (a missing or extra file is an error that lists
-them all), runs every available full-reference metric, prints a markdown table, and writes one CSV
-row per image. Without `--gt` it runs the no-reference metrics. Here: the first 16 held-out faces,
-restored, as PNG files.
-""")
-
-code('''
+# %%
 import csv
 import shutil
 import subprocess
@@ -541,9 +521,8 @@ with open(work / "results.csv") as f:
     rows_csv = list(csv.DictReader(f))
 print("CSV:", len(rows_csv), "rows; first:", rows_csv[0])
 print("last, what produced each column:", rows_csv[-1])
-''')
 
-code('''
+# %%
 # Claim: `lafr evaluate` measures what the notebook measures: exit code 0, one CSV row per image plus
 # the mean, and per-image PSNR and Deg equal to section 3's on the same (8-bit) faces, to the CSV's
 # six significant digits. (A command that paired the files wrongly, e.g. shifted by one, is off by
@@ -557,31 +536,24 @@ for i, row in enumerate(rows_csv[:16]):
     if row["deg"]:
         assert abs(float(row["deg"]) - mine["deg"][i]) < 1e-3, (i, row["deg"], mine["deg"][i])
 shutil.rmtree(work)
-''')
 
-md(r"""
-## What this shows, and what it does not
-
-- **Judges that never trained the model.** Identity (Deg) and landmarks (LMD) come from dlib's
-  networks (ArcFace for Deg in the paper profile), checked in code to be none of the loss's; both rank
-  real degradations as they should, and the identity judge keeps mirrored, re-lit and grey copies
-  (4 to 8 degrees) closer than another person (28.9).
-- **The method works, by every full-reference judge we have.** On held-out faces the full method
-  beats the LQ photo, bicubic and Lanczos resizing and the VAE alone on PSNR, SSIM, Deg and LMD,
-  paired by face, with intervals clear of 0.
-- **Two of the paper's claims do not hold at toy scale**, now measured on identity too: the adapter
-  costs (without it the restorer is best on PSNR and Deg, intervals clear of 0, and ties on LMD), and
-  the identity and structure terms of the loss made identity slightly *worse* as dlib sees it (the toy
-  networks behind them judge rendering, not identity; our committed restorers, one training run each).
-- **Comparable in direction, not in value.** Ours are 64 px synthetic faces and dlib's networks; the
-  paper's are 512 px CelebA-Test faces and ArcFace. The tiny profile measures no LPIPS, DISTS, FID or
-  no-reference quality except PIQE: they need downloads.
-- **Not shown here**: the toy restorer restoring real photos (it does not), FID and FID-F (set
-  metrics, for whole test sets: `lafr evaluate`, with Inception's weights), and the paper's scale (the
-  paper profile, on a GPU).
-""")
-
-
-
-if __name__ == "__main__":
-    _cells.write(NAME)
+# %% [markdown]
+# ## What this shows, and what it does not
+#
+# - **Judges that never trained the model.** Identity (Deg) and landmarks (LMD) come from dlib's
+#   networks (ArcFace for Deg in the paper profile), checked in code to be none of the loss's; both rank
+#   real degradations as they should, and the identity judge keeps mirrored, re-lit and grey copies
+#   (4 to 8 degrees) closer than another person (28.9).
+# - **The method works, by every full-reference judge we have.** On held-out faces the full method
+#   beats the LQ photo, bicubic and Lanczos resizing and the VAE alone on PSNR, SSIM, Deg and LMD,
+#   paired by face, with intervals clear of 0.
+# - **Two of the paper's claims do not hold at toy scale**, now measured on identity too: the adapter
+#   costs (without it the restorer is best on PSNR and Deg, intervals clear of 0, and ties on LMD), and
+#   the identity and structure terms of the loss made identity slightly *worse* as dlib sees it (the toy
+#   networks behind them judge rendering, not identity; our committed restorers, one training run each).
+# - **Comparable in direction, not in value.** Ours are 64 px synthetic faces and dlib's networks; the
+#   paper's are 512 px CelebA-Test faces and ArcFace. The tiny profile measures no LPIPS, DISTS, FID or
+#   no-reference quality except PIQE: they need downloads.
+# - **Not shown here**: the toy restorer restoring real photos (it does not), FID and FID-F (set
+#   metrics, for whole test sets: `lafr evaluate`, with Inception's weights), and the paper's scale (the
+#   paper profile, on a GPU).
