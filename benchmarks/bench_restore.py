@@ -22,13 +22,13 @@ import time
 
 import torch
 
-from lafr import config, models, train, unet as unet_mod, vae as vae_io
+from lafr import adapter as adapter_mod, config, models, train, unet as unet_mod, vae as vae_io
 
 
 def build(sd21: bool, device, dtype):
     if not sd21:
         base = models.load_base(models.TOY_NAME)
-        adapter = train.load_trained_adapter("lafr-toy-adapter")[0]
+        adapter = adapter_mod.load_trained_adapter("lafr-toy-adapter")[0]
         return base.vae, base.unet, adapter, None, base.prompt_embeds
     from transformers import CLIPTextConfig, CLIPTextModel
 

@@ -33,6 +33,11 @@ def colab_url(notebook: str) -> str:
 logging.getLogger("bitsandbytes.backends.cpu.ops").addFilter(
     lambda record: not str(record.msg).startswith("Failed to load CPU gemm_4bit_forward")
 )
+# Offline, the ``kernels`` package that bitsandbytes asks for that kernel warns that it cannot check
+# the kernel's publisher: about the same unused kernel.  Drop that one message only.
+logging.getLogger("kernels._internals.hf_hub").addFilter(
+    lambda record: "kernels-community/quantization-bitsandbytes" not in str(record.msg)
+)
 
 # diffusers passes huggingface_hub an argument that it has deprecated, on every hub download: a
 # warning about diffusers, not about lafr or its user.  Drop that one warning only.

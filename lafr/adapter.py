@@ -19,10 +19,17 @@ Two details the paper leaves loose, settled here (DESIGN.md section 6):
   ``-beta * distance`` as weights in both passes; straight-through mode uses the hard one-hot in the
   forward pass and the soft weights' gradient in the backward pass.
 
+Trained adapters are loaded by ``load_trained_adapter``: from the folder ``lafr train-adapter``
+wrote, or by the built-in name of a committed toy adapter (``TOY_ADAPTERS``).
+
 Taught in notebook 03.
 """
 
 from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
@@ -137,3 +144,33 @@ def entry_region_share(indices: torch.Tensor, regions: torch.Tensor, codebook_si
     uses = torch.bincount(idx, minlength=codebook_size).float()
     hits = torch.bincount(idx, weights=inside, minlength=codebook_size).float()
     return torch.where(uses > 0, hits / uses.clamp_min(1), torch.full_like(uses, float("nan")))
+
+
+# ---- trained adapters ---------------------------------------------------------------------------
+
+_WEIGHTS = Path(__file__).resolve().parent / "weights"
+
+
+TOY_ADAPTERS = {  # built-in names of the committed toy adapters (tiny profile)
+    "lafr-toy-adapter": _WEIGHTS / "toy_adapter",  # the paper's form
+    "lafr-toy-adapter-residual": _WEIGHTS / "toy_adapter_residual",  # the skip-connection ablation
+}
+
+
+def load_trained_adapter(where: str | os.PathLike) -> tuple[LatentAlignmentAdapter, dict | None]:
+    """(adapter, manifest or None) from the ``--out`` folder of ``lafr train-adapter`` (or its
+    ``adapter`` subfolder), or a name of ``TOY_ADAPTERS``, the committed toy adapters.  Taught in
+    notebook 03."""
+    folder = TOY_ADAPTERS.get(str(where), Path(where).expanduser())
+    model_dir = folder / "adapter" if (folder / "adapter" / "config.json").is_file() else folder
+    if not (model_dir / "config.json").is_file():
+        from lafr.models import ModelNotFoundError  # an OSError that names the model and how to supply it
+
+        raise ModelNotFoundError(
+            f"no trained adapter in {folder.resolve()} (looked for {folder / 'adapter' / 'config.json'} and "
+            f"{folder / 'config.json'}). Train one with `lafr train-adapter --out {folder}` (add --profile and "
+            "--data as needed), or point at the --out folder of an earlier run."
+        )
+    manifest = folder / "manifest.json"
+    adapter = LatentAlignmentAdapter.from_pretrained(model_dir)
+    return adapter.eval(), json.loads(manifest.read_text()) if manifest.is_file() else None

@@ -25,7 +25,6 @@ import dataclasses
 import os
 from dataclasses import dataclass, field
 
-
 # Sentences of the paper that give several values at once.
 _STAGE1 = "with a learning rate of 1e-4, batch size of 16, and 100 epochs"
 _STAGE2 = "Fine-tuning is preformed with a learning rate of 5e-5, a batch size of 2, and 17,000 total steps"
@@ -63,7 +62,7 @@ class Profile:
     resolution: int = _other(512, "Stable Diffusion 2.1 base's native size, and that of CelebA-Test's faces (GFPGAN's)")
     train_images: int = _paper(600, "Sec. 3.1", "we randomly sample 600 images (just 0.9% of the full FFHQ")
     train_subset_seed: int = _ours(0, "the paper does not publish its draw of 600 images; ours is fixed by this seed")
-    train_data: str = _paper(  # a dataset of lafr.data.DATASETS, or "synthetic"
+    train_data: str = _paper(  # a dataset of lafr.datasets.DATASETS, or "synthetic"
         "ffhq", "Sec. 3.1", "0.9% of the full FFHQ Karras et al. (2019) dataset) as our training set"
     )
     degradation: str = _other(  # a preset of lafr.degrade.PRESETS

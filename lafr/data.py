@@ -1,12 +1,12 @@
-"""Images in and out, face folders, and the datasets of the paper.
+"""Images in and out, face folders, and the sets of images the notebooks look at.
 
 * ``load_image`` reads one image file of any common format into a float RGB tensor 3 x H x W in
   [0, 1], or raises ``ImageError`` naming the file and what is wrong with it.
 * ``scan_folder`` / ``load_folder`` read a folder and report every bad file together.
 * ``FaceFolder`` is a dataset of aligned face crops, resized to the profile's resolution.
-* ``DATASETS`` and ``dataset_path`` know where the paper's datasets come from, check them, and cache
-  them under ``LAFR_CACHE``; a dataset that can only be fetched by hand gets an error saying exactly
-  what to fetch and where to put it.
+* ``image_set``, ``packaged_face_photos`` and ``real_lq_faces`` give the faces and photos the
+  notebooks study: synthetic faces, real photos that ship inside installed packages, or the
+  paper's benchmarks.  Where those come from and how they are cached: ``lafr.datasets``.
 * The tiny profile's faces are procedural: see ``lafr.synthetic``.
 
 Images are [0, 1] floats here (metrics and disk); models take [-1, 1] (``to_model`` / ``from_model``).
@@ -15,23 +15,16 @@ Taught in notebook 01.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
-import shutil
-import tarfile
-import tempfile
-import urllib.error
-import urllib.request
 import warnings
-import zipfile
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from PIL import Image, ImageOps, UnidentifiedImageError
+
+from lafr.datasets import DATASETS, DatasetError, dataset_path
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")
 MIN_SIDE = 16  # pixels; anything smaller cannot hold a face
@@ -376,188 +369,3 @@ def face_landmarks(source: str, n: int, size: int, seed: int = 0) -> torch.Tenso
         own = [synthetic_face(seed, i, size)[1] for i in range(n - k)]
         return torch.stack([template] * k + own)
     return template.expand(n, -1, -1).clone()
-
-
-# --------------------------------------------------------------------------------------------------
-# The paper's datasets: where they come from, checksums, cache
-# --------------------------------------------------------------------------------------------------
-
-
-class DatasetError(RuntimeError):
-    """A dataset that is not in the cache and could not be fetched. The message says how to get it."""
-
-
-@dataclass(frozen=True)
-class Remote:
-    """One file of a dataset: where to download it, its name in the cache, its SHA-256 if known."""
-
-    url: str
-    filename: str
-    sha256: str | None = None
-    extract: bool = True
-
-
-@dataclass(frozen=True)
-class DatasetSpec:
-    name: str
-    description: str
-    source: str
-    license: str
-    images: int
-    files: tuple[Remote, ...] = ()  # empty: can only be fetched by hand
-    manual: str = ""  # how to fetch it by hand
-    folders: dict = field(default_factory=dict)  # role -> folder inside the cache, e.g. {"hq": ...}
-
-
-PACKAGE_DIR = Path(__file__).resolve().parent
-CHECKOUT_DATA = PACKAGE_DIR.parent / "data"  # the top-level data/ folder, when lafr runs from a checkout
-
-
-def manifest_path() -> Path:
-    """The dataset manifest: ``data/datasets.json`` in a checkout, its copy inside an installed
-    package (``lafr/manifest``, put there by the build) otherwise."""
-    for path in (CHECKOUT_DATA / "datasets.json", PACKAGE_DIR / "manifest" / "datasets.json"):
-        if path.is_file():
-            return path
-    raise FileNotFoundError(f"the dataset manifest is missing: neither {CHECKOUT_DATA / 'datasets.json'} nor the installed copy exists")
-
-
-def load_manifest(path: str | os.PathLike | None = None) -> dict[str, DatasetSpec]:
-    """The datasets of the manifest (``data/datasets.json``, explained in ``data/README.md``) by
-    name.  Taught in notebook 06."""
-    path = Path(path) if path else manifest_path()
-    try:
-        entries = json.loads(path.read_text())["datasets"]
-        return {e["name"]: DatasetSpec(**{**e, "files": tuple(Remote(**f) for f in e["files"])}) for e in entries}
-    except (ValueError, KeyError, TypeError) as e:
-        raise ValueError(f"{path}: not a valid dataset manifest ({type(e).__name__}: {e})") from None
-
-
-DATASETS: dict[str, DatasetSpec] = load_manifest()
-
-
-def cache_dir() -> Path:
-    """lafr's cache (saved training state, the tour's executed notebooks): ``LAFR_CACHE``, else
-    ``$XDG_CACHE_HOME/lafr`` or ``~/.cache/lafr``."""
-    env = os.environ.get("LAFR_CACHE")
-    if env:
-        return Path(env).expanduser()
-    return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")).expanduser() / "lafr"
-
-
-def datasets_dir() -> Path:
-    """Where datasets are downloaded: ``LAFR_CACHE`` when set; else the top-level ``data/`` folder
-    when lafr runs from a checkout (git-ignored); else the user cache (``cache_dir()``)."""
-    if os.environ.get("LAFR_CACHE"):
-        return cache_dir()
-    if (CHECKOUT_DATA / "datasets.json").is_file():
-        return CHECKOUT_DATA
-    return cache_dir()
-
-
-def _offline() -> bool:
-    return any(os.environ.get(v, "") not in ("", "0") for v in ("LAFR_OFFLINE", "HF_HUB_OFFLINE"))
-
-
-def sha256sum(path: Path, chunk: int = 1 << 20) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(chunk):
-            h.update(block)
-    return h.hexdigest()
-
-
-def download(url: str, dest: Path, sha256: str | None = None, timeout: float = 30.0) -> Path:
-    """Download ``url`` to ``dest`` (atomically: a partial file never takes the final name) and
-    check its SHA-256.  Every network wait is bounded by ``timeout`` seconds, so offline it fails
-    quickly with ``DatasetError`` instead of hanging."""
-    dest = Path(dest)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=dest.name, suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as response:
-            shutil.copyfileobj(response, out, length=1 << 20)
-        if sha256 and (got := sha256sum(Path(tmp))) != sha256:
-            raise DatasetError(f"{url}: checksum mismatch (sha256 {got}, expected {sha256}); file discarded")
-        os.replace(tmp, dest)
-    except (urllib.error.URLError, OSError, TimeoutError) as e:
-        raise DatasetError(f"could not download {url}: {getattr(e, 'reason', e)}") from None
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-    return dest
-
-
-def _extract(archive: Path, into: Path) -> None:
-    if zipfile.is_zipfile(archive):
-        with zipfile.ZipFile(archive) as z:
-            for member in z.namelist():  # refuse paths that would escape the cache folder
-                if not (into / member).resolve().is_relative_to(into.resolve()):
-                    raise DatasetError(f"{archive}: unsafe path in archive: {member}")
-            z.extractall(into)
-    elif tarfile.is_tarfile(archive):
-        with tarfile.open(archive) as t:
-            t.extractall(into, filter="data")
-    else:
-        raise DatasetError(f"{archive}: not a zip or tar archive")
-
-
-def dataset_path(name: str, download_missing: bool = True, cache: str | os.PathLike | None = None) -> Path:
-    """The cache folder of a paper dataset, downloading and unpacking it first if needed.
-
-    A file already placed in the cache folder by hand is used (and checked) instead of downloaded.
-    Raises ``DatasetError`` with instructions when the dataset cannot be had.  Used by notebook 01 in the paper profile; taught in notebook 06.
-    """
-    if name not in DATASETS:
-        raise KeyError(f"unknown dataset {name!r}; known: {sorted(DATASETS)}")
-    spec = DATASETS[name]
-    root = (Path(cache) if cache else datasets_dir()) / name
-    done = root / ".complete"
-    if done.exists():
-        return root
-    how = spec.manual.format(path=root)
-    if not spec.files:
-        if root.is_dir() and any(root.iterdir()):
-            return root  # filled by hand; what it must contain is checked by the caller
-        raise DatasetError(f"dataset {name!r} is not in the cache ({root}). {how}")
-    for remote in spec.files:
-        target = root / remote.filename
-        if target.exists():
-            if remote.sha256 and sha256sum(target) != remote.sha256:
-                raise DatasetError(f"{target}: checksum mismatch; delete it and fetch it again. {how}")
-        elif not download_missing or _offline():
-            raise DatasetError(
-                f"dataset {name!r} is not in the cache ({root}) and downloads are off "
-                f"({'LAFR_OFFLINE/HF_HUB_OFFLINE is set' if _offline() else 'download_missing=False'}). {how}"
-            )
-        else:
-            try:
-                download(remote.url, target, remote.sha256)
-            except DatasetError as e:
-                raise DatasetError(f"{e}. To fetch it by hand: {how}") from None
-        if remote.extract:
-            _extract(target, root)
-    done.write_text("ok\n")
-    return root
-
-
-def ffhq_subset_names(n: int = 600, seed: int = 0, total: int = 70_000) -> list[str]:
-    """File names of the ``n`` FFHQ images drawn with ``seed`` (the paper's 600, Sec. 3.1).
-
-    The paper does not publish its draw; this one is fixed by the seed.  Taught in notebook 03."""
-    idx = np.sort(np.random.default_rng(seed).choice(total, size=n, replace=False))
-    return [f"{i:05d}.png" for i in idx]
-
-
-def ffhq_subset(n: int = 600, seed: int = 0, root: str | os.PathLike | None = None) -> list[Path]:
-    """Paths of the seeded FFHQ subset; raises ``DatasetError`` listing what is missing."""
-    root = Path(root) if root else dataset_path("ffhq")
-    found = {p.name: p for p in root.rglob("*.png")}
-    names = ffhq_subset_names(n, seed)
-    missing = [s for s in names if s not in found]
-    if missing:
-        raise DatasetError(
-            f"{len(missing)} of the {n} FFHQ training images are missing under {root} "
-            f"(first: {', '.join(missing[:5])}). " + DATASETS["ffhq"].manual.format(path=root)
-        )
-    return [found[s] for s in names]

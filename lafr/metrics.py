@@ -32,15 +32,7 @@ Taught in notebook 06; ``lafr evaluate`` is its command line.
 
 from __future__ import annotations
 
-import contextlib
-import csv
-import functools
-import io
-import math
-import os
 import re
-import socket
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -49,30 +41,20 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from lafr.judges import SYNTHETIC_ORDER, DlibFaces, Unavailable, load_arcface, quiet_downloads, synthetic_points
+from lafr.results import LOWER_IS_BETTER, Results
+
 FULL_REFERENCE = ("psnr", "ssim", "lpips", "dists", "deg", "lmd")
 NO_REFERENCE = ("niqe", "musiq", "clipiqa", "maniqa", "piqe")
 SET_METRICS = ("fid", "fid_ffhq", "fd_dlib")  # fid: against the ground truth (or a folder); fid_ffhq: FFHQ's statistics
-PAPER_NAMES = {  # our metric name -> the paper's column name (Tables 1, 2, 5, 7, 11)
-    "psnr": "PSNR", "ssim": "SSIM", "lpips": "LPIPS", "dists": "DISTS", "deg": "Deg.", "lmd": "LMD",
-    "niqe": "NIQE", "musiq": "M-IQ", "clipiqa": "C-IQA", "maniqa": "M-IQA", "fid": "FID", "fid_ffhq": "FID-F",
-}  # fmt: skip
-OTHER_NAMES = {"piqe": "PIQE", "fd_dlib": "FD-dlib", "lmd_true": "LMD-true"}  # metrics the paper does not report
 
 
-def label(name: str) -> str:
-    """How a metric is printed: the paper's column name, or ours for the metrics it does not report."""
-    return PAPER_NAMES.get(name) or OTHER_NAMES.get(name, name)
 
 
-LOWER_IS_BETTER = {"psnr": False, "ssim": False, "lpips": True, "dists": True, "deg": True, "lmd": True, "lmd_true": True,
-                   "niqe": True, "musiq": False, "clipiqa": False, "maniqa": False, "piqe": True, "fid": True, "fid_ffhq": True, "fd_dlib": True}  # fmt: skip
 PYIQA_NAMES = {"psnr": "psnr", "ssim": "ssimc", "lpips": "lpips", "dists": "dists", "niqe": "niqe", "musiq": "musiq",
                "clipiqa": "clipiqa", "maniqa": "maniqa", "piqe": "piqe", "fid": "fid", "fid_ffhq": "fid"}  # fmt: skip
-DETECT_SIZE = 256  # faces are enlarged to at least this many pixels before dlib's HOG detector looks
 
 
-class Unavailable(RuntimeError):
-    """A metric whose network or weights cannot be had; the message says why and how to get them."""
 
 
 @dataclass
@@ -90,30 +72,8 @@ class Metric:
 # ---- pyiqa's metrics -----------------------------------------------------------------------------
 
 
-@functools.lru_cache(maxsize=None)
-def _reachable(host: str = "huggingface.co", timeout: float = 3.0) -> bool:
-    """Whether a TLS connection to ``host`` opens (asked once per process)."""
-    try:
-        socket.create_connection((host, 443), timeout=timeout).close()
-        return True
-    except OSError:
-        return False
 
 
-@contextlib.contextmanager
-def _quiet_downloads():
-    """Silence download chatter, and put the Hugging Face Hub client in offline mode when the Hub
-    cannot be reached (else timm retries each file for half a minute before giving up)."""
-    import huggingface_hub.constants as hub
-
-    was = hub.HF_HUB_OFFLINE
-    hub.HF_HUB_OFFLINE = was or not _reachable()
-    try:
-        with warnings.catch_warnings(), contextlib.redirect_stderr(io.StringIO()):
-            warnings.simplefilter("ignore")
-            yield
-    finally:
-        hub.HF_HUB_OFFLINE = was
 
 
 def _pyiqa_metric(name: str, device) -> Metric:
@@ -121,7 +81,7 @@ def _pyiqa_metric(name: str, device) -> Metric:
 
     pyiqa_name = PYIQA_NAMES[name]
     try:
-        with _quiet_downloads():
+        with quiet_downloads():
             model = pyiqa.create_metric(pyiqa_name, device=torch.device(device), as_loss=False)
     except ImportError as e:  # e.g. CLIP-IQA's openai-clip imports pkg_resources, gone from setuptools >= 81
         raise Unavailable(f"pyiqa's {pyiqa_name!r} needs a package that fails to import here ({e}); "
@@ -144,119 +104,19 @@ def _pyiqa_metric(name: str, device) -> Metric:
     return Metric(name, needs_gt, nets.get(name, f"pyiqa {pyiqa_name} with its published weights"), fn, model)
 
 
-# ---- faces, found and read by dlib ---------------------------------------------------------------
+# ---- the distances behind Deg and the set metrics -------------------------------------------------
 
 
-def dlib_model_file(name: str) -> Path:
-    """The path of one of dlib's model files, or ``Unavailable`` saying how to install it."""
-    from lafr.dlibnet import MISSING, model_file
-
-    path = model_file(name)
-    if path is None:
-        raise Unavailable(f"{name} not found: {MISSING}")
-    return path
 
 
-def _uint8(img: torch.Tensor) -> np.ndarray:
-    """[0, 1] 3 x H x W -> H x W x 3 uint8, C-contiguous (dlib silently misreads a strided array)."""
-    return np.ascontiguousarray((img.detach().float().clamp(0, 1) * 255).round().byte().permute(1, 2, 0).cpu().numpy())
 
 
-class DlibFaces:
-    """dlib's HOG face detector and its 5- and 68-point shape predictors, on images in [0, 1].
-
-    Small faces are enlarged (bicubic) by a whole factor to at least ``DETECT_SIZE`` pixels; boxes and
-    landmarks are returned in the coordinates of the image as given.  Taught in notebook 06."""
-
-    def __init__(self):
-        try:
-            import dlib
-        except ImportError:
-            raise Unavailable("dlib is not installed: pip install dlib-bin face-recognition-models") from None
-        self.dlib = dlib
-        self.detector = dlib.get_frontal_face_detector()
-        self.predict68 = dlib.shape_predictor(str(dlib_model_file("shape_predictor_68_face_landmarks.dat")))
-        dlib_model_file("shape_predictor_5_face_landmarks.dat")  # the chips' aligner (lafr.dlibnet.face_chip)
-
-    @staticmethod
-    def _enlarged(img: torch.Tensor) -> tuple[np.ndarray, int]:
-        scale = max(1, math.ceil(DETECT_SIZE / min(img.shape[-2:])))
-        if scale > 1:
-            img = F.interpolate(img[None].float(), scale_factor=scale, mode="bicubic", align_corners=False)[0]
-        return _uint8(img), scale
-
-    def box(self, img: torch.Tensor) -> tuple[float, float, float, float] | None:
-        """The largest detected face as (left, top, right, bottom) in pixels, or None."""
-        arr, scale = self._enlarged(img)
-        found = self.detector(arr, 0)
-        if len(found) == 0:
-            return None
-        r = max(found, key=lambda r: r.width() * r.height())
-        return r.left() / scale, r.top() / scale, r.right() / scale, r.bottom() / scale
-
-    def landmarks(self, img: torch.Tensor, box) -> np.ndarray:
-        """dlib's 68 landmarks (68 x 2, x and y in pixels) of the face inside ``box``."""
-        arr, scale = self._enlarged(img)
-        shape = self.predict68(arr, self.dlib.rectangle(*(round(v * scale) for v in box)))
-        return np.array([(p.x, p.y) for p in shape.parts()], dtype=np.float64) / scale
-
-    def chip(self, img: torch.Tensor, box) -> torch.Tensor:
-        """The face inside ``box`` aligned into dlib's 150 px chip (``lafr.dlibnet.face_chip``: the
-        5-point predictor, then ``dlib.get_face_chip``): 3 x 150 x 150 in [0, 1]."""
-        from lafr.dlibnet import face_chip
-
-        arr, scale = self._enlarged(img)
-        chip = face_chip(arr, box=tuple(v * scale for v in box))
-        return torch.from_numpy(np.ascontiguousarray(chip)).permute(2, 0, 1).float() / 255
-
-    def arcface_crop(self, img: torch.Tensor, box) -> torch.Tensor:
-        """The face inside ``box`` warped onto ArcFace's 112 px template (a similarity transform of
-        the eye centres, nose tip and mouth corners from dlib's 68 landmarks): 3 x 112 x 112 in [0, 1]."""
-        from skimage.transform import SimilarityTransform, warp
-
-        pts = self.landmarks(img, box)
-        five = np.stack([pts[idx].mean(0) for idx in _ARCFACE_POINTS])
-        tform = SimilarityTransform.from_estimate(ARCFACE_TEMPLATE, five) if hasattr(SimilarityTransform, "from_estimate") else None
-        if tform is None:
-            tform = SimilarityTransform()
-            tform.estimate(ARCFACE_TEMPLATE, five)
-        crop = warp(img.detach().float().clamp(0, 1).permute(1, 2, 0).cpu().numpy(), tform, output_shape=(112, 112), order=1)
-        return torch.from_numpy(np.ascontiguousarray(crop, dtype=np.float32)).permute(2, 0, 1)
 
 
-ARCFACE_URL = "https://github.com/xinntao/facexlib/releases/download/v0.1.0/recognition_arcface_ir_se50.pth"
-# Where ArcFace's 112 px crops put the eye centres, the nose tip and the mouth corners (InsightFace).
-ARCFACE_TEMPLATE = np.array([[38.2946, 51.6963], [73.5318, 51.5014], [56.0252, 71.7366], [41.5493, 92.3655], [70.7299, 92.2041]])
-_ARCFACE_POINTS = [list(range(36, 42)), list(range(42, 48)), [30], [48], [54]]  # the same five, from dlib's 68
 
 
-class ArcFaceIdentity(torch.nn.Module):
-    """ArcFace (IR-SE50, InsightFace_Pytorch's weights as facexlib ships them): 112 x 112 aligned
-    faces in [0, 1] -> unit-length 512-D embeddings.  The paper profile's judge of Deg, as prior
-    work measures identity; a download.  Taught in notebook 06."""
-
-    def __init__(self):
-        super().__init__()
-        from facexlib.recognition.arcface_arch import Backbone
-
-        self.net = Backbone(num_layers=50, drop_ratio=0.6, mode="ir_se")
-
-    def forward(self, faces: torch.Tensor) -> torch.Tensor:
-        return self.net((faces - 0.5) / 0.5)
 
 
-def load_arcface(device="cpu") -> ArcFaceIdentity:
-    """ArcFace with its trained weights (downloaded once into torch's hub cache,
-    ``$TORCH_HOME/hub/checkpoints``), or ``Unavailable`` saying where to put the file."""
-    model = ArcFaceIdentity()
-    try:
-        with _quiet_downloads():
-            state = torch.hub.load_state_dict_from_url(ARCFACE_URL, map_location="cpu", progress=False)
-    except Exception as e:  # noqa: BLE001 - urllib, ssl, ... : report it with the way out
-        where = Path(torch.hub.get_dir()) / "checkpoints" / ARCFACE_URL.rsplit("/", 1)[1]
-        raise Unavailable(f"ArcFace's weights could not be downloaded ({str(e)[:120]}); put {ARCFACE_URL} at {where}") from None
-    model.net.load_state_dict(state)
-    return model.to(device).eval()
 
 
 def angle_degrees(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
@@ -422,7 +282,7 @@ class Suite:
             else:  # clean-fid's stored statistics, e.g. "FFHQ" (1024 px, trainval70k)
                 args = (str(Path(tmp) / "restored"),)
                 kwargs.update(dataset_name=reference, dataset_res=1024, dataset_split="trainval70k")
-            with _quiet_downloads():
+            with quiet_downloads():
                 return float(self._fid_model(*args, **kwargs))
 
     def _lmd(self, restored, ref):
@@ -438,7 +298,7 @@ class Suite:
                 out.append(None)
                 continue
             found = synthetic_points(self.faces.landmarks(x, b))
-            out.append(float(np.linalg.norm(found - np.asarray(true)[_SYNTHETIC_ORDER], axis=1).mean()))
+            out.append(float(np.linalg.norm(found - np.asarray(true)[SYNTHETIC_ORDER], axis=1).mean()))
         return out
 
     # -- judging --
@@ -471,113 +331,12 @@ class Suite:
         return res
 
 
-# dlib's 68 points -> the synthetic renderer's landmarks it has a counterpart for
-_SYNTHETIC_PAIRS = {"eye_left_outer": [36], "eye_left": list(range(36, 42)), "eye_left_inner": [39], "eye_right_inner": [42],
-                    "eye_right": list(range(42, 48)), "eye_right_outer": [45], "nose_tip": [30], "mouth_left": [48],
-                    "mouth_right": [54], "chin": [8]}  # fmt: skip
 
 
-def _synthetic_order():
-    from lafr.synthetic import LANDMARK_NAMES
-
-    return [LANDMARK_NAMES.index(n) for n in _SYNTHETIC_PAIRS]
 
 
-_SYNTHETIC_ORDER = _synthetic_order()
 
 
-def synthetic_points(points68: np.ndarray) -> np.ndarray:
-    """dlib's 68 landmarks -> the synthetic faces' landmarks they correspond to (eye corners and
-    centres, nose tip, mouth corners, chin), in the order of ``_SYNTHETIC_PAIRS``."""
-    return np.stack([points68[idx].mean(0) for idx in _SYNTHETIC_PAIRS.values()])
-
-
-# ---- results -------------------------------------------------------------------------------------
-
-
-@dataclass
-class Results:
-    """What ``Suite.evaluate`` measured: per-image values (None where not measurable), set values,
-    the network behind each metric, and the metrics that could not run, with why."""
-
-    label: str = ""
-    names: list = field(default_factory=list)
-    per_image: dict = field(default_factory=dict)  # metric -> [value or None per image]
-    set_values: dict = field(default_factory=dict)  # metric -> one value for the whole set
-    networks: dict = field(default_factory=dict)
-    unavailable: dict = field(default_factory=dict)
-    notes: list = field(default_factory=list)
-
-    @property
-    def summary(self) -> dict:
-        """metric -> mean over the images where it was measured (NaN where none was), and set values."""
-        out = {}
-        for k, v in self.per_image.items():
-            vals = [x for x in v if x is not None]
-            out[k] = float(np.mean(vals)) if vals else float("nan")
-        out.update(self.set_values)
-        return out
-
-    def measured(self, metric: str) -> int:
-        return sum(v is not None for v in self.per_image.get(metric, []))
-
-    def to_csv(self, path: str | os.PathLike, overwrite: bool = False) -> Path:
-        """One row per image, one column per metric (empty where not measured), then a 'mean' row
-        (per-image metrics), a 'whole set' row (FID and other set metrics) and a 'network' row (what
-        produced each column)."""
-        path = Path(path)
-        if path.exists() and not overwrite:
-            raise FileExistsError(f"{path} exists; choose another name or delete it")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        cols = list(self.per_image) + list(self.set_values)
-        with open(path, "w", newline="") as f:
-            w = csv.writer(f)
-            w.writerow(["image"] + cols)
-            for i, n in enumerate(self.names):
-                w.writerow([n] + [_cell(self.per_image[c][i]) if c in self.per_image else "" for c in cols])
-            w.writerow(["mean"] + [_cell(self.summary[c]) if c in self.per_image else "" for c in cols])
-            if self.set_values:
-                w.writerow(["whole set"] + [_cell(self.set_values[c]) if c in self.set_values else "" for c in cols])
-            w.writerow(["network"] + [self.networks.get(c, "") for c in cols])  # what produced each column
-        return path
-
-
-def _cell(v) -> str:
-    return "" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.6g}"
-
-
-def results_table(results: list[Results], paper_names: bool = True, decimals: dict | None = None) -> list[dict]:
-    """Rows for ``lafr.paper.format_table``: one per result, its label under "Method" and each
-    metric's mean under the paper's column name (``PAPER_NAMES``) where it has one."""
-    rows = []
-    for r in results:
-        row = {"Method": r.label}
-        for k, v in r.summary.items():
-            row[PAPER_NAMES.get(k, k) if paper_names else k] = None if math.isnan(v) else round(v, 6)
-        rows.append(row)
-    return rows
-
-
-def markdown(results: list[Results]) -> str:
-    """The mean of each metric per result as a markdown table, with each metric's direction, the
-    network behind it, and what could not be measured and why."""
-    cols = list(dict.fromkeys(k for r in results for k in r.summary))
-    arrow = {k: "\u2193" if LOWER_IS_BETTER.get(k) else "\u2191" for k in cols}
-    lines = ["| method | " + " | ".join(f"{label(k)} {arrow[k]}" for k in cols) + " |", "|---" * (len(cols) + 1) + "|"]
-    for r in results:
-        s = r.summary
-        lines.append(f"| {r.label} | " + " | ".join(_fmt(s.get(k)) for k in cols) + " |")
-    first = results[0] if results else Results()
-    lines += ["", "Networks:"] + [f"- {label(k)}: {v}" for k, v in first.networks.items()]
-    if first.unavailable:
-        lines += ["", "Not measured:"] + [f"- {label(k)}: {v}" for k, v in first.unavailable.items()]
-    return "\n".join(lines)
-
-
-def _fmt(v) -> str:
-    if v is None or (isinstance(v, float) and math.isnan(v)):
-        return ""
-    return f"{v:.4f}" if abs(v) < 1 else f"{v:.2f}"
 
 
 # ---- the loss's networks never judge -------------------------------------------------------------

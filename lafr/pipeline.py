@@ -30,7 +30,9 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from lafr import models, unet as unet_mod, vae as vae_io
+from lafr import models
+from lafr import unet as unet_mod
+from lafr import vae as vae_io
 
 CONFIG_NAME = "lafr_pipeline.json"
 _WEIGHTS = Path(__file__).resolve().parent / "weights"
@@ -144,18 +146,18 @@ class LAFRPipeline:
     def save_pretrained(self, folder, adapter_name: str | None = None, lora_dtype=torch.float32) -> Path:
         """Write the trained parts (adapter, LoRA, prompt embedding) and ``lafr_pipeline.json``.
 
-        ``adapter_name``: the built-in name of a committed adapter (``train.TOY_ADAPTERS``) that this
+        ``adapter_name``: the built-in name of a committed adapter (``adapter.TOY_ADAPTERS``) that this
         pipeline's adapter is, to record the name instead of a copy. ``lora_dtype``: store the LoRA
         weights in this dtype (float16 halves the file; measure after the round trip)."""
         from peft import get_peft_model_state_dict
         from safetensors.torch import save_file
 
-        from lafr.train import TOY_ADAPTERS
+        from lafr.adapter import TOY_ADAPTERS
 
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         if adapter_name is not None:
-            from lafr.train import load_trained_adapter
+            from lafr.adapter import load_trained_adapter
 
             if adapter_name not in TOY_ADAPTERS:
                 raise ValueError(f"adapter_name must be one of {sorted(TOY_ADAPTERS)}, got {adapter_name!r}")
@@ -182,7 +184,7 @@ class LAFRPipeline:
         base model (or ``base_model``, a hub id or folder of the same architecture). Taught in notebook 05."""
         from safetensors.torch import load_file
 
-        from lafr.train import load_trained_adapter
+        from lafr.adapter import load_trained_adapter
 
         folder = TOY_SYSTEMS.get(str(folder), Path(folder).expanduser())
         if not (folder / CONFIG_NAME).is_file():

@@ -11,6 +11,10 @@ module trains, once and reproducibly from a seed:
    noise schedule, conditioned on a constant prompt embedding (the toy has no text encoder), with
    an exponential moving average of its weights.
 
+The VAE's decoder was later made sharper with the encoder frozen (``lafr.pretrain_decoder``), and
+the loss's toy networks are trained by ``lafr.pretrain_facenets``: the other ``--stage`` values of
+``lafr pretrain-toy``.
+
 The result is saved in the diffusers layout (``vae/``, ``unet/``, ``scheduler/``,
 ``prompt_embeds.safetensors``) with a ``manifest.json``: the exact command, seed, code version,
 device, training time and quality numbers, so ``lafr.models.load_base("lafr-toy")`` loads it
@@ -28,22 +32,21 @@ import copy
 import json
 import math
 import os
-import platform
-import subprocess
-import sys
 import time
 from multiprocessing import Pool
 from pathlib import Path
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from safetensors.torch import save_file
 
-from lafr import models, vae as vae_io
+from lafr import models, provenance
+from lafr import vae as vae_io
+from lafr.checkpoints import load_checkpoint, save_checkpoint
+from lafr.datasets import cache_dir
 from lafr.degrade import degrade
+from lafr.regions import REGIONS, region_psnr
 from lafr.synthetic import synthetic_face
-
 
 # ---- data ----------------------------------------------------------------------------------------
 
@@ -74,67 +77,23 @@ def _batch(faces_u8: torch.Tensor, idx: torch.Tensor, device) -> torch.Tensor:
     return torch.where(flip[:, None, None, None], x.flip(-1), x)
 
 
-def psnr(a: torch.Tensor, b: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
-    """PSNR in dB per image of [0, 1] images (N x 3 x H x W); with ``mask`` (N x 1 x H x W, 0/1)
-    only over the pixels it marks."""
-    err = (a.float() - b.float()) ** 2
-    if mask is None:
-        mse = err.flatten(1).mean(1)
-    else:
-        m = mask.float().expand_as(err)
-        mse = (err * m).flatten(1).sum(1) / m.flatten(1).sum(1).clamp_min(1)
-    return 10 * torch.log10(1.0 / mse.clamp_min(1e-10))
 
 
-# The regions a face restorer must get right, as boxes (width, height in pixels at 64 px) centred
-# on landmarks of the synthetic faces: both eyes (pupil, iris, lashes) and the mouth (lip lines).
-REGIONS = {"eyes": ((("eye_left",), ("eye_right",)), (12, 8)),
-           "mouth": ((("mouth_left", "lip_top", "lip_bottom", "mouth_right"),), (16, 8))}  # fmt: skip
 
 
-def region_masks(landmarks: torch.Tensor, size: int) -> dict[str, torch.Tensor]:
-    """0/1 masks N x 1 x size x size of each region in ``REGIONS`` for faces with these landmarks
-    (N x K x 2, pixel coordinates of a 64 px face scaled to ``size``).  Taught in notebook 02."""
-    from lafr.synthetic import LANDMARK_NAMES
-
-    scale = size / 64
-    ys, xs = torch.arange(size).view(1, size, 1), torch.arange(size).view(1, 1, size)
-    masks = {}
-    for name, (groups, (w, h)) in REGIONS.items():
-        m = torch.zeros(len(landmarks), size, size, dtype=torch.bool)
-        for group in groups:
-            centre = landmarks[:, [LANDMARK_NAMES.index(k) for k in group]].float().mean(1)  # N x 2
-            x0 = torch.round(centre[:, 0] - w * scale / 2).view(-1, 1, 1)
-            y0 = torch.round(centre[:, 1] - h * scale / 2).view(-1, 1, 1)
-            m |= (xs >= x0) & (xs < x0 + round(w * scale)) & (ys >= y0) & (ys < y0 + round(h * scale))
-        masks[name] = m[:, None]
-    return masks
 
 
-def latent_regions(landmarks: torch.Tensor, size: int, factor: int) -> torch.Tensor:
-    """The eye and mouth boxes at a latent's resolution: a 0/1 map N x size/factor x size/factor,
-    1 where at least half of the latent position's pixels lie in a box.  Taught in notebook 03."""
-    m = region_masks(landmarks, size)
-    inside = (m["eyes"] | m["mouth"]).float()
-    return (F.avg_pool2d(inside, factor)[:, 0] >= 0.5).long()
 
 
-def region_psnr(images: torch.Tensor, hq: torch.Tensor, landmarks: torch.Tensor) -> dict[str, torch.Tensor]:
-    """PSNR per image over the whole face and inside each region (``REGIONS``) of [0, 1] images.
-    A whole-face PSNR of 29 dB can hide eyes at 19 dB.  Taught in notebook 02."""
-    out = {"face": psnr(images, hq)}
-    for name, m in region_masks(landmarks, hq.shape[-1]).items():
-        out[name] = psnr(images, hq, m)
-    return out
 
 
-def _warmup_cosine(lr: float, step: int, steps: int, warmup: int) -> float:
+def warmup_cosine(lr: float, step: int, steps: int, warmup: int) -> float:
     """A linear warm-up over ``warmup`` steps, then a cosine from lr down to lr/20 at ``steps``."""
     frac = max(0.0, (step - warmup) / max(1, steps - warmup))
     return lr * min(1.0, step / warmup) * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * frac)))
 
 
-def _plan(steps: int, warmup: int, time_limit: float, per_step: float, what: str, log) -> int:
+def plan_steps(steps: int, warmup: int, time_limit: float, per_step: float, what: str, log) -> int:
     """How many steps fit the time limit at the speed measured so far (never fewer than the warm-up
     and one).  The run is planned once, early, so its schedule ends where it stops; a machine that
     gets busier later makes it run longer than the limit."""
@@ -157,9 +116,9 @@ def train_vae(faces_u8, steps: int, batch_size: int, lr: float, device, seed: in
     while step < steps:
         step += 1
         if time_limit and step == 51:
-            steps = _plan(steps, warmup, time_limit, (time.perf_counter() - start) / 50, "vae", log)
+            steps = plan_steps(steps, warmup, time_limit, (time.perf_counter() - start) / 50, "vae", log)
         for g in opt.param_groups:
-            g["lr"] = _warmup_cosine(lr, step, steps, warmup)
+            g["lr"] = warmup_cosine(lr, step, steps, warmup)
         x = _batch(faces_u8, torch.randint(len(faces_u8), (batch_size,), generator=gen), device)
         post = vae.encode(x).latent_dist
         rec = vae.decode(post.sample()).sample
@@ -184,81 +143,11 @@ def latent_scaling_factor(vae, faces_u8, device, n: int = 2048) -> float:
     return float(1.0 / z.float().std())
 
 
-# ---- stage 1b: a sharper decoder -----------------------------------------------------------------
 
 
-def _diffs(t: torch.Tensor, mean: bool = False):
-    """Horizontal and vertical finite differences of images (or, with ``mean``, the average of
-    neighbouring values, to weight the differences)."""
-    if mean:
-        return (t[..., :, 1:] + t[..., :, :-1]) / 2, (t[..., 1:, :] + t[..., :-1, :]) / 2
-    return t[..., :, 1:] - t[..., :, :-1], t[..., 1:, :] - t[..., :-1, :]
 
 
-def finetune_decoder(vae, faces_u8, landmarks, steps: int, batch_size: int, lr: float, device, seed: int,
-                     region_weight: float = 4.0, grad_weight: float = 1.0, ema_decay: float = 0.999,
-                     warmup: int = 100, time_limit: float | None = None, log=print, validate=None,
-                     validate_every: int = 250):  # fmt: skip
-    """Fine-tune the decoder alone, as Stability AI made SD's improved VAE decoders: the encoder, and
-    so the latent space and every model trained in it (prior, adapters), stay exactly as they were.
 
-    Loss: L1 plus the L1 of finite-difference image gradients (edges: pupils, lashes, hair strands),
-    both weighted ``1 + region_weight`` inside the eye and mouth boxes (``REGIONS``).  Latents are
-    sampled from the frozen encoder's posterior, as in the VAE's own training.  AdamW with a linear
-    warm-up then a cosine to lr/20, and an exponential moving average of the weights, which is what
-    is returned (with the steps done and the loss history).  ``validate(vae)`` is called with the
-    EMA weights every ``validate_every`` steps and its result logged.  Taught in notebook 02."""
-    torch.manual_seed(seed)
-    vae = vae.to(device).float().requires_grad_(False)
-    trainable = torch.nn.ModuleDict({"post_quant_conv": vae.post_quant_conv, "decoder": vae.decoder})
-    trainable.requires_grad_(True).train()
-    ema = copy.deepcopy(trainable).eval().requires_grad_(False)
-    opt = torch.optim.AdamW(trainable.parameters(), lr=lr, weight_decay=0.0)
-    gen = torch.Generator().manual_seed(seed)
-    with torch.no_grad():  # the encoder is frozen: its posterior for every training face, once
-        stats = [vae.encode(faces_u8[i : i + 256].to(device).float() / 127.5 - 1).latent_dist for i in range(0, len(faces_u8), 256)]
-        mean, std = torch.cat([d.mean for d in stats]), torch.cat([d.std for d in stats])
-        masks = region_masks(landmarks, faces_u8.shape[-1])
-        weight = (1 + region_weight * (masks["eyes"] | masks["mouth"]).float()).to(device)
-
-    def with_ema(fn):
-        live = {k: v.clone() for k, v in trainable.state_dict().items()}
-        trainable.load_state_dict(ema.state_dict())
-        try:
-            return fn(vae.eval())
-        finally:
-            trainable.load_state_dict(live)
-            trainable.train()
-
-    start, history, step = time.perf_counter(), [], 0
-    while step < steps:
-        step += 1
-        if time_limit and step == 21:
-            steps = _plan(steps, warmup, time_limit, (time.perf_counter() - start) / 20, "decoder", log)
-        for g in opt.param_groups:
-            g["lr"] = _warmup_cosine(lr, step, steps, warmup)
-        idx = torch.randint(len(faces_u8), (batch_size,), generator=gen)
-        x = faces_u8[idx].to(device).float() / 127.5 - 1
-        z = mean[idx] + std[idx] * torch.randn(mean[idx].shape, generator=gen).to(device)
-        rec = vae.decode(z).sample
-        w = weight[idx]
-        loss_l1 = (w * (rec - x).abs()).mean() / w.mean()
-        loss_grad = sum((wi * (a - b).abs()).mean() for wi, a, b in zip(_diffs(w, mean=True), _diffs(rec), _diffs(x))) / w.mean()
-        loss = loss_l1 + grad_weight * loss_grad
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        d = min(ema_decay, (1 + step) / (10 + step))
-        with torch.no_grad():
-            for pe, p in zip(ema.parameters(), trainable.parameters()):
-                pe.lerp_(p, 1 - d)
-        if step % 50 == 0 or step == steps:
-            history.append((step, float(loss_l1.detach()), float(loss_grad.detach())))
-        if validate and (step % validate_every == 0 or step == steps):
-            log(f"decoder step {step}/{steps}: L1 {float(loss_l1.detach()):.4f}  gradient L1 {float(loss_grad.detach()):.4f}  "
-                f"EMA: {with_ema(validate)}  {time.perf_counter() - start:.0f} s")  # fmt: skip
-    trainable.load_state_dict(ema.state_dict())
-    return vae.eval().requires_grad_(False), step, history
 
 
 # ---- stage 2: the diffusion prior ----------------------------------------------------------------
@@ -273,8 +162,6 @@ def train_prior(latents, prompt_embeds, steps: int, batch_size: int, lr: float, 
     Every ``checkpoint_every`` steps ``checkpoint(ema, step)`` is called and, with ``state_file``, the whole training
     state (weights, EMA, AdamW, random generator, step) is saved there, so that ``resume=True``
     continues exactly where a run stopped, in this session or a later one."""
-    from lafr.train import load_checkpoint, save_checkpoint
-
     torch.manual_seed(seed)
     unet = models.build_toy_unet().to(device).train()
     ema = copy.deepcopy(unet).eval().requires_grad_(False)
@@ -347,16 +234,6 @@ def sample_prior(unet, scheduler_config, prompt_embeds, n: int, steps: int = 50,
 # ---- the whole recipe ----------------------------------------------------------------------------
 
 
-def _git_version() -> str:
-    if os.environ.get("LAFR_CODE_VERSION"):  # set when the checkout travels without its .git
-        return os.environ["LAFR_CODE_VERSION"]
-    root = Path(__file__).resolve().parents[1]
-    try:
-        rev = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--", "lafr/*.py"], cwd=root, capture_output=True, text=True).stdout.strip()
-        return rev + ("+uncommitted changes in lafr/*.py" if dirty else "")
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown (not a git checkout)"
 
 
 @torch.no_grad()
@@ -398,8 +275,6 @@ def save_toy(out: Path, vae, unet, prompt_embeds, manifest: dict) -> None:
 
 def prior_state_file() -> Path:
     """Where the prior's whole training state is kept between runs (``--resume``); not committed."""
-    from lafr.data import cache_dir
-
     return cache_dir() / "pretrain-toy" / "prior_state.safetensors"
 
 
@@ -423,7 +298,7 @@ def pretrain_toy(out: str | os.PathLike, device: str = "cpu", seed: int = 1, fac
     size = models.TOY_VAE_CONFIG["sample_size"]
     log(f"making {faces} synthetic faces (seed {seed}) with {workers} worker(s)")
     faces_u8 = make_faces(seed, faces, size, workers=workers).to(device)  # uint8: 12 kB a face
-    machine = torch.cuda.get_device_name() if str(device).startswith("cuda") else f"CPU ({os.cpu_count()} cores)"
+    machine = provenance.machine(device)
     common = f"lafr pretrain-toy --out {out} --device {device} --seed {seed} --faces {faces}"
 
     if stage == "all":
@@ -439,7 +314,7 @@ def pretrain_toy(out: str | os.PathLike, device: str = "cpu", seed: int = 1, fac
             "training_faces": f"{faces} synthetic faces, seed {seed}, {size} px (HQ only: the VAE never sees a degraded face)",
             "weights_dtype": "float16",
             "vae": {"command": f"{common} --vae-steps {vae_done} --vae-batch {vae_batch} --vae-lr {vae_lr}",
-                    "code_version": _git_version(), "device": machine, "torch": torch.__version__,
+                    "code_version": provenance.git_version(), "device": machine, "torch": torch.__version__,
                     "steps": vae_done, "batch": vae_batch, "lr": vae_lr, "loss": "L1 + 1e-6 KL",
                     "seconds": round(time.perf_counter() - t0, 1), "scaling_factor": sf,
                     "final_l1": vae_hist[-1][1] if vae_hist else None},
@@ -458,7 +333,7 @@ def pretrain_toy(out: str | os.PathLike, device: str = "cpu", seed: int = 1, fac
         flags = f"--stage prior --prior-steps {prior_steps} --prior-batch {prior_batch} --prior-lr {prior_lr}"
         return {
             "command": f"{common} {flags}" if stage == "prior" else f"(trained with the vae) {flags}",
-            "code_version": _git_version(), "device": machine, "torch": torch.__version__,
+            "code_version": provenance.git_version(), "device": machine, "torch": torch.__version__,
             "steps": steps_done, "status": status, "batch": prior_batch, "lr": prior_lr,
             "objective": "epsilon, SD 2.1 DDPM schedule", "ema": 0.999,
             "seconds": round(time.perf_counter() - t0, 1),
@@ -492,47 +367,3 @@ def pretrain_toy(out: str | os.PathLike, device: str = "cpu", seed: int = 1, fac
     return manifest
 
 
-def finetune_toy_decoder(out: str | os.PathLike, device: str = "cpu", seed: int = 1, faces: int = 8000,
-                         steps: int = 6000, batch: int = 16, lr: float = 2e-4, region_weight: float = 4.0,
-                         time_limit: float | None = None, workers: int | None = None, log=print) -> dict:  # fmt: skip
-    """``lafr pretrain-toy --stage decoder``: fine-tune the decoder of the toy VAE saved in ``out``
-    on the faces it was trained on (``finetune_decoder``), save it there, and record the run and the
-    before/after numbers (whole face, eyes, mouth) in the manifest.  The encoder's weights are saved
-    unchanged, so the prior and the adapters stay valid."""
-    out = Path(out)
-    started = time.perf_counter()
-    manifest = json.loads((out / "manifest.json").read_text())
-    base = models.load_base(out, device=device)
-    before = evaluate(models.load_base(out))
-    workers = workers or os.cpu_count() or 1
-    log(f"making {faces} synthetic faces (seed {seed}) with {workers} worker(s); before: {before}")
-    faces_u8, pts = make_faces(seed, faces, base.vae.config.sample_size, workers=workers, landmarks=True)
-    val, val_pts = make_faces(0, 64, base.vae.config.sample_size, offset=200_000, landmarks=True)  # not the test faces
-    val = val.float() / 255
-
-    @torch.no_grad()
-    def validate(vae):
-        rec = (vae_io.decode(vae, vae_io.encode(vae, (val * 2 - 1).to(device))).float().cpu() + 1) / 2
-        return ", ".join(f"{k} {float(v.mean()):.2f} dB" for k, v in region_psnr(rec, val, val_pts).items())
-
-    encoder_before = {k: v.clone() for k, v in base.vae.state_dict().items() if k.startswith(("encoder.", "quant_conv."))}
-    vae, done, history = finetune_decoder(base.vae, faces_u8.to(device), pts, steps, batch, lr, device, seed,
-                                          region_weight=region_weight, time_limit=time_limit, log=log, validate=validate)  # fmt: skip
-    assert all(torch.equal(v, vae.state_dict()[k]) for k, v in encoder_before.items()), "the encoder changed"
-    vae.to("cpu", torch.float16).save_pretrained(out / "vae")
-    after = evaluate(models.load_base(out))  # what was saved, after the fp16 round trip
-    machine = torch.cuda.get_device_name() if str(device).startswith("cuda") else f"CPU ({os.cpu_count()} cores)"
-    manifest["decoder"] = {
-        "command": f"lafr pretrain-toy --out {out} --device {device} --seed {seed} --faces {faces} --stage decoder "
-                   f"--decoder-steps {done} --decoder-batch {batch} --decoder-lr {lr} --decoder-region-weight {region_weight}",
-        "what": "the decoder alone fine-tuned from the VAE above; encoder and latent space unchanged (checked bit for bit)",
-        "code_version": _git_version(), "device": machine, "torch": torch.__version__,
-        "steps": done, "batch": batch, "lr": lr, "schedule": "100-step warm-up, cosine to lr/20", "ema": 0.999,
-        "loss": f"L1 + L1 of image gradients, weighted {1 + region_weight:g}x inside the eye and mouth boxes",
-        "seconds": round(time.perf_counter() - started, 1),
-        "before": before, "final_l1": history[-1][1] if history else None,
-    }  # fmt: skip
-    manifest["quality"] = after
-    (out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
-    log(json.dumps(after))
-    return manifest

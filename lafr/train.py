@@ -1,4 +1,4 @@
-"""Training loops.  Stage 1: the latent alignment adapter (paper Sec. 2.3 and 3.1).
+"""The two training stages: the latent alignment adapter, then conv-only LoRA (paper Sec. 2.3, 2.4, 3.1).
 
 Stage 1 trains only the adapter, the VAE frozen:  L_align = || adapter(z_LQ) - z_HQ ||_1, AdamW,
 lr 1e-4, batch 16, 100 epochs over the 600 training faces (paper profile; the tiny profile scales
@@ -7,29 +7,29 @@ times with different seeds, and both versions are encoded.
 
 The loop is plain PyTorch driven by ``accelerate`` (CPU, one GPU, or several with
 ``accelerate launch``).  Everything random is derived from (seed, epoch, step), so a run that is
-stopped and resumed from its checkpoint ends with exactly the weights of an uninterrupted run.
-Checkpoints are single safetensors files (weights, optimizer state and counters), written to a
-temporary name and renamed, so a crash never leaves half a checkpoint.  The loss goes to a CSV.
+stopped and resumed from its checkpoint (``lafr.checkpoints``) ends with exactly the weights of an
+uninterrupted run.  The loss goes to a CSV.
 
-Taught in notebook 03.
+Stage 2 trains only the LoRA weights of the pruned one-step UNet (``lafr.unet``, ``lafr.pipeline``)
+with the multilevel loss (``lafr.losses``) on decoded images, the adapter and the VAE frozen.
+
+Taught in notebooks 03 (stage 1) and 05 (stage 2).
 """
 
 from __future__ import annotations
 
 import csv
-import json
 import math
 import os
 from pathlib import Path
 
 import torch
-from safetensors.torch import load_file, save_file
 
 from lafr import vae as vae_io
 from lafr.adapter import LatentAlignmentAdapter, codebook_usage
+from lafr.checkpoints import load_checkpoint, save_checkpoint
 from lafr.data import to_model
 from lafr.degrade import degrade
-
 
 # ---- data ----------------------------------------------------------------------------------------
 
@@ -37,13 +37,13 @@ from lafr.degrade import degrade
 def training_faces(cfg) -> torch.Tensor:
     """The profile's training faces, n x 3 x R x R uint8: ``cfg.train_images`` synthetic faces, or the
     seeded FFHQ subset.  Taught in notebook 03."""
-    from lafr import data
+    from lafr import data, datasets
     from lafr.synthetic import synthetic_face
 
     if cfg.train_data == "synthetic":
         faces = [synthetic_face(cfg.seed, i, cfg.resolution)[0] for i in range(cfg.train_images)]
     else:
-        files = data.ffhq_subset(cfg.train_images, cfg.train_subset_seed)
+        files = datasets.ffhq_subset(cfg.train_images, cfg.train_subset_seed)
         faces = [data.resize_square(data.load_image(f), cfg.resolution) for f in files]
     return to_uint8(torch.stack(faces))
 
@@ -88,46 +88,11 @@ def heldout_lq_images(faces: torch.Tensor, cfg, seed: int | None = None, upsampl
     return degrade(hq, cfg.degradation, seed=[(seed + 1) * 10**6 + i for i in range(len(hq))], upsample=upsample)[0]
 
 
-# ---- checkpoints ---------------------------------------------------------------------------------
 
 
-def save_checkpoint(path: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer, state: dict) -> None:
-    """Weights, AdamW state and counters in one safetensors file, written atomically."""
-    tensors = {f"model.{k}": v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    opt_state = optimizer.state_dict()
-    scalars = {}
-    for pid, st in opt_state["state"].items():
-        for name, value in st.items():
-            if torch.is_tensor(value) and value.dim() > 0:
-                tensors[f"optimizer.{pid}.{name}"] = value.detach().cpu().contiguous()
-            else:
-                scalars[f"{pid}.{name}"] = float(value)
-    meta = {"state": json.dumps(state), "optimizer_scalars": json.dumps(scalars),
-            "param_groups": json.dumps(opt_state["param_groups"])}  # fmt: skip
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    save_file(tensors, str(tmp), metadata=meta)
-    os.replace(tmp, path)
 
 
-def load_checkpoint(path: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer) -> dict:
-    """Restore what ``save_checkpoint`` wrote; returns the counters."""
-    from safetensors import safe_open
 
-    with safe_open(str(path), "pt") as f:
-        meta = f.metadata()
-    tensors = load_file(str(path))
-    model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")}, strict=True)
-    opt_state = {"state": {}, "param_groups": json.loads(meta["param_groups"])}
-    for key, value in tensors.items():
-        if key.startswith("optimizer."):
-            _, pid, name = key.split(".", 2)
-            opt_state["state"].setdefault(int(pid), {})[name] = value
-    for key, value in json.loads(meta["optimizer_scalars"]).items():
-        pid, name = key.split(".", 1)
-        opt_state["state"].setdefault(int(pid), {})[name] = torch.tensor(value)
-    optimizer.load_state_dict(opt_state)
-    return json.loads(meta["state"])
 
 
 # ---- the loop ------------------------------------------------------------------------------------
@@ -263,32 +228,10 @@ def evaluate_adapter(adapter: LatentAlignmentAdapter, z_lq: torch.Tensor, z_hq: 
             "perplexity": usage["perplexity"], "used": usage["used"], "dead": usage["dead"], "counts": usage["counts"]}  # fmt: skip
 
 
-# ---- the trained adapter -------------------------------------------------------------------------
-
-_WEIGHTS = Path(__file__).resolve().parent / "weights"
-TOY_ADAPTERS = {  # built-in names of the committed toy adapters (tiny profile)
-    "lafr-toy-adapter": _WEIGHTS / "toy_adapter",  # the paper's form
-    "lafr-toy-adapter-residual": _WEIGHTS / "toy_adapter_residual",  # the skip-connection ablation
-}
 
 
-def load_trained_adapter(where: str | os.PathLike) -> tuple[LatentAlignmentAdapter, dict | None]:
-    """(adapter, manifest or None) from the ``--out`` folder of ``lafr train-adapter`` (or its
-    ``adapter`` subfolder), or a name of ``TOY_ADAPTERS``, the committed toy adapters.  Taught in
-    notebook 03."""
-    folder = TOY_ADAPTERS.get(str(where), Path(where).expanduser())
-    model_dir = folder / "adapter" if (folder / "adapter" / "config.json").is_file() else folder
-    if not (model_dir / "config.json").is_file():
-        from lafr.models import ModelNotFoundError
 
-        raise ModelNotFoundError(
-            f"no trained adapter in {folder.resolve()} (looked for {folder / 'adapter' / 'config.json'} and "
-            f"{folder / 'config.json'}). Train one with `lafr train-adapter --out {folder}` (add --profile and "
-            "--data as needed), or point at the --out folder of an earlier run."
-        )
-    manifest = folder / "manifest.json"
-    adapter = LatentAlignmentAdapter.from_pretrained(model_dir)
-    return adapter.eval(), json.loads(manifest.read_text()) if manifest.is_file() else None
+
 
 
 # ---- stage 2: conv-only LoRA on the pruned one-step UNet (Sec. 2.4, 3.1) -----------------------------
@@ -407,11 +350,11 @@ def train_lora(cfg, pipe, loss_fn, z_in: torch.Tensor, hq_u8: torch.Tensor, out:
 @torch.no_grad()
 def evaluate_restorer(images: torch.Tensor, hq: torch.Tensor, landmarks: torch.Tensor, loss, batch_size: int = 16) -> dict:
     """How close restored ``images`` are to the ``hq`` faces (both N x 3 x H x W in [0, 1]): PSNR over
-    the whole face and inside the eye and mouth boxes (``pretrain.region_psnr``), and the mean of each
+    the whole face and inside the eye and mouth boxes (``regions.region_psnr``), and the mean of each
     term of ``loss`` (a ``MultilevelLoss``). Taught in notebook 05."""
-    from lafr import pretrain
+    from lafr import regions
 
-    out = {f"psnr_{k}": round(float(v.mean()), 3) for k, v in pretrain.region_psnr(images.float(), hq.float(), landmarks).items()}
+    out = {f"psnr_{k}": round(float(v.mean()), 3) for k, v in regions.region_psnr(images.float(), hq.float(), landmarks).items()}
     device = next(loss.parameters()).device
     terms = {k: [] for k in ("mse", "lpips", "id", "fs")}
     for i in range(0, len(images), batch_size):  # per image, on the loss's device, a batch at a time

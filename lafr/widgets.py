@@ -10,7 +10,8 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import torch
 
-from lafr import degrade, vae as vae_io
+from lafr import degrade
+from lafr import vae as vae_io
 from lafr.data import from_model, to_model
 
 

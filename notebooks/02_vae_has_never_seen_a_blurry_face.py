@@ -72,7 +72,7 @@ import torch
 import torch.nn.functional as F
 import matplotlib.pyplot as plt
 
-from lafr import analysis, data, degrade, models, pretrain, vae as vae_io, viz, widgets
+from lafr import analysis, data, degrade, models, pretrain, regions, vae as vae_io, viz, widgets
 from lafr.config import get_profile
 from lafr.synthetic import HELDOUT_OFFSET, synthetic_face
 
@@ -121,7 +121,7 @@ ref = faces[2 * n_faces :]                  # the reference faces: what HQ laten
 z_hq = encode(hq)
 rec = decode(z_hq)
 lq_full, _ = degrade.degrade(hq, cfg.degradation, seed=seed)  # the preset's full range
-vae_psnr, lq_psnr = float(pretrain.psnr(rec, hq).mean()), float(pretrain.psnr(lq_full, hq).mean())
+vae_psnr, lq_psnr = float(regions.psnr(rec, hq).mean()), float(regions.psnr(lq_full, hq).mean())
 print(f"VAE reconstruction of held-out HQ faces: {vae_psnr:.2f} dB PSNR (bar: {cfg.vae_psnr_bar} dB)")
 print(f"the degraded input, for comparison:      {lq_psnr:.2f} dB PSNR ({cfg.degradation} preset, full strength)")
 fig = viz.image_grid([*hq[:8], *rec[:8]], ncols=8, size=1.3, suptitle="held-out HQ faces (top) and the VAE's reconstructions (bottom)")
@@ -136,7 +136,7 @@ assert vae_psnr > lq_psnr + 2.0, (vae_psnr, lq_psnr)
 # ### Measure what matters: the eyes
 #
 # A whole-face PSNR is mostly skin, hair and background, which are easy. People judge a restored face
-# by its eyes and mouth: pupils, irises, lashes, lip lines. `lafr.pretrain.region_psnr` measures PSNR
+# by its eyes and mouth: pupils, irises, lashes, lip lines. `lafr.regions.region_psnr` measures PSNR
 # inside boxes centred on landmarks: a 12x8 px box on each eye and a 16x8 px box on the mouth (sizes
 # at 64 px, scaled with the image). Only the synthetic faces come with landmarks, so this subsection
 # draws held-out synthetic faces at the profile's resolution with `lafr.synthetic.synthetic_face`
@@ -156,7 +156,7 @@ eye_rec = decode(encode(eye_hq))
 box_blur = lambda x, k: F.avg_pool2d(F.pad(x, (k // 2,) * 4, mode="replicate"), k, stride=1)  # k x k box blur
 rows = {"VAE reconstruction": eye_rec, "degraded input (LQ)": eye_lq,
         "false case: reconstruction, 3x3-blurred": box_blur(eye_rec, 3)}
-region_db = {name: {k: float(v.mean()) for k, v in pretrain.region_psnr(x, eye_hq, landmarks).items()} for name, x in rows.items()}
+region_db = {name: {k: float(v.mean()) for k, v in regions.region_psnr(x, eye_hq, landmarks).items()} for name, x in rows.items()}
 print(f"PSNR (dB) on {n_faces} held-out faces  {'whole face':>11} {'eyes':>6} {'mouth':>6}")
 for name, r in region_db.items():
     print(f"  {name:<38} {r['face']:11.2f} {r['eyes']:6.2f} {r['mouth']:6.2f}")
@@ -168,7 +168,7 @@ if "decoder" in manifest:
               f"{q['vae_psnr_hq_eyes_db']:.2f} eyes, {q['vae_psnr_hq_mouth_db']:.2f} mouth; "
               f"LQ {q['lq_psnr_db']:.2f} / {q['lq_psnr_eyes_db']:.2f} / {q['lq_psnr_mouth_db']:.2f}")
 
-masks = pretrain.region_masks(landmarks[:1], cfg.resolution)
+masks = regions.region_masks(landmarks[:1], cfg.resolution)
 ys, xs = torch.nonzero(masks["eyes"][0, 0], as_tuple=True)
 pad = cfg.resolution // 32
 band = lambda x, i: x[i, :, max(0, int(ys.min()) - pad): int(ys.max()) + 1 + pad, max(0, int(xs.min()) - pad): int(xs.max()) + 1 + pad]
@@ -224,7 +224,7 @@ for s in strengths:
     z = encode(lq)
     z_lq[s] = (lq, z)
     cos = torch.nn.functional.cosine_similarity(z.flatten(1), z_hq.flatten(1), dim=1)
-    rows.append({"strength": s, "lq_psnr": float(pretrain.psnr(lq, hq).mean()), "l1": float((z - z_hq).abs().mean()),
+    rows.append({"strength": s, "lq_psnr": float(regions.psnr(lq, hq).mean()), "l1": float((z - z_hq).abs().mean()),
                  "cos_dist": float((1 - cos).mean())})
 print(f"{'strength':>8} {'LQ PSNR':>8} {'latent L1':>10} {'1 - cos':>8}")
 for r in rows:
@@ -381,8 +381,8 @@ for ax in axes.flat:
     ax.axis("off")
 fig.colorbar(im, ax=axes[:, 3], shrink=0.6, label="mean absolute latent difference")
 viz.save_figure(fig, "02_decoded_lq_latents"); plt.show()
-print(f"the decoded LQ latent against the LQ image: {float(pretrain.psnr(dec_lq, lq_full).mean()):.2f} dB; "
-      f"against the HQ face: {float(pretrain.psnr(dec_lq, hq).mean()):.2f} dB (the LQ image itself: {lq_psnr:.2f} dB)")
+print(f"the decoded LQ latent against the LQ image: {float(regions.psnr(dec_lq, lq_full).mean()):.2f} dB; "
+      f"against the HQ face: {float(regions.psnr(dec_lq, hq).mean()):.2f} dB (the LQ image itself: {lq_psnr:.2f} dB)")
 hf = {name: float(analysis.high_frequency_energy(x).mean()) for name, x in
       (("HQ", hq), ("LQ", lq_full), ("decoded LQ latent", dec_lq), ("VAE reconstruction", rec))}
 print("fine detail (energy a 3x3 blur removes, x1e4):", ", ".join(f"{k} {v * 1e4:.1f}" for k, v in hf.items()))
@@ -407,7 +407,7 @@ real_rec = decode(z_real)
 real_lq, _ = degrade.degrade(real, cfg.degradation, seed=seed)
 real_gap = (encode(real_lq) - z_real).abs().flatten(1).mean(1)
 for i, name in enumerate(photos):
-    print(f"{name}: VAE reconstruction {float(pretrain.psnr(real_rec[i:i + 1], real[i:i + 1])):.2f} dB, "
+    print(f"{name}: VAE reconstruction {float(regions.psnr(real_rec[i:i + 1], real[i:i + 1])):.2f} dB, "
           f"latent gap at full strength {float(real_gap[i]):.3f}")
 print(f"held-out synthetic faces (section 1): {vae_psnr:.2f} dB, latent gap {gap:.3f}")
 fig = viz.image_grid([*real, *real_rec], ncols=len(real), size=1.8, suptitle="real photos (top) and their VAE reconstructions (bottom)")

@@ -300,7 +300,7 @@ print(f"paper form after {live_steps} steps: {paper_final:.4f}; do nothing: {do_
 # its manifest says how. We judge it on held-out faces that no training step saw, each degraded once.
 
 # %%
-trained, manifest = train.load_trained_adapter(adapter_weights or cfg.adapter_weights)
+trained, manifest = adapter_mod.load_trained_adapter(adapter_weights or cfg.adapter_weights)
 trained = trained.to(device)
 if manifest:
     print(f"made by: {manifest['command']}\n  {manifest['training_pairs']} training pairs ({manifest['views']} degraded views "
@@ -464,11 +464,11 @@ print(f"PSNR of decode(z_HQ), the ceiling for any latent aligner with this VAE: 
 # other keeps a rarely used entry from looking specialised by accident.
 
 # %%
-from lafr import pretrain
 from lafr.adapter import entry_region_share
+from lafr.regions import latent_regions
 
 landmarks = data.face_landmarks(cfg.eval_faces, n_heldout, cfg.resolution, seed)
-regions = pretrain.latent_regions(landmarks, cfg.resolution, vae_io.vae_factor(vae))  # 1 at the eyes and mouth
+regions = latent_regions(landmarks, cfg.resolution, vae_io.vae_factor(vae))  # 1 at the eyes and mouth
 half = n_heldout // 2
 chance = float(regions.float().mean())
 
@@ -528,7 +528,7 @@ assert all(v < 2 * chance for v in controls.values()), controls
 import csv
 from pathlib import Path
 
-ablation, ablation_manifest = train.load_trained_adapter(ablation_weights or cfg.adapter_ablation_weights)
+ablation, ablation_manifest = adapter_mod.load_trained_adapter(ablation_weights or cfg.adapter_ablation_weights)
 ablation = ablation.to(device)
 ab = train.evaluate_adapter(ablation, h_lq, h_hq)
 rows = {"paper form (no skip)": (trained, result, manifest), "ablation: skip from LQ": (ablation, ab, ablation_manifest)}
@@ -544,7 +544,7 @@ for name, (model, r, _) in rows.items():
 fig, ax = plt.subplots(figsize=(7, 3.2))
 for name, where in (("paper form (no skip)", adapter_weights or cfg.adapter_weights),
                     ("ablation: skip from LQ", ablation_weights or cfg.adapter_ablation_weights)):
-    path = train.TOY_ADAPTERS.get(where, Path(where)) / "loss.csv"
+    path = adapter_mod.TOY_ADAPTERS.get(where, Path(where)) / "loss.csv"
     if path.is_file():
         losses = np.array([float(r["loss"]) for r in csv.DictReader(open(path))])
         smooth = np.convolve(losses, np.ones(100) / 100, mode="valid")

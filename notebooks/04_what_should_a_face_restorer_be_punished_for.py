@@ -74,7 +74,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from lafr import degrade, facenets, losses, viz
+from lafr import degrade, facenets, losses, pretrain_facenets, viz
 from lafr.config import get_profile
 from lafr.synthetic import HELDOUT_OFFSET, synthetic_face
 
@@ -179,8 +179,8 @@ if not manifests:
 # (another view) against two photos of different people, on people the encoder never saw.
 
 # %%
-pairs = facenets.identity_faces(seed, n_faces * 4, 2, size=size, offset=HELDOUT_OFFSET, degrade_share=0.0)
-emb = facenets.embed(loss.identity_net, pairs["hq"], device=device)
+pairs = pretrain_facenets.identity_faces(seed, n_faces * 4, 2, size=size, offset=HELDOUT_OFFSET, degrade_share=0.0)
+emb = pretrain_facenets.embed(loss.identity_net, pairs["hq"], device=device)
 same_cos = F.cosine_similarity(emb[0::2], emb[1::2])
 other_cos = F.cosine_similarity(emb[0::2], emb[1::2].roll(1, 0))
 fig, ax = plt.subplots(figsize=(6, 2.8))
@@ -470,7 +470,7 @@ assert w["fs"].mean() > 2 * tint_match["fs"].mean(), (w["fs"].mean(), tint_match
 # the eyes and the mouth, the regions a restorer most needs to get right.
 
 # %%
-from lafr.pretrain import region_masks
+from lafr.regions import region_masks
 
 restored = (lq.to(device) * 2 - 1).requires_grad_(True)
 grads = {}
@@ -578,9 +578,9 @@ plt.show()
 # matters for training, to the gradient that reaches the restored image?
 
 # %%
-from lafr import models, pipeline, train
+from lafr import adapter as adapter_mod, models, pipeline
 
-adapter, _ = train.load_trained_adapter(adapter_weights or cfg.adapter_weights)
+adapter, _ = adapter_mod.load_trained_adapter(adapter_weights or cfg.adapter_weights)
 untrained = pipeline.LAFRPipeline.from_base(models.load_base(cfg.base_model, prompt=cfg.prompt, device=device),
                                             cfg.timestep, cfg.resolution, adapter=adapter.to(device).eval())
 with torch.no_grad():

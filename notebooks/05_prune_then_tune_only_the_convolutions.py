@@ -75,7 +75,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from lafr import data, degrade, losses, models, paper, pipeline, pretrain, train, unet as unet_mod, vae as vae_io, viz
+from lafr import adapter as adapter_mod, data, degrade, losses, models, paper, pipeline, regions, train, unet as unet_mod, vae as vae_io, viz
 from lafr.config import get_profile
 
 cfg = get_profile(profile)
@@ -236,7 +236,7 @@ assert len(loose) == 68 and set(loose) - set(sd_targets) == {"conv_norm_out", "c
 # where the committed restorer reads 27.07).
 
 # %%
-adapter, _ = train.load_trained_adapter(adapter_weights)
+adapter, _ = adapter_mod.load_trained_adapter(adapter_weights)
 adapter = adapter.to(device).eval()
 landmarks = data.face_landmarks(cfg.eval_faces, n_faces, cfg.resolution, seed=cfg.seed)
 judge = losses.build_loss(cfg, device=device)   # every term, to judge with (LPIPS is also a metric)
@@ -248,7 +248,7 @@ def images_of(latents):
 
 
 def psnr(images):
-    return {k: float(v.mean()) for k, v in pretrain.region_psnr(images, hq, landmarks).items()}
+    return {k: float(v.mean()) for k, v in regions.region_psnr(images, hq, landmarks).items()}
 
 
 def one_step(z, t, chunk=16):
@@ -457,7 +457,7 @@ for name, sc in scores.items():
     print(f"{name:<22}{sc['psnr_face']:>10.2f}{sc['psnr_eyes']:>8.2f}{sc['psnr_mouth']:>8.2f}{sc['lpips']:>9.4f}{sc['id']:>10.4f}{sc['fs']:>10.4f}")
 
 # per face: how often, and by how much, does the method beat each simpler option? (whole-face PSNR)
-face_psnr = {name: pretrain.region_psnr(x, hq, landmarks)["face"] for name, x in outputs.items()}
+face_psnr = {name: regions.region_psnr(x, hq, landmarks)["face"] for name, x in outputs.items()}
 gen = torch.Generator().manual_seed(seed)
 margins = {}
 for name in ("LQ photo", "bicubic", "decode(z_LQ)", "adapter only", "one step, untrained"):
@@ -470,7 +470,7 @@ for name in ("LQ photo", "bicubic", "decode(z_LQ)", "adapter only", "one step, u
 # %%
 show = [0, 1, 2, 3]
 columns = ["LQ photo", "decode(z_LQ)", "adapter only", "LAFR (full method)"]
-per_face = {name: pretrain.region_psnr(outputs[name][show], hq[show], landmarks[show]) for name in columns}
+per_face = {name: regions.region_psnr(outputs[name][show], hq[show], landmarks[show]) for name in columns}
 grid, titles = [], []
 for row, i in enumerate(show):
     for name in columns:
@@ -483,7 +483,7 @@ fig = viz.image_grid(grid, titles, ncols=len(columns) + 1, size=2.0,
 viz.save_figure(fig, "05_before_after")
 plt.show()
 
-eyes_mask = pretrain.region_masks(landmarks[show[:1]], cfg.resolution)["eyes"][0, 0]
+eyes_mask = regions.region_masks(landmarks[show[:1]], cfg.resolution)["eyes"][0, 0]
 rows_, cols_ = eyes_mask.nonzero(as_tuple=True)
 box = (slice(int(rows_.min()), int(rows_.max()) + 1), slice(int(cols_.min()), int(cols_.max()) + 1))
 crops = [outputs[name][show[0]][:, box[0], box[1]] for name in columns] + [hq[show[0]][:, box[0], box[1]]]
@@ -630,7 +630,7 @@ grid, titles = [], []
 for i, name in enumerate(photos):
     for label, x in (("LQ photo", lq_photos[i]), ("toy restorer", restored_photos[i]), ("clean", clean[i])):
         grid.append(x)
-        titles.append(label if label == "clean" else f"{label}\n{pretrain.psnr(x[None], clean[i][None]).item():.1f} dB")
+        titles.append(label if label == "clean" else f"{label}\n{regions.psnr(x[None], clean[i][None]).item():.1f} dB")
 fig = viz.image_grid(grid, titles, ncols=3 * len(photos), size=2.0,
                      suptitle=f"Real photos through the {cfg.name} profile's restorer (the toy models know synthetic faces only)")
 viz.save_figure(fig, "05_real_photos")

@@ -68,7 +68,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from lafr import data, degrade, metrics, models, paper, pipeline, train, viz
+from lafr import data, datasets, degrade, metrics, models, paper, pipeline, results as tables, train, viz
 from lafr.config import get_profile
 
 cfg = get_profile(profile)
@@ -114,7 +114,7 @@ suite = metrics.Suite([m for m in cfg.eval_metrics if m not in metrics.SET_METRI
                       identity_net=cfg.identity_metric_net)  # per-face metrics; set metrics need whole sets
 everything = metrics.FULL_REFERENCE + metrics.NO_REFERENCE + metrics.SET_METRICS + ("lmd_true",)
 for name in everything:
-    label = metrics.label(name)
+    label = tables.label(name)
     if name in metrics.SET_METRICS:
         print(f"{label:<9} a set metric: {'asked for' if name in cfg.eval_metrics else 'not asked for'} in the {cfg.name} "
               "profile; measured on whole sets with lafr evaluate (section 4)")
@@ -283,7 +283,7 @@ unrounded = metrics.Suite(["deg"], device=device, identity_net=cfg.identity_metr
     list(outputs["LAFR (full method)"]), ref).per_image["deg"]
 outputs = {name: eight_bit(x) for name, x in outputs.items()}
 results = {name: suite.evaluate(list(x), ref, label=name) for name, x in outputs.items()}
-print(metrics.markdown(list(results.values())))
+print(tables.markdown(list(results.values())))
 moved = [abs(a - b) for a, b in zip(unrounded, results["LAFR (full method)"].per_image["deg"]) if a is not None]
 if "lmd_true" in suite.metrics and true_landmarks is not None:
     floor = metrics.Suite(["lmd_true"]).evaluate(list(hq), ref).summary["lmd_true"]
@@ -295,7 +295,7 @@ print(f"\n8-bit rounding alone moves the full method's Deg per face by {np.mean(
 def gain(ours, other, metric, gen):
     """per-face improvement of `ours` over `other` (positive = better), its mean, 95% bootstrap interval, wins"""
     pairs = [(a, b) for a, b in zip(results[ours].per_image[metric], results[other].per_image[metric]) if a is not None and b is not None]
-    sign = -1 if metrics.LOWER_IS_BETTER[metric] else 1
+    sign = -1 if tables.LOWER_IS_BETTER[metric] else 1
     d = torch.tensor([sign * (a - b) for a, b in pairs], dtype=torch.float64)
     boot = torch.stack([d[torch.randint(len(d), (len(d),), generator=gen)].mean() for _ in range(1000)])
     return {"mean": d.mean().item(), "low": boot.quantile(0.025).item(), "high": boot.quantile(0.975).item(),
@@ -309,7 +309,7 @@ margins = {other: {m: gain("LAFR (full method)", other, m, gen) for m in judged}
 for other, by_metric in margins.items():
     print(f"LAFR against {other}:")
     for m, g in by_metric.items():
-        print(f"   {metrics.label(m):<9} better by {g['mean']:+.3f} (95% interval {g['low']:+.3f} to {g['high']:+.3f}), "
+        print(f"   {tables.label(m):<9} better by {g['mean']:+.3f} (95% interval {g['low']:+.3f} to {g['high']:+.3f}), "
               f"on {g['wins']} of {g['n']} faces")
 
 # %%
@@ -373,14 +373,14 @@ for other in ("LQ photo", "bicubic", "decode(z_LQ)"):
 # - **The paper profile** runs these cells on CelebA-Test's HQ faces degraded by the profile's test
 #   recipe, not on the LQ images CelebA-Test publishes, and measures no set metric. For numbers
 #   measured as Table 1's were, restore the whole published LQ folder and judge it against the HQ
-#   folder (both inside `lafr.data.dataset_path("celeba_test")`):
+#   folder (both inside `lafr.datasets.dataset_path("celeba_test")`):
 #   `lafr restore CELEBA/celeba_512_validation_lq -o restored/ --profile paper` then
 #   `lafr evaluate restored/ --gt CELEBA/celeba_512_validation --profile paper` (FID against the
 #   ground truth, FID-F against FFHQ, Deg by ArcFace).
 
 # %%
 ours = [r for name, r in results.items() if name in ("LQ photo", "bicubic", "adapter only", "LAFR (full method)", "decode(z_HQ)")]
-rows = metrics.results_table(ours)
+rows = tables.results_table(ours)
 columns_1 = ["Method"] + [c for c in ("PSNR", "SSIM", "LPIPS", "DISTS", "Deg.", "LMD", "FID-F", "FID") if any(r.get(c) is not None for r in rows)]
 print(f"Ours ({cfg.name} profile, {len(hq)} held-out faces at {cfg.resolution} px, Deg and LMD over the {len(found)} "
       f"where a face was found; Deg by {suite.metrics['deg'].network.split(' (')[0]}):")
@@ -396,14 +396,14 @@ print(paper.format_table([{k: r[k] for k in ["Method", "PSNR", "SSIM", "LPIPS", 
 
 # %%
 ablations = ["LAFR (full method)"] + [label for label, _ in cfg.restorer_ablation_weights if label in results]
-toy = [{"ours": name, **{metrics.PAPER_NAMES[m]: results[name].summary[m] for m in ("psnr", "ssim", "deg", "lmd") if m in results[name].summary}}
+toy = [{"ours": name, **{tables.PAPER_NAMES[m]: results[name].summary[m] for m in ("psnr", "ssim", "deg", "lmd") if m in results[name].summary}}
        for name in ablations]  # fmt: skip
 print(f"Ours ({cfg.name} profile, held-out faces; Deg by {suite.metrics['deg'].network.split(' (')[0]}):")
 print(paper.format_table(toy))
 pairwise = {label: {m: gain("LAFR (full method)", label, m, gen) for m in ("psnr", "deg", "lmd")} for label in ablations[1:]}
 for label, by_metric in pairwise.items():
     print(f"full method against {label}: " + "; ".join(
-        f"{metrics.PAPER_NAMES[m]} {g['mean']:+.2f} ({g['low']:+.2f} to {g['high']:+.2f})" for m, g in by_metric.items()))
+        f"{tables.PAPER_NAMES[m]} {g['mean']:+.2f} ({g['low']:+.2f} to {g['high']:+.2f})" for m, g in by_metric.items()))
 print("\nThe paper, Table 5 (loss terms; CelebA-Test):")
 print(paper.format_table(paper.TABLE_5))
 print("\nThe paper, Table 7 (alignment, pruning, LoRA type; CelebA-Test):")
@@ -457,13 +457,13 @@ real = {}
 for bench in cfg.real_benchmarks:
     try:
         lq, lq_names = data.real_lq_faces(bench, n=n_real, size=cfg.resolution, preset=cfg.test_degradation, seed=seed)
-    except data.DatasetError as err:
+    except datasets.DatasetError as err:
         print(f"{bench}: not available ({err})")
         continue
     fixed = full(lq)
     real[bench] = {kind: nr_suite.evaluate(images, nr_suite.reference(images, lq_names), label=f"{bench}: {kind}")
                    for kind, images in (("LQ input", lq), ("restored", fixed))}  # fmt: skip
-    print(metrics.markdown(list(real[bench].values())).split("\n\nNetworks")[0], "\n")
+    print(tables.markdown(list(real[bench].values())).split("\n\nNetworks")[0], "\n")
 print("The paper, Table 2 (Wider-Test):")
 print(paper.format_table(paper.TABLE_2["Wider-Test"]))
 
@@ -477,7 +477,7 @@ fixed_small = list(full(lq_small))
 judged_real = {kind: suite.evaluate(images, ref_small, label=kind)
                for kind, images in (("LQ photo", lq_small), ("bicubic", bicubic_small), ("LAFR (full method)", fixed_small))}  # fmt: skip
 angle = lambda d: "no face found" if d is None else f"Deg {d:.0f}"
-print(metrics.markdown(list(judged_real.values())).split("\n\nNetworks")[0])
+print(tables.markdown(list(judged_real.values())).split("\n\nNetworks")[0])
 fig = viz.image_grid([*lq_small, *fixed_small, *clean_small],
                      [f"{n.replace('_', ' ')}: degraded by us\n{angle(d)}" for n, d in zip(portraits, judged_real["LQ photo"].per_image["deg"])]
                      + [f"restored\n{angle(d)}" for d in judged_real["LAFR (full method)"].per_image["deg"]] + ["clean"] * 2,

@@ -9,7 +9,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from lafr import config, data, metrics
+from lafr import config, data, judges, metrics, results
 from lafr.synthetic import synthetic_face
 
 pytest.importorskip("dlib", reason="dlib-bin is not installed (pip install dlib-bin face-recognition-models)")
@@ -67,7 +67,7 @@ def test_lpips_is_zero_for_identical_images_when_its_weights_can_be_had(suite, f
 
 def test_a_metric_that_cannot_be_built_is_reported_not_faked(monkeypatch):
     def refuse(name, device):
-        raise metrics.Unavailable(f"no weights for {name} here")
+        raise judges.Unavailable(f"no weights for {name} here")
 
     monkeypatch.setattr(metrics, "_pyiqa_metric", refuse)
     s = metrics.Suite(["psnr", "lmd"])
@@ -75,7 +75,7 @@ def test_a_metric_that_cannot_be_built_is_reported_not_faked(monkeypatch):
     images = [synthetic_face(0, 100_000)[0]]
     res = s.evaluate(images, s.reference(images))
     assert "psnr" not in res.summary and res.unavailable["psnr"]
-    assert "Not measured" in metrics.markdown([res]) and "no weights for psnr" in metrics.markdown([res])
+    assert "Not measured" in results.markdown([res]) and "no weights for psnr" in results.markdown([res])
 
 
 def test_a_ground_truth_without_a_face_leaves_deg_and_lmd_empty(suite, faces):
@@ -164,7 +164,7 @@ def test_arcface_judges_deg_when_its_weights_are_in_torchs_cache(monkeypatch, tm
     torch.manual_seed(0)
     target = tmp_path / "torch" / "hub" / "checkpoints" / "recognition_arcface_ir_se50.pth"
     target.parent.mkdir(parents=True, exist_ok=True)
-    torch.save(metrics.ArcFaceIdentity().net.state_dict(), target)
+    torch.save(judges.ArcFaceIdentity().net.state_dict(), target)
     suite = metrics.Suite(["deg"], identity_net="arcface")
     assert "ArcFace" in suite.metrics["deg"].network
     images, _ = faces
@@ -176,11 +176,11 @@ def test_arcface_judges_deg_when_its_weights_are_in_torchs_cache(monkeypatch, tm
 def test_arcface_crops_put_the_eyes_where_arcface_expects_them():
     """The 112 px crop is aligned so that dlib finds the eyes of the real portrait at ArcFace's template
     positions (a crop warped the wrong way round puts them elsewhere or loses the face)."""
-    faces = metrics.DlibFaces()
+    faces = judges.DlibFaces()
     img = data.packaged_face_photos(256)["astronaut"]
     crop = faces.arcface_crop(img, faces.box(img))
     box = faces.box(crop)
     assert box is not None
     pts = faces.landmarks(crop, box)
     eyes = np.stack([pts[36:42].mean(0), pts[42:48].mean(0)])
-    assert np.abs(eyes - metrics.ARCFACE_TEMPLATE[:2]).max() < 4.0, eyes
+    assert np.abs(eyes - judges.ARCFACE_TEMPLATE[:2]).max() < 4.0, eyes

@@ -7,7 +7,7 @@ import json
 import pytest
 import torch
 
-from lafr import models, pipeline, train, vae as vae_io
+from lafr import adapter as adapter_mod, models, pipeline, train, vae as vae_io
 from lafr.synthetic import HELDOUT_OFFSET, synthetic_face
 
 T = 249
@@ -15,7 +15,7 @@ T = 249
 
 def _pipe(lora_rank=None, adapter=True):
     base = models.load_base(models.TOY_NAME)
-    ad = train.load_trained_adapter("lafr-toy-adapter")[0].eval() if adapter else None
+    ad = adapter_mod.load_trained_adapter("lafr-toy-adapter")[0].eval() if adapter else None
     pipe = pipeline.LAFRPipeline.from_base(base, T, 64, adapter=ad, lora_rank=lora_rank)
     if lora_rank:
         with torch.no_grad():
@@ -34,7 +34,7 @@ def test_it_is_the_one_step_formula(faces):
     """encode -> adapter -> UNet once at t (unpruned, from the base) -> x0 formula -> decode."""
     pipe = _pipe()
     base = models.load_base(models.TOY_NAME)
-    adapter = train.load_trained_adapter("lafr-toy-adapter")[0].eval()
+    adapter = adapter_mod.load_trained_adapter("lafr-toy-adapter")[0].eval()
     with torch.no_grad():
         z = adapter(vae_io.encode(base.vae, faces * 2 - 1))
         eps = base.unet(z, T, base.prompt_embeds.expand(len(z), -1, -1)).sample

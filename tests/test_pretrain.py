@@ -1,6 +1,6 @@
 import torch
 
-from lafr import models, pretrain
+from lafr import models, pretrain, pretrain_decoder, regions
 
 
 def test_prior_training_resumes_exactly(tmp_path, monkeypatch):
@@ -21,15 +21,15 @@ def test_region_masks_are_boxes_on_the_landmarks():
     from lafr.synthetic import LANDMARK_NAMES
 
     _, pts = pretrain.make_faces(0, 2, 64, offset=100_000, landmarks=True)
-    masks = pretrain.region_masks(pts, 64)
+    masks = regions.region_masks(pts, 64)
     assert masks["eyes"].shape == (2, 1, 64, 64)
     assert int(masks["eyes"][0].sum()) == 2 * 12 * 8 and int(masks["mouth"][0].sum()) == 16 * 8
     x, y = pts[0, LANDMARK_NAMES.index("eye_left")].round().long()
     assert masks["eyes"][0, 0, y, x] and not masks["eyes"][0, 0, y, x + 8]
     # at twice the size, the boxes scale with the face
     _, pts128 = pretrain.make_faces(0, 1, 128, offset=100_000, landmarks=True)
-    assert int(pretrain.region_masks(pts128, 128)["eyes"].sum()) == 2 * 24 * 16
-    latent = pretrain.latent_regions(pts, 64, 4)
+    assert int(regions.region_masks(pts128, 128)["eyes"].sum()) == 2 * 24 * 16
+    latent = regions.latent_regions(pts, 64, 4)
     assert latent.shape == (2, 16, 16) and 0 < int(latent[0].sum()) < 40
 
 
@@ -37,9 +37,9 @@ def test_region_psnr_sees_damage_the_whole_face_hides():
     hq, pts = pretrain.make_faces(0, 4, 64, offset=100_000, landmarks=True)
     hq = hq.float() / 255
     damaged = hq.clone()
-    eyes = pretrain.region_masks(pts, 64)["eyes"].expand_as(hq)
+    eyes = regions.region_masks(pts, 64)["eyes"].expand_as(hq)
     damaged[eyes] = 0.5  # grey out the eyes only
-    r = pretrain.region_psnr(damaged, hq, pts)
+    r = regions.region_psnr(damaged, hq, pts)
     assert float(r["eyes"].mean()) < 15 < float(r["face"].mean())
     assert torch.isinf(r["mouth"]).all() or float(r["mouth"].min()) > 90  # the mouth is untouched
 
@@ -49,7 +49,7 @@ def test_decoder_finetuning_keeps_the_encoder(monkeypatch):
     vae = models.build_toy_vae()
     before = {k: v.clone() for k, v in vae.state_dict().items()}
     faces, pts = pretrain.make_faces(0, 8, 64, landmarks=True)
-    tuned, steps, history = pretrain.finetune_decoder(vae, faces, pts, 3, 4, 1e-3, "cpu", 0, warmup=1, log=lambda *a: None)
+    tuned, steps, history = pretrain_decoder.finetune_decoder(vae, faces, pts, 3, 4, 1e-3, "cpu", 0, warmup=1, log=lambda *a: None)
     assert steps == 3 and history
     after = tuned.state_dict()
     for k, v in before.items():

@@ -6,7 +6,7 @@ import pytest
 import torch
 from PIL import Image
 
-from lafr import data, models, pipeline, train
+from lafr import adapter as adapter_mod, data, models, pipeline
 from lafr.cli import main
 from lafr.synthetic import synthetic_face
 
@@ -14,7 +14,7 @@ from lafr.synthetic import synthetic_face
 @pytest.fixture(scope="module")
 def system(tmp_path_factory):
     folder = tmp_path_factory.mktemp("system")
-    adapter = train.load_trained_adapter("lafr-toy-adapter")[0].eval()
+    adapter = adapter_mod.load_trained_adapter("lafr-toy-adapter")[0].eval()
     pipeline.LAFRPipeline.from_base(models.load_base(models.TOY_NAME), 249, 64, adapter=adapter).save_pretrained(folder)
     return str(folder)
 

@@ -12,7 +12,7 @@ import pytest
 from safetensors.torch import load_file
 import torch
 
-from lafr import losses, models, pipeline, train
+from lafr import adapter as adapter_mod, losses, models, pipeline, train
 from lafr.config import get_profile
 
 CFG = get_profile("tiny")
@@ -20,7 +20,7 @@ CFG = get_profile("tiny")
 
 def _setup(lora_rank=4):
     base = models.load_base(models.TOY_NAME)
-    adapter = train.load_trained_adapter("lafr-toy-adapter")[0].eval()
+    adapter = adapter_mod.load_trained_adapter("lafr-toy-adapter")[0].eval()
     pipe = pipeline.LAFRPipeline.from_base(base, 249, 64, adapter=adapter, lora_rank=lora_rank)
     faces = train.training_faces(CFG)[:16]
     return pipe, faces, train.stage2_inputs(pipe, faces, CFG.degradation, views=2, seed=0)

@@ -6,7 +6,7 @@ about 40 minutes on 2 CPU cores)."""
 
 import pytest
 
-from lafr import models, train
+from lafr import adapter as adapter_mod, models, train
 from lafr.config import get_profile
 
 CFG = get_profile("tiny")
@@ -20,7 +20,7 @@ def heldout_pairs():
 
 @pytest.mark.parametrize("name,residual", [(CFG.adapter_weights, False), (CFG.adapter_ablation_weights, True)])
 def test_committed_adapter_matches_its_manifest(name, residual, heldout_pairs):
-    adapter, manifest = train.load_trained_adapter(name)
+    adapter, manifest = adapter_mod.load_trained_adapter(name)
     assert manifest["command"].startswith("lafr train-adapter --profile tiny")
     assert manifest["code_version"] and manifest["seconds"] > 0 and manifest["profile"] == "tiny"
     assert adapter.config.residual is residual and manifest["adapter"]["residual"] is residual

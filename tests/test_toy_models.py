@@ -8,7 +8,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from lafr import analysis, data, models, pretrain, vae as vae_io
+from lafr import analysis, data, models, pretrain, regions, vae as vae_io
 from lafr.config import get_profile
 from lafr.degrade import degrade
 from lafr.synthetic import HELDOUT_OFFSET
@@ -53,7 +53,7 @@ def test_decoder_draws_the_eyes_on_held_out_faces(toy):
     hq = hq.float() / 255
     rec = data.from_model(vae_io.decode(toy.vae, vae_io.encode(toy.vae, data.to_model(hq))))
     lq, _ = degrade(hq, "tiny", seed=HELDOUT_OFFSET)
-    ours, degraded = pretrain.region_psnr(rec, hq, pts), pretrain.region_psnr(lq, hq, pts)
+    ours, degraded = regions.region_psnr(rec, hq, pts), regions.region_psnr(lq, hq, pts)
     assert float(ours["eyes"].mean()) >= EYES_BAR_DB and float(ours["face"].mean()) >= FACE_BAR_DB
     assert float(ours["eyes"].mean()) > float(degraded["eyes"].mean()) + 2.0
 
@@ -67,7 +67,7 @@ def test_vae_meets_the_quality_bar_on_held_out_faces(toy):
     cfg = get_profile("tiny")
     hq, _ = data.image_set("synthetic", 32, cfg.resolution, seed=0)
     rec = data.from_model(vae_io.decode(toy.vae, vae_io.encode(toy.vae, data.to_model(hq))))
-    assert float(pretrain.psnr(rec, hq).mean()) >= cfg.vae_psnr_bar
+    assert float(regions.psnr(rec, hq).mean()) >= cfg.vae_psnr_bar
 
 
 def test_prior_draws_faces(toy):

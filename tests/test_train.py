@@ -3,7 +3,7 @@ import csv
 import pytest
 import torch
 
-from lafr import train
+from lafr import adapter as adapter_mod, train
 from lafr.config import get_profile
 
 CFG = get_profile("tiny", adapter_hidden=16, codebook_size=16, adapter_blocks=1, stage1_batch_size=8)
@@ -85,12 +85,12 @@ def test_train_adapter_command_trains_stops_and_resumes(tmp_path):
     assert set(manifest["quality"]) >= {"l1_lq", "l1_aligned", "reduction", "perplexity", "used", "dead"}
     assert (out / "adapter" / "config.json").exists()
     assert manifest["adapter"]["residual"] is False and manifest["adapter"]["straight_through"] is True
-    loaded, loaded_manifest = train.load_trained_adapter(out)
+    loaded, loaded_manifest = adapter_mod.load_trained_adapter(out)
     assert loaded_manifest == manifest and not loaded.config.residual
     # the stopped-and-resumed run ends with the same weights as an uninterrupted one
     full = tmp_path / "full"
     assert cli.main([a if a != str(out) else str(full) for a in common]) == 0
-    uninterrupted, _ = train.load_trained_adapter(full)
+    uninterrupted, _ = adapter_mod.load_trained_adapter(full)
     for (k, a), (_, b) in zip(uninterrupted.state_dict().items(), loaded.state_dict().items()):
         assert torch.equal(a, b), k
 
@@ -116,7 +116,7 @@ def test_missing_trained_adapter_says_how_to_make_one(tmp_path):
     from lafr.models import ModelNotFoundError
 
     with pytest.raises(ModelNotFoundError, match="lafr train-adapter --out"):
-        train.load_trained_adapter(tmp_path / "nothing-here")
+        adapter_mod.load_trained_adapter(tmp_path / "nothing-here")
 
 
 def test_learning_rate_schedules():

@@ -20,7 +20,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from lafr import data, losses, models, pipeline, train  # noqa: E402
+from lafr import adapter as adapter_mod, data, losses, models, pipeline, provenance, train  # noqa: E402
 from lafr.config import get_profile  # noqa: E402
 
 
@@ -51,10 +51,9 @@ def main(argv=None) -> int:
     hq, z_lq_h, z_hq_h = train.heldout_pairs(base.vae, cfg, args.heldout)
     landmarks = data.face_landmarks(cfg.eval_faces, args.heldout, cfg.resolution, seed=cfg.seed)
     lq_images = train.heldout_lq_images(hq, cfg)
-    adapter = None if args.no_adapter else train.load_trained_adapter(cfg.adapter_weights)[0].eval()
-    from lafr.pretrain import _git_version
+    adapter = None if args.no_adapter else adapter_mod.load_trained_adapter(cfg.adapter_weights)[0].eval()
 
-    results = {"command": "python tools/stage2_sweep.py " + shlex.join(argv or sys.argv[1:]), "code_version": _git_version(), "runs": []}
+    results = {"command": "python tools/stage2_sweep.py " + shlex.join(argv or sys.argv[1:]), "code_version": provenance.git_version(), "runs": []}
     plain = pipeline.LAFRPipeline.from_base(models.load_base(cfg.base_model), 249, cfg.resolution, adapter=adapter)
     with torch.no_grad():
         results["baselines"] = {

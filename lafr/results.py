@@ -1,0 +1,119 @@
+"""What a metric suite measured, and how it is printed: per-image values, means, tables and CSV.
+
+``Results`` holds one restorer's numbers (``lafr.metrics.Suite.evaluate`` fills it); ``markdown``
+and ``results_table`` print several side by side, under the paper's column names (``label``) with
+each metric's direction (``LOWER_IS_BETTER``), the network behind each, and what could not be
+measured and why.  Taught in notebook 06; ``lafr evaluate`` writes its CSV.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+PAPER_NAMES = {  # our metric name -> the paper's column name (Tables 1, 2, 5, 7, 11)
+    "psnr": "PSNR", "ssim": "SSIM", "lpips": "LPIPS", "dists": "DISTS", "deg": "Deg.", "lmd": "LMD",
+    "niqe": "NIQE", "musiq": "M-IQ", "clipiqa": "C-IQA", "maniqa": "M-IQA", "fid": "FID", "fid_ffhq": "FID-F",
+}  # fmt: skip
+
+
+OTHER_NAMES = {"piqe": "PIQE", "fd_dlib": "FD-dlib", "lmd_true": "LMD-true"}  # metrics the paper does not report
+
+
+def label(name: str) -> str:
+    """How a metric is printed: the paper's column name, or ours for the metrics it does not report."""
+    return PAPER_NAMES.get(name) or OTHER_NAMES.get(name, name)
+
+
+LOWER_IS_BETTER = {"psnr": False, "ssim": False, "lpips": True, "dists": True, "deg": True, "lmd": True, "lmd_true": True,
+                   "niqe": True, "musiq": False, "clipiqa": False, "maniqa": False, "piqe": True, "fid": True, "fid_ffhq": True, "fd_dlib": True}  # fmt: skip
+
+
+@dataclass
+class Results:
+    """What ``Suite.evaluate`` measured: per-image values (None where not measurable), set values,
+    the network behind each metric, and the metrics that could not run, with why."""
+
+    label: str = ""
+    names: list = field(default_factory=list)
+    per_image: dict = field(default_factory=dict)  # metric -> [value or None per image]
+    set_values: dict = field(default_factory=dict)  # metric -> one value for the whole set
+    networks: dict = field(default_factory=dict)
+    unavailable: dict = field(default_factory=dict)
+    notes: list = field(default_factory=list)
+
+    @property
+    def summary(self) -> dict:
+        """metric -> mean over the images where it was measured (NaN where none was), and set values."""
+        out = {}
+        for k, v in self.per_image.items():
+            vals = [x for x in v if x is not None]
+            out[k] = float(np.mean(vals)) if vals else float("nan")
+        out.update(self.set_values)
+        return out
+
+    def measured(self, metric: str) -> int:
+        return sum(v is not None for v in self.per_image.get(metric, []))
+
+    def to_csv(self, path: str | os.PathLike, overwrite: bool = False) -> Path:
+        """One row per image, one column per metric (empty where not measured), then a 'mean' row
+        (per-image metrics), a 'whole set' row (FID and other set metrics) and a 'network' row (what
+        produced each column)."""
+        path = Path(path)
+        if path.exists() and not overwrite:
+            raise FileExistsError(f"{path} exists; choose another name or delete it")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        cols = list(self.per_image) + list(self.set_values)
+        with open(path, "w", newline="") as f:
+            w = csv.writer(f)
+            w.writerow(["image"] + cols)
+            for i, n in enumerate(self.names):
+                w.writerow([n] + [_cell(self.per_image[c][i]) if c in self.per_image else "" for c in cols])
+            w.writerow(["mean"] + [_cell(self.summary[c]) if c in self.per_image else "" for c in cols])
+            if self.set_values:
+                w.writerow(["whole set"] + [_cell(self.set_values[c]) if c in self.set_values else "" for c in cols])
+            w.writerow(["network"] + [self.networks.get(c, "") for c in cols])  # what produced each column
+        return path
+
+
+def _cell(v) -> str:
+    return "" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.6g}"
+
+
+def results_table(results: list[Results], paper_names: bool = True, decimals: dict | None = None) -> list[dict]:
+    """Rows for ``lafr.paper.format_table``: one per result, its label under "Method" and each
+    metric's mean under the paper's column name (``PAPER_NAMES``) where it has one."""
+    rows = []
+    for r in results:
+        row = {"Method": r.label}
+        for k, v in r.summary.items():
+            row[PAPER_NAMES.get(k, k) if paper_names else k] = None if math.isnan(v) else round(v, 6)
+        rows.append(row)
+    return rows
+
+
+def markdown(results: list[Results]) -> str:
+    """The mean of each metric per result as a markdown table, with each metric's direction, the
+    network behind it, and what could not be measured and why."""
+    cols = list(dict.fromkeys(k for r in results for k in r.summary))
+    arrow = {k: "\u2193" if LOWER_IS_BETTER.get(k) else "\u2191" for k in cols}
+    lines = ["| method | " + " | ".join(f"{label(k)} {arrow[k]}" for k in cols) + " |", "|---" * (len(cols) + 1) + "|"]
+    for r in results:
+        s = r.summary
+        lines.append(f"| {r.label} | " + " | ".join(_fmt(s.get(k)) for k in cols) + " |")
+    first = results[0] if results else Results()
+    lines += ["", "Networks:"] + [f"- {label(k)}: {v}" for k, v in first.networks.items()]
+    if first.unavailable:
+        lines += ["", "Not measured:"] + [f"- {label(k)}: {v}" for k, v in first.unavailable.items()]
+    return "\n".join(lines)
+
+
+def _fmt(v) -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return ""
+    return f"{v:.4f}" if abs(v) < 1 else f"{v:.2f}"
