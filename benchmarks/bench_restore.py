@@ -87,6 +87,7 @@ def main():
                 z = adapter(vae_io.encode(vae, x, batch_size=args.batch))
                 eps = u(z, t, p.expand(args.batch, -1, -1)).sample
                 vae_io.decode(vae, (z - (1 - a) ** 0.5 * eps) / a**0.5, batch_size=args.batch)
+
         return run
 
     pruned, folded = copy.deepcopy(unet), copy.deepcopy(unet)
@@ -100,20 +101,37 @@ def main():
 
     def adapter_only():
         with torch.no_grad():
-            adapter(torch.randn(args.batch, 4, size // 8 if args.sd21 else size // 4, size // 8 if args.sd21 else size // 4,
-                                device=args.device, dtype=dtype))  # fmt: skip
+            adapter(
+                torch.randn(
+                    args.batch,
+                    4,
+                    size // 8 if args.sd21 else size // 4,
+                    size // 8 if args.sd21 else size // 4,
+                    device=args.device,
+                    dtype=dtype,
+                )
+            )
 
     adapter_s = timed(adapter_only, args.repeats, args.device)
     what = "SD 2.1 architecture, random weights" if args.sd21 else "toy models"
     print(f"{what}; {size} x {size}, batch {args.batch}, {args.dtype}, {args.device}, torch {torch.__version__}")
     params = unet_mod.parameter_table(unet, text_encoder=text[0] if text else 0)
     for (name, seconds), count in zip(rows.items(), params.values()):
-        print(f"  {name:<16} {seconds * 1000:9.1f} ms  {rows['unpruned'] / seconds:5.2f}x   {count / 1e6:8.1f}M parameters")
-    print(f"  adapter alone    {adapter_s * 1000:9.1f} ms  ({100 * adapter_s / rows['pruned + folded']:.1f}% of a folded restoration)")
+        print(
+            f"  {name:<16} {seconds * 1000:9.1f} ms  {rows['unpruned'] / seconds:5.2f}x   {count / 1e6:8.1f}M "
+            "parameters"
+        )
+    print(
+        f"  adapter alone    {adapter_s * 1000:9.1f} ms  ({100 * adapter_s / rows['pruned + folded']:.1f}% of a "
+        "folded restoration)"
+    )
     if str(args.device).startswith("cuda"):
         torch.cuda.reset_peak_memory_stats()
         batch_s = timed(restore(folded), args.repeats, args.device)
-        print(f"  throughput {args.batch / batch_s:.2f} images/s; peak memory {torch.cuda.max_memory_allocated() / 2**30:.2f} GiB")
+        print(
+            f"  throughput {args.batch / batch_s:.2f} images/s; peak memory "
+            f"{torch.cuda.max_memory_allocated() / 2**30:.2f} GiB"
+        )
         train_unet = copy.deepcopy(unet)
         unet_mod.add_lora(train_unet, rank=4)
         unet_mod.prune_unet(train_unet, prompt, args.timestep, fold=True)
@@ -126,8 +144,11 @@ def main():
         out = vae.decode((z - (1 - a) ** 0.5 * eps) / a**0.5 / vae.config.scaling_factor).sample
         (out.float() - x.float()).square().mean().backward()
         opt.step()
-        print(f"  one stage-2 training step (LoRA rank 4, gradient checkpointing, {args.dtype}): peak memory "
-              f"{torch.cuda.max_memory_allocated() / 2**30:.2f} GiB ({torch.cuda.max_memory_allocated() / 16 / 2**30:.2f} of a 16 GB GPU)")
+        print(
+            f"  one stage-2 training step (LoRA rank 4, gradient checkpointing, {args.dtype}): peak memory "
+            f"{torch.cuda.max_memory_allocated() / 2**30:.2f} GiB "
+            f"({torch.cuda.max_memory_allocated() / 16 / 2**30:.2f} of a 16 GB GPU)"
+        )
 
 
 if __name__ == "__main__":

@@ -59,9 +59,13 @@ class ResBlock(nn.Module):
     def __init__(self, width: int, groups: int = 32):
         super().__init__()
         self.block = nn.Sequential(
-            nn.GroupNorm(min(groups, width), width), nn.SiLU(), nn.Conv2d(width, width, 3, padding=1),
-            nn.GroupNorm(min(groups, width), width), nn.SiLU(), nn.Conv2d(width, width, 3, padding=1),
-        )  # fmt: skip
+            nn.GroupNorm(min(groups, width), width),
+            nn.SiLU(),
+            nn.Conv2d(width, width, 3, padding=1),
+            nn.GroupNorm(min(groups, width), width),
+            nn.SiLU(),
+            nn.Conv2d(width, width, 3, padding=1),
+        )
 
     def forward(self, x):
         return x + self.block(x)
@@ -78,18 +82,32 @@ class LatentAlignmentAdapter(ModelMixin, ConfigMixin):
     """
 
     @register_to_config
-    def __init__(self, latent_channels: int = 4, hidden: int = 256, codebook_size: int = 1024, blocks: int = 2,
-                 beta: float = 10.0, straight_through: bool = True, residual: bool = False):  # fmt: skip
+    def __init__(
+        self,
+        latent_channels: int = 4,
+        hidden: int = 256,
+        codebook_size: int = 1024,
+        blocks: int = 2,
+        beta: float = 10.0,
+        straight_through: bool = True,
+        residual: bool = False,
+    ):
         super().__init__()
         self.extractor = nn.Sequential(
-            nn.Conv2d(latent_channels, hidden, 3, padding=1), *[ResBlock(hidden) for _ in range(blocks)],
-            nn.GroupNorm(min(32, hidden), hidden), nn.SiLU(), nn.Conv2d(hidden, hidden, 1),
-        )  # fmt: skip
+            nn.Conv2d(latent_channels, hidden, 3, padding=1),
+            *[ResBlock(hidden) for _ in range(blocks)],
+            nn.GroupNorm(min(32, hidden), hidden),
+            nn.SiLU(),
+            nn.Conv2d(hidden, hidden, 1),
+        )
         self.codebook = nn.Parameter(torch.randn(codebook_size, hidden) / hidden**0.5)
         self.mapping = nn.Sequential(
-            nn.Conv2d(hidden, hidden, 1), *[ResBlock(hidden) for _ in range(blocks)],
-            nn.GroupNorm(min(32, hidden), hidden), nn.SiLU(), nn.Conv2d(hidden, latent_channels, 3, padding=1),
-        )  # fmt: skip
+            nn.Conv2d(hidden, hidden, 1),
+            *[ResBlock(hidden) for _ in range(blocks)],
+            nn.GroupNorm(min(32, hidden), hidden),
+            nn.SiLU(),
+            nn.Conv2d(hidden, latent_channels, 3, padding=1),
+        )
 
     def distances(self, features: torch.Tensor) -> torch.Tensor:
         """Squared Euclidean distances from every position's feature (B, d, H, W) to every entry:
@@ -116,8 +134,11 @@ class LatentAlignmentAdapter(ModelMixin, ConfigMixin):
     def parameter_table(self) -> dict[str, int]:
         """Parameters per part: feature extractor, codebook, mapping network, total."""
         count = lambda m: sum(p.numel() for p in m.parameters())  # noqa: E731
-        table = {"feature extractor": count(self.extractor), "codebook": self.codebook.numel(),
-                 "mapping network": count(self.mapping)}  # fmt: skip
+        table = {
+            "feature extractor": count(self.extractor),
+            "codebook": self.codebook.numel(),
+            "mapping network": count(self.mapping),
+        }
         table["total"] = sum(table.values())
         return table
 
@@ -129,8 +150,12 @@ def codebook_usage(indices: torch.Tensor, codebook_size: int) -> dict:
     counts = torch.bincount(indices.flatten().cpu(), minlength=codebook_size).float()
     p = counts / counts.sum()
     entropy = -(p[p > 0] * p[p > 0].log()).sum()
-    return {"counts": counts, "perplexity": float(entropy.exp()), "dead": int((counts == 0).sum()),
-            "used": int((counts > 0).sum())}  # fmt: skip
+    return {
+        "counts": counts,
+        "perplexity": float(entropy.exp()),
+        "dead": int((counts == 0).sum()),
+        "used": int((counts > 0).sum()),
+    }
 
 
 def entry_region_share(indices: torch.Tensor, regions: torch.Tensor, codebook_size: int) -> torch.Tensor:

@@ -98,8 +98,9 @@ def compactness(features: np.ndarray, labels: np.ndarray, face_label=1) -> dict:
     }
 
 
-def ratio_interval(faces: np.ndarray, natural: np.ndarray, draws: int = 200, level: float = 0.95,
-                   seed: int = 0) -> tuple[float, float]:
+def ratio_interval(
+    faces: np.ndarray, natural: np.ndarray, draws: int = 200, level: float = 0.95, seed: int = 0
+) -> tuple[float, float]:
     """Bootstrap interval of the ratio intra(faces) / intra(natural): redraw each class's images with
     replacement ``draws`` times, recompute the ratio, and keep the middle ``level`` of the values.
 
@@ -130,7 +131,7 @@ def tsne_2d(features: np.ndarray, seed: int = 0, perplexity: float = 30.0) -> np
 
 
 class FaceSpace:
-    """"Eigenfaces": the top-``k`` principal components of a set of faces (pixels).
+    """ "Eigenfaces": the top-``k`` principal components of a set of faces (pixels).
 
     ``score(images)`` is the share of each image's variation (around the mean face) that the face
     space explains: near 1 for faces like the reference set, near 0 for noise.  Used to check that

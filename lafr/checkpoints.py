@@ -27,8 +27,11 @@ def save_checkpoint(path: Path, model: torch.nn.Module, optimizer: torch.optim.O
                 tensors[f"optimizer.{pid}.{name}"] = value.detach().cpu().contiguous()
             else:
                 scalars[f"{pid}.{name}"] = float(value)
-    meta = {"state": json.dumps(state), "optimizer_scalars": json.dumps(scalars),
-            "param_groups": json.dumps(opt_state["param_groups"])}  # fmt: skip
+    meta = {
+        "state": json.dumps(state),
+        "optimizer_scalars": json.dumps(scalars),
+        "param_groups": json.dumps(opt_state["param_groups"]),
+    }
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
     save_file(tensors, str(tmp), metadata=meta)

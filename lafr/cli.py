@@ -46,7 +46,11 @@ def cmd_tour(args) -> int:
     missing = [str(nb) for nb in notebooks if not nb.is_file()]
     if missing:
         raise FileNotFoundError(f"notebook(s) not found: {', '.join(missing)}")
-    out = Path(args.out).expanduser() if args.out else Path(os.environ.get("LAFR_CACHE", Path.home() / ".cache" / "lafr")) / "tour"
+    out = (
+        Path(args.out).expanduser()
+        if args.out
+        else Path(os.environ.get("LAFR_CACHE", Path.home() / ".cache" / "lafr")) / "tour"
+    )
     out.mkdir(parents=True, exist_ok=True)
     print(f"lafr tour: profile {args.profile}, {len(notebooks)} notebook(s), executed copies in {out}")
     failures = 0
@@ -69,14 +73,20 @@ def _run_notebook(nb: Path, out: Path, args) -> int:
     try:
         import papermill
     except ImportError:
-        raise ModuleNotFoundError("lafr tour runs the notebooks with papermill: pip install 'lafr[dev]' (or pip install papermill)") from None
+        raise ModuleNotFoundError(
+            "lafr tour runs the notebooks with papermill: pip install 'lafr[dev]' (or pip install papermill)"
+        ) from None
 
     start = time.perf_counter()
     try:
         papermill.execute_notebook(
-            str(nb), str(out / nb.name), parameters={"profile": args.profile},
-            cwd=str(nb.resolve().parent), progress_bar=False, execution_timeout=args.timeout,
-        )  # fmt: skip
+            str(nb),
+            str(out / nb.name),
+            parameters={"profile": args.profile},
+            cwd=str(nb.resolve().parent),
+            progress_bar=False,
+            execution_timeout=args.timeout,
+        )
         status, failed = "passed", 0
     except Exception as e:  # noqa: BLE001 - report every notebook, then fail at the end
         last = str(e).strip().splitlines()[-1][:200] if str(e).strip() else ""
@@ -103,24 +113,10 @@ def cmd_profile(args) -> int:
     return 0
 
 
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="lafr", description="LAFR, reproduced and taught: notebooks, training and restoration.")
+    parser = argparse.ArgumentParser(
+        prog="lafr", description="LAFR, reproduced and taught: notebooks, training and restoration."
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     tour = sub.add_parser("tour", help="run every notebook headless and write the figures")
@@ -131,9 +127,15 @@ def build_parser() -> argparse.ArgumentParser:
     tour.add_argument("--timeout", type=int, default=1800, help="seconds allowed per cell (default 1800)")
     tour.set_defaults(func=cmd_tour)
 
-    pre = sub.add_parser("pretrain-toy", help="train the tiny profile's toy VAE and diffusion prior (hours on a CPU, minutes on a GPU)")
-    pre.add_argument("--out", default=cli_train.TOY_OUT, help="folder to write (default: the committed toy models' folder; "
-                     "for --stage identity or structure, lafr/weights/toy_identity or toy_structure)")
+    pre = sub.add_parser(
+        "pretrain-toy", help="train the tiny profile's toy VAE and diffusion prior (hours on a CPU, minutes on a GPU)"
+    )
+    pre.add_argument(
+        "--out",
+        default=cli_train.TOY_OUT,
+        help="folder to write (default: the committed toy models' folder; "
+        "for --stage identity or structure, lafr/weights/toy_identity or toy_structure)",
+    )
     pre.add_argument("--device", default="cuda" if _cuda() else "cpu")
     pre.add_argument("--seed", type=int, default=1)
     pre.add_argument("--faces", type=int, default=20_000, help="synthetic HQ faces to train on")
@@ -147,17 +149,27 @@ def build_parser() -> argparse.ArgumentParser:
     pre.add_argument("--decoder-steps", type=int, default=6000)
     pre.add_argument("--decoder-batch", type=int, default=16)
     pre.add_argument("--decoder-lr", type=float, default=2e-4)
-    pre.add_argument("--decoder-region-weight", type=float, default=4.0, help="extra loss weight inside the eye and mouth boxes")
-    pre.add_argument("--identities", type=int, default=4000, help="--stage identity/structure: synthetic people to train on")
+    pre.add_argument(
+        "--decoder-region-weight", type=float, default=4.0, help="extra loss weight inside the eye and mouth boxes"
+    )
+    pre.add_argument(
+        "--identities", type=int, default=4000, help="--stage identity/structure: synthetic people to train on"
+    )
     pre.add_argument("--views", type=int, default=6, help="--stage identity/structure: views of each person")
     pre.add_argument("--net-steps", type=int, default=2000, help="--stage identity/structure: training steps")
     pre.add_argument("--net-batch", type=int, default=128)
     pre.add_argument("--net-lr", type=float, default=2e-3)
-    pre.add_argument("--stage", choices=("all", "prior", "decoder", "identity", "structure"), default="all",
-                     help="'prior': keep the VAE saved in --out and train only the prior; "
-                          "'decoder': fine-tune only the VAE's decoder (the latent space stays); "
-                          "'identity', 'structure': the loss's toy identity encoder or structure network (notebook 04)")
-    pre.add_argument("--resume", action="store_true", help="with --stage prior: continue the prior's training from its saved state")
+    pre.add_argument(
+        "--stage",
+        choices=("all", "prior", "decoder", "identity", "structure"),
+        default="all",
+        help="'prior': keep the VAE saved in --out and train only the prior; "
+        "'decoder': fine-tune only the VAE's decoder (the latent space stays); "
+        "'identity', 'structure': the loss's toy identity encoder or structure network (notebook 04)",
+    )
+    pre.add_argument(
+        "--resume", action="store_true", help="with --stage prior: continue the prior's training from its saved state"
+    )
     pre.add_argument("--overwrite", action="store_true", help="replace existing toy models in --out")
     pre.set_defaults(func=cli_train.cmd_pretrain_toy)
 
@@ -167,25 +179,49 @@ def build_parser() -> argparse.ArgumentParser:
     ta.add_argument("--out", required=True, help="folder for the checkpoint, loss.csv, the adapter and its manifest")
     ta.add_argument("--resume", action="store_true", help="continue from --out/checkpoint.safetensors")
     ta.add_argument("--model", help="base model: hub id or local folder (default: the profile's)")
-    ta.add_argument("--device", default="cuda" if _cuda() else "cpu", help="where the VAE encodes the faces (training itself uses a GPU when accelerate finds one)")
+    ta.add_argument(
+        "--device",
+        default="cuda" if _cuda() else "cpu",
+        help="where the VAE encodes the faces (training itself uses a GPU when accelerate finds one)",
+    )
     ta.add_argument("--views", type=int, help="degraded versions of each training face (default: the profile's)")
     ta.add_argument("--epochs", type=int, help="override the profile's stage-1 epochs")
     ta.add_argument("--lr", type=float, help="override the profile's stage-1 learning rate")
     ta.add_argument("--soft", action="store_true", help="soft argmin instead of straight-through (A.2.2 gives both)")
-    ta.add_argument("--residual", action="store_true",
-                    help="ablation, not the paper's method: add z_LQ to the adapter's output (a skip connection)")
+    ta.add_argument(
+        "--residual",
+        action="store_true",
+        help="ablation, not the paper's method: add z_LQ to the adapter's output (a skip connection)",
+    )
     ta.add_argument("--stop-after", type=int, help="stop after this many steps (resume later with --resume)")
     ta.add_argument("--eval-faces", type=int, default=128, help="held-out faces to evaluate on")
     ta.set_defaults(func=cli_train.cmd_train_adapter)
 
-    tl = sub.add_parser("train-lora", help="stage 2: conv-only LoRA on the pruned one-step UNet, with the multilevel loss")
+    tl = sub.add_parser(
+        "train-lora", help="stage 2: conv-only LoRA on the pruned one-step UNet, with the multilevel loss"
+    )
     tl.add_argument("--profile", default=os.environ.get("LAFR_PROFILE", "tiny"), choices=sorted(config.PROFILES))
-    tl.add_argument("--out", required=True, help="folder for the checkpoint, loss.csv and the trained system (out/system)")
+    tl.add_argument(
+        "--out", required=True, help="folder for the checkpoint, loss.csv and the trained system (out/system)"
+    )
     tl.add_argument("--data", help="a folder of aligned HQ faces (default: the profile's training faces)")
     tl.add_argument("--model", help="base model: hub id or local folder (default: the profile's)")
-    tl.add_argument("--adapter", help="stage-1 adapter folder or built-in name (default: the profile's); 'none' trains without one")
-    tl.add_argument("--targets", choices=("conv", "attention"), default="conv", help="LoRA on the convolutions (the paper's) or the attention projections (Table 7)")
-    tl.add_argument("--terms", nargs="+", choices=("res", "id", "fs"), default=["res", "id", "fs"], help="loss levels to train with (Table 5)")
+    tl.add_argument(
+        "--adapter", help="stage-1 adapter folder or built-in name (default: the profile's); 'none' trains without one"
+    )
+    tl.add_argument(
+        "--targets",
+        choices=("conv", "attention"),
+        default="conv",
+        help="LoRA on the convolutions (the paper's) or the attention projections (Table 7)",
+    )
+    tl.add_argument(
+        "--terms",
+        nargs="+",
+        choices=("res", "id", "fs"),
+        default=["res", "id", "fs"],
+        help="loss levels to train with (Table 5)",
+    )
     tl.add_argument("--id-form", choices=("cosine", "l2"), default="cosine")
     tl.add_argument("--fs-form", choices=("cosine", "l2"), default="cosine")
     tl.add_argument("--timestep", type=int, help="override the profile's fixed timestep")
@@ -193,50 +229,101 @@ def build_parser() -> argparse.ArgumentParser:
     tl.add_argument("--steps", type=int, help="override the profile's stage-2 steps")
     tl.add_argument("--batch-size", type=int, help="override the profile's stage-2 batch size")
     tl.add_argument("--lr", type=float, help="override the profile's stage-2 learning rate")
-    tl.add_argument("--views", type=int, help="degraded versions of each training face (default: the profile's stage1_views)")
-    tl.add_argument("--device", default="cuda" if _cuda() else "cpu", help="where the models load (training uses a GPU when accelerate finds one)")
+    tl.add_argument(
+        "--views", type=int, help="degraded versions of each training face (default: the profile's stage1_views)"
+    )
+    tl.add_argument(
+        "--device",
+        default="cuda" if _cuda() else "cpu",
+        help="where the models load (training uses a GPU when accelerate finds one)",
+    )
     tl.add_argument("--resume", action="store_true", help="continue from --out/checkpoint.safetensors")
     tl.add_argument("--stop-after", type=int, help="stop after this many steps (resume later with --resume)")
     tl.add_argument("--eval-faces", type=int, default=128, help="held-out faces to judge the restorer on")
-    tl.add_argument("--seed", type=int, help="training seed: LoRA's random start and the batch order (default: the profile's "
-                    "seed; the training pairs and held-out faces always use the profile's seed)")
-    tl.add_argument("--grad-accum", type=int, default=1, help="micro-batches per optimizer step (--steps counts micro-batches)")
-    tl.add_argument("--mixed-precision", choices=("no", "fp16", "bf16"), default="no", help="accelerate's autocast for the forward pass")
-    tl.add_argument("--gradient-checkpointing", action="store_true", help="recompute UNet and decoder activations in the backward pass (less memory)")
-    tl.add_argument("--lora-dtype", choices=("float32", "float16"), default="float32",
-                    help="dtype of the saved LoRA weights (float16 halves the file; the manifest's numbers are measured after saving)")
+    tl.add_argument(
+        "--seed",
+        type=int,
+        help="training seed: LoRA's random start and the batch order (default: the profile's "
+        "seed; the training pairs and held-out faces always use the profile's seed)",
+    )
+    tl.add_argument(
+        "--grad-accum", type=int, default=1, help="micro-batches per optimizer step (--steps counts micro-batches)"
+    )
+    tl.add_argument(
+        "--mixed-precision",
+        choices=("no", "fp16", "bf16"),
+        default="no",
+        help="accelerate's autocast for the forward pass",
+    )
+    tl.add_argument(
+        "--gradient-checkpointing",
+        action="store_true",
+        help="recompute UNet and decoder activations in the backward pass (less memory)",
+    )
+    tl.add_argument(
+        "--lora-dtype",
+        choices=("float32", "float16"),
+        default="float32",
+        help="dtype of the saved LoRA weights (float16 halves the file; "
+        "the manifest's numbers are measured after saving)",
+    )
     tl.set_defaults(func=cli_train.cmd_train_lora)
 
-    rs = sub.add_parser("restore", help="restore aligned face crops (files or folders) into PNGs",
-                        description="Restore aligned face crops with a trained LAFR system. The input must be an aligned, "
-                                    "roughly square face crop (FFHQ-style alignment); other images are restored as if they were one.")
+    rs = sub.add_parser(
+        "restore",
+        help="restore aligned face crops (files or folders) into PNGs",
+        description="Restore aligned face crops with a trained LAFR system. The input must be an aligned, "
+        "roughly square face crop (FFHQ-style alignment); other images are restored as if they were one.",
+    )
     rs.add_argument("inputs", nargs="+", help="image files and folders of images")
-    rs.add_argument("-o", "--output", required=True, help="output folder (must not be an input folder); one PNG per input")
+    rs.add_argument(
+        "-o", "--output", required=True, help="output folder (must not be an input folder); one PNG per input"
+    )
     rs.add_argument("--profile", default=os.environ.get("LAFR_PROFILE", "tiny"), choices=sorted(config.PROFILES))
-    rs.add_argument("--model", help="a trained system (the out/system folder of `lafr train-lora`); default: the profile's")
+    rs.add_argument(
+        "--model", help="a trained system (the out/system folder of `lafr train-lora`); default: the profile's"
+    )
     rs.add_argument("--device", default="cuda" if _cuda() else "cpu")
     rs.add_argument("--dtype", choices=("float32", "float16", "bfloat16"), default="float32")
     rs.add_argument("--batch-size", type=int, default=8)
-    rs.add_argument("--overwrite", action="store_true", help="replace existing files in the output folder (inputs are never replaced)")
+    rs.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace existing files in the output folder (inputs are never replaced)",
+    )
     rs.set_defaults(func=cli_restore.cmd_restore)
 
-    ev = sub.add_parser("evaluate", help="judge restored faces: metrics against ground truth (paired by name), or no-reference",
-                        description="Every available full-reference metric (PSNR, SSIM, LPIPS, DISTS, Deg, LMD) when --gt is given, "
-                                    "every available no-reference metric otherwise. Metrics whose weights cannot be had are listed "
-                                    "as not measured, with the reason.")
+    ev = sub.add_parser(
+        "evaluate",
+        help="judge restored faces: metrics against ground truth (paired by name), or no-reference",
+        description="Every available full-reference metric (PSNR, SSIM, LPIPS, DISTS, Deg, LMD) when --gt is given, "
+        "every available no-reference metric otherwise. Metrics whose weights cannot be had are listed "
+        "as not measured, with the reason.",
+    )
     ev.add_argument("restored", help="folder of restored images")
-    ev.add_argument("--gt", help="folder of ground-truth images, paired with the restored ones by file name (extension aside)")
+    ev.add_argument(
+        "--gt", help="folder of ground-truth images, paired with the restored ones by file name (extension aside)"
+    )
     ev.add_argument("--metrics", nargs="+", help="metric names (default: all that apply); see lafr.metrics")
-    ev.add_argument("--fid-reference", help="FID's reference set: a folder of images (default: the --gt folder); "
-                                            "FID-F is always against FFHQ's statistics")
+    ev.add_argument(
+        "--fid-reference",
+        help="FID's reference set: a folder of images (default: the --gt folder); "
+        "FID-F is always against FFHQ's statistics",
+    )
     ev.add_argument("--out", default="results.csv", help="CSV of per-image values (default results.csv)")
     ev.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
-    ev.add_argument("--profile", default=os.environ.get("LAFR_PROFILE", "tiny"), choices=sorted(config.PROFILES),
-                    help="whose loss networks must not judge (checked)")
+    ev.add_argument(
+        "--profile",
+        default=os.environ.get("LAFR_PROFILE", "tiny"),
+        choices=sorted(config.PROFILES),
+        help="whose loss networks must not judge (checked)",
+    )
     ev.add_argument("--device", default="cuda" if _cuda() else "cpu")
     ev.set_defaults(func=cli_evaluate.cmd_evaluate)
 
-    prof = sub.add_parser("profile", help="print a profile's values and where each comes from (the paper, another work, or us)")
+    prof = sub.add_parser(
+        "profile", help="print a profile's values and where each comes from (the paper, another work, or us)"
+    )
     prof.add_argument("name", nargs="?", default=None, choices=sorted(config.PROFILES))
     prof.set_defaults(func=cmd_profile)
     return parser

@@ -20,7 +20,9 @@ def _by_stem(files, folder) -> dict:
         seen.setdefault(f.stem, []).append(f.name)
     twins = [" and ".join(v) for v in seen.values() if len(v) > 1]
     if twins:
-        raise ValueError(f"{folder}: several files share a name (extension aside), so pairing is ambiguous: {'; '.join(twins)}")
+        raise ValueError(
+            f"{folder}: several files share a name (extension aside), so pairing is ambiguous: {'; '.join(twins)}"
+        )
     return {f.stem: f for f in files}
 
 
@@ -47,16 +49,26 @@ def cmd_evaluate(args) -> int:
         gt = _by_stem(data.list_images(args.gt), args.gt)
         missing, extra = sorted(set(mine) - set(gt)), sorted(set(gt) - set(mine))
         if missing or extra:
-            raise ValueError("restored and ground-truth files must pair by name (without extension): "
-                             + (f"no ground truth for {', '.join(missing)}" if missing else "")
-                             + ("; " if missing and extra else "")
-                             + (f"nothing restored for {', '.join(extra)}" if extra else ""))  # fmt: skip
+            raise ValueError(
+                "restored and ground-truth files must pair by name (without extension): "
+                + (f"no ground truth for {', '.join(missing)}" if missing else "")
+                + ("; " if missing and extra else "")
+                + (f"nothing restored for {', '.join(extra)}" if extra else "")
+            )
         pairs = [(mine[k], gt[k]) for k in sorted(mine)]
-    default = metrics.FULL_REFERENCE + metrics.SET_METRICS if args.gt else metrics.NO_REFERENCE + ("fid_ffhq",) + (("fid",) if args.fid_reference else ())
+    default = (
+        metrics.FULL_REFERENCE + metrics.SET_METRICS
+        if args.gt
+        else metrics.NO_REFERENCE + ("fid_ffhq",) + (("fid",) if args.fid_reference else ())
+    )
     names = args.metrics or list(default)
-    needs_gt = [n for n in names if n not in metrics.NO_REFERENCE + ("fid_ffhq",) and not (n == "fid" and args.fid_reference)]
+    needs_gt = [
+        n for n in names if n not in metrics.NO_REFERENCE + ("fid_ffhq",) and not (n == "fid" and args.fid_reference)
+    ]
     if not args.gt and needs_gt:
-        raise ValueError(f"{', '.join(needs_gt)} {'need' if len(needs_gt) > 1 else 'needs'} ground truth: pass --gt FOLDER")
+        raise ValueError(
+            f"{', '.join(needs_gt)} {'need' if len(needs_gt) > 1 else 'needs'} ground truth: pass --gt FOLDER"
+        )
     out = Path(args.out)
     if out.exists() and not args.overwrite:
         raise FileExistsError(f"{out} exists; pass --overwrite or choose another --out")
@@ -71,11 +83,21 @@ def cmd_evaluate(args) -> int:
         images.append(x), refs.append(y), keys.append(f.stem)
     if bad:
         raise ValueError(f"{len(bad)} unreadable image(s):\n  " + "\n  ".join(bad))
-    sizes = [f"{k}: restored {tuple(x.shape[-2:])}, ground truth {tuple(y.shape[-2:])}" for k, x, y in zip(keys, images, refs) if x.shape != y.shape]
+    sizes = [
+        f"{k}: restored {tuple(x.shape[-2:])}, ground truth {tuple(y.shape[-2:])}"
+        for k, x, y in zip(keys, images, refs)
+        if x.shape != y.shape
+    ]
     if sizes:
-        raise ValueError(f"{len(sizes)} pair(s) differ in size (restore at the ground truth's size):\n  " + "\n  ".join(sizes))
-    suite = metrics.Suite(names, device=args.device, identity_net=config.get_profile(args.profile).identity_metric_net,
-                          fid_reference=args.fid_reference)
+        raise ValueError(
+            f"{len(sizes)} pair(s) differ in size (restore at the ground truth's size):\n  " + "\n  ".join(sizes)
+        )
+    suite = metrics.Suite(
+        names,
+        device=args.device,
+        identity_net=config.get_profile(args.profile).identity_metric_net,
+        fid_reference=args.fid_reference,
+    )
     metrics.check_judges(config.get_profile(args.profile), suite)
     ref = suite.reference(refs, keys)
     result = suite.evaluate(images, ref, label=Path(args.restored).name, progress=True)
@@ -83,7 +105,10 @@ def cmd_evaluate(args) -> int:
     for note in result.notes:
         print(f"lafr evaluate: {note}", file=sys.stderr)
     if not result.summary:
-        print("lafr evaluate: no metric could be measured here (see 'Not measured' above); nothing written", file=sys.stderr)
+        print(
+            "lafr evaluate: no metric could be measured here (see 'Not measured' above); nothing written",
+            file=sys.stderr,
+        )
         return 2
     result.to_csv(out, overwrite=args.overwrite)
     print(f"per-image values written to {out}")

@@ -35,7 +35,9 @@ def cmd_restore(args) -> int:
     if not files:
         raise ValueError(f"no image files among {', '.join(args.inputs)} ({', '.join(data.IMAGE_EXTENSIONS)})")
     if out.resolve() in input_folders or any(out.resolve() == f.resolve().parent for f in files):
-        raise ValueError(f"{out}: is where inputs are; choose another output folder, so that no input can be overwritten")
+        raise ValueError(
+            f"{out}: is where inputs are; choose another output folder, so that no input can be overwritten"
+        )
     targets = {}
     for f in files:
         targets.setdefault(out / (f.stem + ".png"), []).append(str(f))
@@ -44,7 +46,9 @@ def cmd_restore(args) -> int:
         raise ValueError("several inputs would be written to the same file: " + "; ".join(clashes))
     existing = [str(t) for t in targets if t.exists()]
     if existing and not args.overwrite:
-        raise FileExistsError(f"would overwrite {', '.join(existing[:5])}{' ...' if len(existing) > 5 else ''}; pass --overwrite")
+        raise FileExistsError(
+            f"would overwrite {', '.join(existing[:5])}{' ...' if len(existing) > 5 else ''}; pass --overwrite"
+        )
     cfg = config.get_profile(args.profile)
     dtype = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}[args.dtype]
     pipe = LAFRPipeline.from_pretrained(args.model or cfg.restorer_weights, device=args.device, dtype=dtype)
@@ -55,7 +59,9 @@ def cmd_restore(args) -> int:
         for f in chunk:
             try:
                 images.append((f, data.load_image(f)))
-            except ValueError as e:  # lafr.data.ImageError: unreadable, empty, not an image ... (its message names the file)
+            except (
+                ValueError
+            ) as e:  # lafr.data.ImageError: unreadable, empty, not an image ... (its message names the file)
                 why = str(e) if str(f) in str(e) else f"{f}: {e}"
                 skipped.append(why)
                 print(f"lafr restore: skipped {why}", file=sys.stderr)

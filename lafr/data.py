@@ -266,7 +266,9 @@ def packaged_face_photos(size: int | None = None) -> dict[str, torch.Tensor]:
     return out
 
 
-def real_lq_faces(name: str, n: int | None = None, size: int = 64, preset: str = "tiny", seed: int = 0) -> tuple[list, list[str]]:
+def real_lq_faces(
+    name: str, n: int | None = None, size: int = 64, preset: str = "tiny", seed: int = 0
+) -> tuple[list, list[str]]:
     """Real low-quality faces to restore (a profile's ``real_benchmarks``), in [0, 1], and their names.
 
     * ``packaged_photos``: the two packaged portraits (``packaged_face_photos``) at ``size``,
@@ -282,8 +284,10 @@ def real_lq_faces(name: str, n: int | None = None, size: int = 64, preset: str =
         lq = [degrade(x, preset, seed=seed + i)[0] for i, x in enumerate(photos.values())]
         return lq[:n], list(photos)[:n]
     if name not in DATASETS or "lq" not in DATASETS[name].folders:
-        raise ValueError(f"unknown real benchmark {name!r}: 'packaged_photos' or one of "
-                         f"{sorted(k for k, v in DATASETS.items() if 'lq' in v.folders)}")  # fmt: skip
+        raise ValueError(
+            f"unknown real benchmark {name!r}: 'packaged_photos' or one of "
+            f"{sorted(k for k, v in DATASETS.items() if 'lq' in v.folders)}"
+        )
     files = list_images(dataset_path(name) / DATASETS[name].folders["lq"], recursive=True)[:n]
     return [load_image(f) for f in files], [f.stem for f in files]
 
@@ -338,7 +342,11 @@ def image_set(source: str, n: int, size: int, seed: int = 0) -> tuple[torch.Tens
     if source == "packaged_natural":
         photos = packaged_natural_photos()
         whole = [resize_square(x, size) for x in photos.values()][:n]
-        crops = random_crops(photos.values(), n - len(whole), size, seed) if n > len(whole) else torch.empty(0, 3, size, size)
+        crops = (
+            random_crops(photos.values(), n - len(whole), size, seed)
+            if n > len(whole)
+            else torch.empty(0, 3, size, size)
+        )
         return torch.cat([torch.stack(whole), crops]), [f"photo:{k}" for k in photos][:n] + ["crop"] * len(crops)
     if source in ("celeba_hq", "imagenet_samples"):
         name, role = ("celeba_test", "hq") if source == "celeba_hq" else ("imagenet_samples", "hq")

@@ -67,7 +67,9 @@ def manifest_path() -> Path:
     for path in (CHECKOUT_DATA / "datasets.json", PACKAGE_DIR / "manifest" / "datasets.json"):
         if path.is_file():
             return path
-    raise FileNotFoundError(f"the dataset manifest is missing: neither {CHECKOUT_DATA / 'datasets.json'} nor the installed copy exists")
+    raise FileNotFoundError(
+        f"the dataset manifest is missing: neither {CHECKOUT_DATA / 'datasets.json'} nor the installed copy exists"
+    )
 
 
 def load_manifest(path: str | os.PathLike | None = None) -> dict[str, DatasetSpec]:
@@ -154,7 +156,8 @@ def dataset_path(name: str, download_missing: bool = True, cache: str | os.PathL
     """The cache folder of a paper dataset, downloading and unpacking it first if needed.
 
     A file already placed in the cache folder by hand is used (and checked) instead of downloaded.
-    Raises ``DatasetError`` with instructions when the dataset cannot be had.  Used by notebook 01 in the paper profile; taught in notebook 06.
+    Raises ``DatasetError`` with instructions when the dataset cannot be had.  Used by notebook 01 in
+    the paper profile; taught in notebook 06.
     """
     if name not in DATASETS:
         raise KeyError(f"unknown dataset {name!r}; known: {sorted(DATASETS)}")

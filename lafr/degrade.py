@@ -87,11 +87,19 @@ def sample_params(preset: str | Preset, seed: int, strength: float = 1.0) -> dic
     jpeg_lo, jpeg_hi = p.jpeg
     quality = int(round(rng.uniform(jpeg_hi - (jpeg_hi - jpeg_lo) * strength, jpeg_hi)))
     return {
-        "preset": p.name, "seed": int(seed), "strength": float(strength), "kernel_size": p.kernel_size,
-        "anisotropic": aniso, "sigma_x": s1, "sigma_y": s2, "theta": theta,
-        "scale": draw(*p.scale), "noise": draw(*p.noise), "jpeg_quality": quality,
+        "preset": p.name,
+        "seed": int(seed),
+        "strength": float(strength),
+        "kernel_size": p.kernel_size,
+        "anisotropic": aniso,
+        "sigma_x": s1,
+        "sigma_y": s2,
+        "theta": theta,
+        "scale": draw(*p.scale),
+        "noise": draw(*p.noise),
+        "jpeg_quality": quality,
         "noise_seed": int(rng.integers(2**31)),
-    }  # fmt: skip
+    }
 
 
 def blur_kernel(size: int, sigma_x: float, sigma_y: float, theta: float) -> torch.Tensor:
@@ -153,8 +161,13 @@ def apply(img: torch.Tensor, params: dict, upsample: str = "bilinear") -> torch.
     return x.clamp(0, 1)
 
 
-def degrade(img: torch.Tensor, preset: str | Preset = "gfpgan", seed: int | list[int] = 0, strength: float = 1.0,
-            upsample: str = "bilinear"):
+def degrade(
+    img: torch.Tensor,
+    preset: str | Preset = "gfpgan",
+    seed: int | list[int] = 0,
+    strength: float = 1.0,
+    upsample: str = "bilinear",
+):
     """Blind-degrade an image (3 x H x W) or a batch (N x 3 x H x W) in [0, 1].
 
     ``seed`` is one int per image (a batch with an int seed uses seed, seed + 1, ...).

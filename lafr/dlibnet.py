@@ -47,8 +47,14 @@ def _layout() -> list[tuple]:
     for width, n_blocks, first_stride in ((32, 3, 1), (64, 4, 2), (128, 3, 2), (256, 3, 2), (256, 1, 2)):
         for i in range(n_blocks):
             stride, p = (first_stride if i == 0 else 1), f"blocks.{b}."
-            layers += [("tag",), ("con", p + "conv1", width, 3, stride), ("affine", p + "affine1"), ("relu",),
-                       ("con", p + "conv2", width, 3, 1), ("affine", p + "affine2")]
+            layers += [
+                ("tag",),
+                ("con", p + "conv1", width, 3, stride),
+                ("affine", p + "affine1"),
+                ("relu",),
+                ("con", p + "conv2", width, 3, 1),
+                ("affine", p + "affine2"),
+            ]
             layers += [("tag",), ("skip",), ("avg_pool", 2, 2)] if stride == 2 else []
             layers += [("add_prev",), ("relu",)]
             b += 1
@@ -62,14 +68,16 @@ class _Reader:
         self.path, self.data, self.pos = path, path.read_bytes(), 0
 
     def fail(self, what: str):
-        raise DlibFormatError(f"{self.path} is not dlib's face-recognition ResNet ({MODEL_FILE}): "
-                              f"{what} at byte offset {self.pos} of {len(self.data)}")
+        raise DlibFormatError(
+            f"{self.path} is not dlib's face-recognition ResNet ({MODEL_FILE}): "
+            f"{what} at byte offset {self.pos} of {len(self.data)}"
+        )
 
     def take(self, n: int) -> bytes:
         if self.pos + n > len(self.data):
             self.fail(f"the file ends early (needed {n} more bytes)")
         self.pos += n
-        return self.data[self.pos - n:self.pos]
+        return self.data[self.pos - n : self.pos]
 
     def expect(self, value, got, what: str):
         if got != value:
@@ -93,7 +101,7 @@ class _Reader:
 
     def double(self) -> float:
         mantissa, exponent = self.int(), self.int()
-        return {32000: float("inf"), 32001: -float("inf"), 32002: float("nan")}.get(exponent, mantissa * 2.0 ** exponent)
+        return {32000: float("inf"), 32001: -float("inf"), 32002: float("nan")}.get(exponent, mantissa * 2.0**exponent)
 
     def bool(self) -> bool:
         c = self.take(1)
@@ -133,8 +141,15 @@ def read_dlib_resnet(path) -> dict[str, torch.Tensor]:
     r.expect("input_rgb_image_sized", r.string(), "input layer")
     out["mean_rgb"] = torch.tensor([r.double() for _ in range(3)], dtype=torch.float32)
     r.expect((CHIP_SIZE, CHIP_SIZE), r.ints(2), "input size")
-    names = {"con": "con_4", "affine": "affine_", "relu": "relu_", "max_pool": "max_pool_2",
-             "avg_pool": "avg_pool_2", "add_prev": "add_prev_", "fc": "fc_2"}
+    names = {
+        "con": "con_4",
+        "affine": "affine_",
+        "relu": "relu_",
+        "max_pool": "max_pool_2",
+        "avg_pool": "avg_pool_2",
+        "add_prev": "add_prev_",
+        "fc": "fc_2",
+    }
     for i, (kind, *spec) in enumerate(layer for layer in layers if layer[0] not in ("tag", "skip")):
         r.expect(names[kind], r.string(), "layer type")
         if kind == "con":

@@ -12,8 +12,8 @@ maps images in [-1, 1] (N x 3 x H x W) to one feature vector per image (N x D).
 
 | role | ``paper`` profile | ``tiny`` profile (offline) |
 |---|---|---|
-| F_id | CLIP ViT-H/14 image encoder (IP-Adapter), 1024-D | ``ToyIdentityEncoder``, trained here with an ArcFace loss on synthetic identities |
-| F_fs | D3DFR's R-Net (ResNet-50), 3DMM coefficients | ``ToyStructureNet``, trained here to find the synthetic faces' landmarks |
+| F_id | CLIP ViT-H/14 image encoder (IP-Adapter), 1024-D | ``ToyIdentityEncoder``: ArcFace loss, synthetic people |
+| F_fs | D3DFR's R-Net (ResNet-50), 3DMM coefficients | ``ToyStructureNet``: the synthetic faces' landmarks |
 
 The toy networks are trained once by ``lafr pretrain-toy --stage identity`` and ``--stage
 structure`` (``lafr.pretrain_facenets``) and committed in ``lafr/weights`` (with a manifest of how,
@@ -50,7 +50,7 @@ def _trunk(widths: tuple[int, ...]) -> nn.Sequential:
     (conv, batch norm, ReLU), ending at 1/16 of the input's size."""
     layers, cin = [], 3
     for i, w in enumerate(widths):
-        for stride in ((1,) if i == 0 else (2, 1)):
+        for stride in (1,) if i == 0 else (2, 1):
             layers += [nn.Conv2d(cin, w, 3, stride, 1, bias=False), nn.BatchNorm2d(w), nn.ReLU(inplace=True)]
             cin = w
     layers += [nn.Conv2d(cin, cin, 3, 2, 1, bias=False), nn.BatchNorm2d(cin), nn.ReLU(inplace=True)]
@@ -69,8 +69,12 @@ class ToyIdentityEncoder(ModelMixin, ConfigMixin):
         super().__init__()
         self.trunk = _trunk(tuple(widths))
         cells = (image_size // 2 ** len(widths)) ** 2
-        self.head = nn.Sequential(nn.BatchNorm2d(widths[-1]), nn.Flatten(),
-                                  nn.Linear(widths[-1] * cells, embed_dim), nn.BatchNorm1d(embed_dim))  # fmt: skip
+        self.head = nn.Sequential(
+            nn.BatchNorm2d(widths[-1]),
+            nn.Flatten(),
+            nn.Linear(widths[-1] * cells, embed_dim),
+            nn.BatchNorm1d(embed_dim),
+        )
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         """Images N x 3 x H x W in [-1, 1] (resized to ``image_size``) -> N x embed_dim."""
@@ -89,8 +93,13 @@ class ToyStructureNet(ModelMixin, ConfigMixin):
     Taught in notebook 04."""
 
     @register_to_config
-    def __init__(self, image_size: int = 64, widths: tuple[int, ...] = (24, 48, 64, 96), hidden: int = 128,
-                 num_landmarks: int = len(LANDMARK_NAMES)):  # fmt: skip
+    def __init__(
+        self,
+        image_size: int = 64,
+        widths: tuple[int, ...] = (24, 48, 64, 96),
+        hidden: int = 128,
+        num_landmarks: int = len(LANDMARK_NAMES),
+    ):
         super().__init__()
         self.trunk = _trunk(tuple(widths))
         cells = (image_size // 2 ** len(widths)) ** 2
@@ -131,7 +140,9 @@ def load_toy(name: str, device="cpu") -> ModelMixin:
             f"{name}: no toy network in {folder} (config.json missing). The committed ones ship with lafr; "
             f"make them with `lafr pretrain-toy --stage identity` or `--stage structure`."
         )
-    cls = {c.__name__: c for c in (ToyIdentityEncoder, ToyStructureNet)}[json.loads((folder / "config.json").read_text())["_class_name"]]
+    cls = {c.__name__: c for c in (ToyIdentityEncoder, ToyStructureNet)}[
+        json.loads((folder / "config.json").read_text())["_class_name"]
+    ]
     net = cls.from_pretrained(folder, torch_dtype=torch.float32).to(device).eval()
     return net.requires_grad_(False)
 
@@ -157,7 +168,9 @@ class ClipIdentity(nn.Module):
         self.register_buffer("std", torch.tensor(CLIP_STD).view(1, 3, 1, 1), persistent=False)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
-        x = F.interpolate((images + 1) / 2, size=(self.size, self.size), mode="bicubic", align_corners=False, antialias=True)
+        x = F.interpolate(
+            (images + 1) / 2, size=(self.size, self.size), mode="bicubic", align_corners=False, antialias=True
+        )
         x = (x - self.mean.to(x.dtype)) / self.std.to(x.dtype)
         return self.model(pixel_values=x.to(self.model.dtype)).image_embeds
 
@@ -239,7 +252,9 @@ def load_identity_net(name: str, subfolder: str = "", device="cpu") -> nn.Module
 
     try:
         kwargs = {"subfolder": subfolder} if subfolder else {}
-        model = CLIPVisionModelWithProjection.from_pretrained(name, local_files_only=Path(name).is_dir() or _offline(), **kwargs)
+        model = CLIPVisionModelWithProjection.from_pretrained(
+            name, local_files_only=Path(name).is_dir() or _offline(), **kwargs
+        )
     except (OSError, ValueError) as e:
         raise ModelNotFoundError(
             f"identity network (F_id, a CLIP image encoder): could not load {name!r}"
@@ -261,7 +276,9 @@ def load_structure_net(name: str, filename: str = "", device="cpu") -> nn.Module
         state = torch.load(path, map_location="cpu", weights_only=True)
         state = state.get("net_recon", state)
         # the ResNet's depth, read from the checkpoint: (3, 4, 6, 3) for the released ResNet-50
-        layers = tuple(1 + max(int(k.split(".")[2]) for k in state if k.startswith(f"backbone.layer{i}.")) for i in range(1, 5))
+        layers = tuple(
+            1 + max(int(k.split(".")[2]) for k in state if k.startswith(f"backbone.layer{i}.")) for i in range(1, 5)
+        )
         net = D3DFRNet(layers)
         net.load_state_dict(state, strict=True)
     except Exception as e:  # noqa: BLE001 - a wrong file: name it

@@ -34,7 +34,7 @@ class Unavailable(RuntimeError):
     """A metric whose network or weights cannot be had; the message says why and how to get them."""
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _reachable(host: str = "huggingface.co", timeout: float = 3.0) -> bool:
     """Whether a TLS connection to ``host`` opens (asked once per process)."""
     try:
@@ -129,11 +129,17 @@ class DlibFaces:
 
         pts = self.landmarks(img, box)
         five = np.stack([pts[idx].mean(0) for idx in _ARCFACE_POINTS])
-        tform = SimilarityTransform.from_estimate(ARCFACE_TEMPLATE, five) if hasattr(SimilarityTransform, "from_estimate") else None
+        tform = (
+            SimilarityTransform.from_estimate(ARCFACE_TEMPLATE, five)
+            if hasattr(SimilarityTransform, "from_estimate")
+            else None
+        )
         if tform is None:
             tform = SimilarityTransform()
             tform.estimate(ARCFACE_TEMPLATE, five)
-        crop = warp(img.detach().float().clamp(0, 1).permute(1, 2, 0).cpu().numpy(), tform, output_shape=(112, 112), order=1)
+        crop = warp(
+            img.detach().float().clamp(0, 1).permute(1, 2, 0).cpu().numpy(), tform, output_shape=(112, 112), order=1
+        )
         return torch.from_numpy(np.ascontiguousarray(crop, dtype=np.float32)).permute(2, 0, 1)
 
 
@@ -141,7 +147,9 @@ ARCFACE_URL = "https://github.com/xinntao/facexlib/releases/download/v0.1.0/reco
 
 
 # Where ArcFace's 112 px crops put the eye centres, the nose tip and the mouth corners (InsightFace).
-ARCFACE_TEMPLATE = np.array([[38.2946, 51.6963], [73.5318, 51.5014], [56.0252, 71.7366], [41.5493, 92.3655], [70.7299, 92.2041]])
+ARCFACE_TEMPLATE = np.array(
+    [[38.2946, 51.6963], [73.5318, 51.5014], [56.0252, 71.7366], [41.5493, 92.3655], [70.7299, 92.2041]]
+)
 
 
 _ARCFACE_POINTS = [list(range(36, 42)), list(range(42, 48)), [30], [48], [54]]  # the same five, from dlib's 68
@@ -171,15 +179,19 @@ def load_arcface(device="cpu") -> ArcFaceIdentity:
             state = torch.hub.load_state_dict_from_url(ARCFACE_URL, map_location="cpu", progress=False)
     except Exception as e:  # noqa: BLE001 - urllib, ssl, ... : report it with the way out
         where = Path(torch.hub.get_dir()) / "checkpoints" / ARCFACE_URL.rsplit("/", 1)[1]
-        raise Unavailable(f"ArcFace's weights could not be downloaded ({str(e)[:120]}); put {ARCFACE_URL} at {where}") from None
+        raise Unavailable(
+            f"ArcFace's weights could not be downloaded ({str(e)[:120]}); put {ARCFACE_URL} at {where}"
+        ) from None
     model.net.load_state_dict(state)
     return model.to(device).eval()
 
 
 # dlib's 68 points -> the synthetic renderer's landmarks it has a counterpart for
-_SYNTHETIC_PAIRS = {"eye_left_outer": [36], "eye_left": list(range(36, 42)), "eye_left_inner": [39], "eye_right_inner": [42],
-                    "eye_right": list(range(42, 48)), "eye_right_outer": [45], "nose_tip": [30], "mouth_left": [48],
-                    "mouth_right": [54], "chin": [8]}  # fmt: skip
+_SYNTHETIC_PAIRS = {
+    "eye_left_outer": [36], "eye_left": list(range(36, 42)), "eye_left_inner": [39],
+    "eye_right_inner": [42], "eye_right": list(range(42, 48)), "eye_right_outer": [45],
+    "nose_tip": [30], "mouth_left": [48], "mouth_right": [54], "chin": [8],
+}  # fmt: skip
 
 
 def _synthetic_order():

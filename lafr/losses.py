@@ -57,7 +57,8 @@ def lpips_network(net: str = "vgg", backbone: str = "pretrained", seed: int = 0)
             file = {"vgg": "vgg16-397923af.pth", "alex": "alexnet-owt-7be5be79.pth"}.get(net, f"the {net} weights")
             raise OSError(
                 f"LPIPS ({net}) needs torchvision's ImageNet {net} backbone, which could not be loaded ({e}). "
-                f"Put {file} in torch's hub cache ($TORCH_HOME/hub/checkpoints, default ~/.cache/torch/hub/checkpoints) "
+                f"Put {file} in torch's hub cache ($TORCH_HOME/hub/checkpoints, default "
+                "~/.cache/torch/hub/checkpoints) "
                 f"from a machine with internet, or use the offline stand-in: lpips_backbone='random'."
             ) from None
     if backbone == "random":
@@ -91,9 +92,17 @@ class MultilevelLoss(nn.Module):
     logging when their network is given, but do not enter the total.  ``id_form`` / ``fs_form``:
     "cosine" (the paper's) or "l2" (Table 5's rows #3 and #4).  Taught in notebook 04."""
 
-    def __init__(self, identity_net: nn.Module, structure_net: nn.Module, lpips_net: nn.Module,
-                 lpips_weight: float = 2.0, weights: dict | None = None, terms=TERMS,
-                 id_form: str = "cosine", fs_form: str = "cosine"):  # fmt: skip
+    def __init__(
+        self,
+        identity_net: nn.Module,
+        structure_net: nn.Module,
+        lpips_net: nn.Module,
+        lpips_weight: float = 2.0,
+        weights: dict | None = None,
+        terms=TERMS,
+        id_form: str = "cosine",
+        fs_form: str = "cosine",
+    ):
         super().__init__()
         unknown = set(terms) - set(TERMS)
         if unknown or not terms:
@@ -139,6 +148,9 @@ def build_loss(cfg=None, device="cpu", terms=TERMS, id_form: str = "cosine", fs_
         facenets.load_identity_net(cfg.identity_net, cfg.identity_net_subfolder, device=device),
         facenets.load_structure_net(cfg.structure_net, cfg.structure_net_file, device=device),
         lpips_network(cfg.lpips_net, cfg.lpips_backbone, seed=cfg.seed).to(device),
-        lpips_weight=cfg.lpips_weight, terms=terms, id_form=id_form, fs_form=fs_form,
+        lpips_weight=cfg.lpips_weight,
+        terms=terms,
+        id_form=id_form,
+        fs_form=fs_form,
         weights={"res": cfg.loss_weight_res, "id": cfg.loss_weight_id, "fs": cfg.loss_weight_fs},
-    )  # fmt: skip
+    )

@@ -7,11 +7,11 @@ restored face alone; set metrics compare two sets of faces.
 |---|---|---|---|
 | PSNR, SSIM | pixels (RGB; pyiqa ``psnr`` and ``ssimc``) | none | yes |
 | LPIPS, DISTS | deep-feature distance (pyiqa) | AlexNet / VGG, ImageNet-trained | no: weights download |
-| Deg | identity: the angle between face embeddings (degrees) | ``identity_metric_net`` of the profile | dlib's ResNet (``lafr.dlibnet``) |
+| Deg | identity: the angle between face embeddings (degrees) | the profile's ``identity_metric_net`` | dlib's ResNet |
 | LMD | geometry: mean distance of 68 landmarks (pixels) | dlib's 68-point predictor | yes |
 | NIQE, MUSIQ, CLIPIQA, MANIQA | no-reference quality (pyiqa) | various | no: weights download |
 | PIQE | no-reference quality (pyiqa; not in the paper) | none | yes |
-| FID, FID-F | set distance in Inception features (pyiqa's clean-fid), against the ground truth (or a folder), and against FFHQ's statistics | Inception | no: weights download |
+| FID, FID-F | Inception-feature set distance (clean-fid): to the ground truth; FID-F to FFHQ | Inception | no |
 | FD-dlib | the same Frechet distance, in dlib's identity embedding (not FID) | dlib's ResNet | yes |
 
 Conventions, so that numbers can be compared: images are float tensors in [0, 1], N x 3 x H x W (a
@@ -49,12 +49,8 @@ NO_REFERENCE = ("niqe", "musiq", "clipiqa", "maniqa", "piqe")
 SET_METRICS = ("fid", "fid_ffhq", "fd_dlib")  # fid: against the ground truth (or a folder); fid_ffhq: FFHQ's statistics
 
 
-
-
 PYIQA_NAMES = {"psnr": "psnr", "ssim": "ssimc", "lpips": "lpips", "dists": "dists", "niqe": "niqe", "musiq": "musiq",
                "clipiqa": "clipiqa", "maniqa": "maniqa", "piqe": "piqe", "fid": "fid", "fid_ffhq": "fid"}  # fmt: skip
-
-
 
 
 @dataclass
@@ -72,10 +68,6 @@ class Metric:
 # ---- pyiqa's metrics -----------------------------------------------------------------------------
 
 
-
-
-
-
 def _pyiqa_metric(name: str, device) -> Metric:
     import pyiqa
 
@@ -84,14 +76,22 @@ def _pyiqa_metric(name: str, device) -> Metric:
         with quiet_downloads():
             model = pyiqa.create_metric(pyiqa_name, device=torch.device(device), as_loss=False)
     except ImportError as e:  # e.g. CLIP-IQA's openai-clip imports pkg_resources, gone from setuptools >= 81
-        raise Unavailable(f"pyiqa's {pyiqa_name!r} needs a package that fails to import here ({e}); "
-                          "for openai-clip: pip install 'setuptools<81'") from None  # fmt: skip
+        raise Unavailable(
+            f"pyiqa's {pyiqa_name!r} needs a package that fails to import here ({e}); "
+            "for openai-clip: pip install 'setuptools<81'"
+        ) from None
     except Exception as e:  # noqa: BLE001 - pyiqa raises whatever its download raised: report it, do not guess
         reason = str(e).splitlines()[0][:200] if str(e) else type(e).__name__
-        raise Unavailable(f"pyiqa could not build {pyiqa_name!r} ({type(e).__name__}; its weights are downloaded at first use): {reason}") from None
+        raise Unavailable(
+            f"pyiqa could not build {pyiqa_name!r} ({type(e).__name__}; its weights are downloaded at first use): "
+            f"{reason}"
+        ) from None
     needs_gt = name in FULL_REFERENCE
-    nets = {"psnr": "none (pixels, RGB; identical images give pyiqa's cap, 80 dB)", "ssim": "none (pixels, RGB: pyiqa's ssimc)",
-            "piqe": "none (hand-made statistics; not a metric of the paper)"}  # fmt: skip
+    nets = {
+        "psnr": "none (pixels, RGB; identical images give pyiqa's cap, 80 dB)",
+        "ssim": "none (pixels, RGB: pyiqa's ssimc)",
+        "piqe": "none (hand-made statistics; not a metric of the paper)",
+    }
 
     def fn(restored, ref):
         out = []
@@ -105,18 +105,6 @@ def _pyiqa_metric(name: str, device) -> Metric:
 
 
 # ---- the distances behind Deg and the set metrics -------------------------------------------------
-
-
-
-
-
-
-
-
-
-
-
-
 
 
 def angle_degrees(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
@@ -163,12 +151,24 @@ class Suite:
     restored set with ``fid_reference``: a folder of images, ``"FFHQ"`` (clean-fid's stored FFHQ
     statistics at 1024 px, as prior work), or None for the ground-truth set.  Taught in notebook 06."""
 
-    def __init__(self, names=None, device="cpu", identity_net: str = "dlib", batch_size: int = 32, fid_reference: str | None = None):
+    def __init__(
+        self,
+        names=None,
+        device="cpu",
+        identity_net: str = "dlib",
+        batch_size: int = 32,
+        fid_reference: str | None = None,
+    ):
         names = list(names or FULL_REFERENCE + NO_REFERENCE + SET_METRICS)
         unknown = [n for n in names if n not in LOWER_IS_BETTER]
         if unknown:
             raise ValueError(f"unknown metric(s) {unknown}; known: {sorted(LOWER_IS_BETTER)}")
-        self.device, self.batch_size, self.identity_net, self.fid_reference = device, batch_size, identity_net, fid_reference
+        self.device, self.batch_size, self.identity_net, self.fid_reference = (
+            device,
+            batch_size,
+            identity_net,
+            fid_reference,
+        )
         self.metrics: dict[str, Metric] = {}
         self.unavailable: dict[str, str] = {}
         self.faces = self.embedder = self.crop = None
@@ -203,22 +203,37 @@ class Suite:
     def _build(self, name: str) -> Metric:
         if name in ("deg", "fd_dlib"):
             self._face_tools(), self._identity()
-            net = {"dlib": "dlib's face-recognition ResNet (dlib_face_recognition_resnet_model_v1, ported to PyTorch) on dlib's 150 px chips",
-                   "arcface": "ArcFace IR-SE50 (recognition_arcface_ir_se50) on 112 px crops aligned by dlib's landmarks"}[self.identity_net]
+            net = {
+                "dlib": "dlib's face-recognition ResNet (dlib_face_recognition_resnet_model_v1, ported to PyTorch) "
+                "on dlib's 150 px chips",
+                "arcface": "ArcFace IR-SE50 (recognition_arcface_ir_se50) on 112 px crops aligned by dlib's landmarks",
+            }[self.identity_net]
             if name == "deg":
                 return Metric(name, True, net, self._deg)
             if self.identity_net != "dlib":
-                raise Unavailable("FD-dlib is defined in dlib's embedding space; this suite's identity network is " + self.identity_net)
+                raise Unavailable(
+                    "FD-dlib is defined in dlib's embedding space; this suite's identity network is "
+                    + self.identity_net
+                )
             return Metric(name, True, net + "; a Frechet distance like FID's, but NOT FID", self._fd)
         if name in ("lmd", "lmd_true"):
             self._face_tools()
-            return Metric(name, True, "dlib's 68-point shape predictor (shape_predictor_68_face_landmarks), in the ground truth's HOG box",
-                          self._lmd if name == "lmd" else self._lmd_true)  # fmt: skip
+            return Metric(
+                name,
+                True,
+                "dlib's 68-point shape predictor (shape_predictor_68_face_landmarks), in the ground truth's HOG box",
+                self._lmd if name == "lmd" else self._lmd_true,
+            )
         if name in ("fid", "fid_ffhq"):
             self._fid_model = _pyiqa_metric("fid", self.device).model  # raises Unavailable offline (Inception weights)
             where = "FFHQ" if name == "fid_ffhq" else self.fid_reference
             fn = lambda restored, ref: self._fid(restored, ref, where)  # noqa: E731
-            return Metric(name, name == "fid" and where is None, f"pyiqa fid (Inception, clean-fid), against {where or 'the ground-truth set'}", fn)
+            return Metric(
+                name,
+                name == "fid" and where is None,
+                f"pyiqa fid (Inception, clean-fid), against {where or 'the ground-truth set'}",
+                fn,
+            )
         return _pyiqa_metric(name, self.device)
 
     # -- the reference --
@@ -240,8 +255,10 @@ class Suite:
         out = torch.full((len(images), width), float("nan"), dtype=torch.float64)
         if chips:
             with torch.no_grad():
-                parts = [self.embedder(torch.stack(chips[i : i + self.batch_size]).to(self.device)).double().cpu()
-                         for i in range(0, len(chips), self.batch_size)]  # fmt: skip
+                parts = [
+                    self.embedder(torch.stack(chips[i : i + self.batch_size]).to(self.device)).double().cpu()
+                    for i in range(0, len(chips), self.batch_size)
+                ]
             out[[i for i, b in enumerate(boxes) if b is not None]] = torch.cat(parts)
         return out
 
@@ -255,8 +272,10 @@ class Suite:
         ok = [b is not None for b in ref.boxes]
         need = 2 * ref.embeddings.shape[1]  # a covariance of d dimensions needs well over d samples
         if sum(ok) < need:
-            raise Unavailable(f"a Frechet distance in {ref.embeddings.shape[1]} dimensions needs at least {need} faces; "
-                              f"dlib found {sum(ok)} in the ground truth")  # fmt: skip
+            raise Unavailable(
+                f"a Frechet distance in {ref.embeddings.shape[1]} dimensions needs at least {need} faces; "
+                f"dlib found {sum(ok)} in the ground truth"
+            )
         emb = self._embed(restored, ref.boxes)
         return frechet_distance(emb[ok].numpy(), ref.embeddings[ok].numpy())
 
@@ -286,12 +305,16 @@ class Suite:
                 return float(self._fid_model(*args, **kwargs))
 
     def _lmd(self, restored, ref):
-        return [None if b is None else float(np.linalg.norm(self.faces.landmarks(x, b) - lm, axis=1).mean())
-                for x, b, lm in zip(restored, ref.boxes, ref.landmarks)]  # fmt: skip
+        return [
+            None if b is None else float(np.linalg.norm(self.faces.landmarks(x, b) - lm, axis=1).mean())
+            for x, b, lm in zip(restored, ref.boxes, ref.landmarks)
+        ]
 
     def _lmd_true(self, restored, ref):
         if ref.true_landmarks is None:
-            raise Unavailable("needs the renderer's true landmarks (synthetic faces only: Suite.reference(..., true_landmarks=))")
+            raise Unavailable(
+                "needs the renderer's true landmarks (synthetic faces only: Suite.reference(..., true_landmarks=))"
+            )
         out = []
         for x, b, true in zip(restored, ref.boxes, ref.true_landmarks):
             if b is None:
@@ -302,7 +325,7 @@ class Suite:
         return out
 
     # -- judging --
-    def evaluate(self, restored, ref: Reference, label: str = "", progress: bool = False) -> "Results":
+    def evaluate(self, restored, ref: Reference, label: str = "", progress: bool = False) -> Results:
         """Every available metric of this suite on ``restored`` (a list or N x 3 x H x W tensor in
         [0, 1], in the order of ``ref``), per image, with the means in ``Results.summary``."""
         restored = list(restored)
@@ -313,8 +336,12 @@ class Suite:
                 raise ValueError(f"{name}: restored image is {tuple(x.shape)}, its ground truth {tuple(g.shape)}")
         from tqdm.auto import tqdm
 
-        res = Results(label=label, names=list(ref.names), networks={k: m.network for k, m in self.metrics.items()},
-                      unavailable=dict(self.unavailable))  # fmt: skip
+        res = Results(
+            label=label,
+            names=list(ref.names),
+            networks={k: m.network for k, m in self.metrics.items()},
+            unavailable=dict(self.unavailable),
+        )
         for name, metric in tqdm(self.metrics.items(), desc="measuring", unit="metric", disable=not progress):
             try:
                 value = metric.fn(restored, ref)
@@ -326,17 +353,12 @@ class Suite:
                 res.per_image[name] = value
             else:
                 res.set_values[name] = value
-        res.notes = [f"{n}: no face found in the ground truth by dlib's HOG detector; Deg and LMD left empty"
-                     for n, b in zip(ref.names, ref.boxes) if b is None]  # fmt: skip
+        res.notes = [
+            f"{n}: no face found in the ground truth by dlib's HOG detector; Deg and LMD left empty"
+            for n, b in zip(ref.names, ref.boxes)
+            if b is None
+        ]
         return res
-
-
-
-
-
-
-
-
 
 
 # ---- the loss's networks never judge -------------------------------------------------------------
@@ -344,7 +366,11 @@ class Suite:
 
 def loss_networks(cfg) -> dict[str, str]:
     """The networks a profile's loss trains with (``lafr.losses``): role -> name."""
-    return {"identity": cfg.identity_net, "structure": cfg.structure_net, "lpips": f"lpips {cfg.lpips_net} ({cfg.lpips_backbone} backbone)"}
+    return {
+        "identity": cfg.identity_net,
+        "structure": cfg.structure_net,
+        "lpips": f"lpips {cfg.lpips_net} ({cfg.lpips_backbone} backbone)",
+    }
 
 
 def _keys(name: str) -> set[str]:
@@ -370,6 +396,10 @@ def check_judges(cfg, suite: Suite) -> None:
     trained = set().union(*(_keys(v) for v in loss_networks(cfg).values() if not v.startswith("lpips ")))
     if _keys(suite.identity_net) & trained:
         raise ValueError(f"Deg would be judged by {suite.identity_net!r}, which the loss trains with")
-    clash = {k: m.network for k, m in suite.metrics.items() if any(t in re.sub(r"[^a-z0-9]", "", m.network.lower()) for t in trained)}
+    clash = {
+        k: m.network
+        for k, m in suite.metrics.items()
+        if any(t in re.sub(r"[^a-z0-9]", "", m.network.lower()) for t in trained)
+    }
     if clash:
         raise ValueError(f"metrics judged by a network the loss trains with: {clash}")

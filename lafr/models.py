@@ -37,40 +37,68 @@ TOY_VAE_CONFIG = dict(
 )  # fmt: skip
 TOY_PROMPT_SHAPE = (1, 2, 64)  # (batch, tokens, cross_attention_dim)
 TOY_UNET_CONFIG = dict(
-    sample_size=16, in_channels=4, out_channels=4, layers_per_block=1,
+    sample_size=16,
+    in_channels=4,
+    out_channels=4,
+    layers_per_block=1,
     block_out_channels=(32, 64, 128),
     down_block_types=("DownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D"),
     up_block_types=("CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "UpBlock2D"),
-    cross_attention_dim=TOY_PROMPT_SHAPE[-1], attention_head_dim=8, norm_num_groups=16,
-)  # fmt: skip
+    cross_attention_dim=TOY_PROMPT_SHAPE[-1],
+    attention_head_dim=8,
+    norm_num_groups=16,
+)
 # SD 2.1 base's noise schedule (its scheduler_config.json), used for the toy prior too.
 SD21_SCHEDULER_CONFIG = dict(
-    num_train_timesteps=1000, beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear",
-    prediction_type="epsilon", clip_sample=False, steps_offset=1, timestep_spacing="leading",
-)  # fmt: skip
+    num_train_timesteps=1000,
+    beta_start=0.00085,
+    beta_end=0.012,
+    beta_schedule="scaled_linear",
+    prediction_type="epsilon",
+    clip_sample=False,
+    steps_offset=1,
+    timestep_spacing="leading",
+)
 
 
 # Stable Diffusion 2.1 base's architecture (from its config files), to build it with random weights
 # on any machine, without downloading anything: for shapes, parameter counts and benchmarks.
 SD21_UNET_CONFIG = dict(
-    sample_size=64, in_channels=4, out_channels=4, layers_per_block=2,
-    block_out_channels=(320, 640, 1280, 1280), attention_head_dim=(5, 10, 20, 20),
+    sample_size=64,
+    in_channels=4,
+    out_channels=4,
+    layers_per_block=2,
+    block_out_channels=(320, 640, 1280, 1280),
+    attention_head_dim=(5, 10, 20, 20),
     down_block_types=("CrossAttnDownBlock2D",) * 3 + ("DownBlock2D",),
     up_block_types=("UpBlock2D",) + ("CrossAttnUpBlock2D",) * 3,
-    cross_attention_dim=1024, use_linear_projection=True,
-)  # fmt: skip
+    cross_attention_dim=1024,
+    use_linear_projection=True,
+)
 SD21_VAE_CONFIG = dict(
-    in_channels=3, out_channels=3, latent_channels=4, sample_size=768, layers_per_block=2,
-    block_out_channels=(128, 256, 512, 512), down_block_types=("DownEncoderBlock2D",) * 4,
-    up_block_types=("UpDecoderBlock2D",) * 4, scaling_factor=0.18215,
-)  # fmt: skip
+    in_channels=3,
+    out_channels=3,
+    latent_channels=4,
+    sample_size=768,
+    layers_per_block=2,
+    block_out_channels=(128, 256, 512, 512),
+    down_block_types=("DownEncoderBlock2D",) * 4,
+    up_block_types=("UpDecoderBlock2D",) * 4,
+    scaling_factor=0.18215,
+)
 
 
 # SD 2.1 base's text encoder (OpenCLIP ViT-H/14's text tower as CLIPTextModel, its config.json).
 SD21_TEXT_ENCODER_CONFIG = dict(
-    vocab_size=49408, hidden_size=1024, intermediate_size=4096, num_hidden_layers=23, num_attention_heads=16,
-    max_position_embeddings=77, hidden_act="gelu", projection_dim=512,
-)  # fmt: skip
+    vocab_size=49408,
+    hidden_size=1024,
+    intermediate_size=4096,
+    num_hidden_layers=23,
+    num_attention_heads=16,
+    max_position_embeddings=77,
+    hidden_act="gelu",
+    projection_dim=512,
+)
 
 
 class ModelNotFoundError(FileNotFoundError):
@@ -134,7 +162,9 @@ def _load(cls, model: str, subfolder: str, **kwargs):
                 f"the toy models are missing from {TOY_DIR} ({e}). They are committed to the repository; "
                 "restore them with git, or make them again with `lafr pretrain-toy`."
             ) from None
-        raise ModelNotFoundError(f"could not load {subfolder} of {model!r} from {where}: {e}\n{_how_to_supply(model)}") from None
+        raise ModelNotFoundError(
+            f"could not load {subfolder} of {model!r} from {where}: {e}\n{_how_to_supply(model)}"
+        ) from None
 
 
 def _offline() -> bool:
@@ -148,12 +178,19 @@ def encode_prompt(model: str, prompt: str, dtype=torch.float32) -> torch.Tensor:
 
     tokenizer = _load(CLIPTokenizer, model, "tokenizer")
     encoder = _load(CLIPTextModel, model, "text_encoder")
-    ids = tokenizer(prompt, padding="max_length", max_length=tokenizer.model_max_length, truncation=True, return_tensors="pt").input_ids
+    ids = tokenizer(
+        prompt, padding="max_length", max_length=tokenizer.model_max_length, truncation=True, return_tensors="pt"
+    ).input_ids
     return encoder(ids)[0].to(dtype)
 
 
-def load_base(model: str | os.PathLike | None = None, prompt: str = "face, high quality", dtype=torch.float32, device="cpu",
-              prompt_embeds: torch.Tensor | None = None) -> BaseModels:  # fmt: skip
+def load_base(
+    model: str | os.PathLike | None = None,
+    prompt: str = "face, high quality",
+    dtype=torch.float32,
+    device="cpu",
+    prompt_embeds: torch.Tensor | None = None,
+) -> BaseModels:
     """Load the VAE, UNet, noise schedule and fixed-prompt embedding of a base model.
 
     ``model`` is a hub id, a local folder, or ``lafr-toy``; default: ``LAFR_BASE_MODEL``, else the

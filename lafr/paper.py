@@ -10,6 +10,8 @@ from __future__ import annotations
 
 # Table 5: "Ablation study of multi-level loss on CelebA-Test. Each option includes L_res."
 # "L_2" marks a term "implemented in L_2 type"; True/False: the cosine term is in or out.
+# The paper's tables, laid out as the paper prints them: one row a line (Table 2's rows take two).
+# fmt: off
 TABLE_5 = [
     {"#": 1, "L_id": False, "L_fs": False, "PSNR": 25.99, "DISTS": 0.1799, "NIQE": 4.861, "Deg": 46.13, "LMD": 2.841},
     {"#": 2, "L_id": True, "L_fs": False, "PSNR": 26.16, "DISTS": 0.1872, "NIQE": 4.921, "Deg": 44.87, "LMD": 2.821},
@@ -20,17 +22,19 @@ TABLE_5 = [
 ]
 
 # Table 7 (appendix): "Ablation studies on CelebA-Test for alignment, UNet pruning, and LoRA parameters."
-TABLE_7 = [
-    {"#": 1, "Align": False, "Pruned": False, "LoRA Type": "Full", "PSNR": 26.42, "FID": 21.62, "Deg.": 43.57, "NIQE": 4.937},
-    {"#": 2, "Align": False, "Pruned": False, "LoRA Type": "Attn.", "PSNR": 24.80, "FID": 36.57, "Deg.": 44.32, "NIQE": 7.525},
-    {"#": 3, "Align": False, "Pruned": False, "LoRA Type": "Conv.", "PSNR": 25.74, "FID": 18.46, "Deg.": 46.21, "NIQE": 4.840},
-    {"#": 4, "Align": False, "Pruned": True, "LoRA Type": "Conv.", "PSNR": 25.99, "FID": 26.83, "Deg.": 46.13, "NIQE": 4.861},
-    {"#": 5, "Align": True, "Pruned": True, "LoRA Type": "Conv.", "PSNR": 26.26, "FID": 17.66, "Deg.": 42.45, "NIQE": 4.715},
-]
+_T7_COLUMNS = ("#", "Align", "Pruned", "LoRA Type", "PSNR", "FID", "Deg.", "NIQE")
+TABLE_7 = [dict(zip(_T7_COLUMNS, printed)) for printed in [
+    (1, False, False, "Full", 26.42, 21.62, 43.57, 4.937),
+    (2, False, False, "Attn.", 24.80, 36.57, 44.32, 7.525),
+    (3, False, False, "Conv.", 25.74, 18.46, 46.21, 4.840),
+    (4, False, True, "Conv.", 25.99, 26.83, 46.13, 4.861),
+    (5, True, True, "Conv.", 26.26, 17.66, 42.45, 4.715),
+]]
 
 # Table 1: CelebA-Test, 4x up-scaling. Numbers in brackets: denoising steps; * re-trained on FFHQ.
 # Method names without their citations, which are in CITATIONS.
-_T1_COLUMNS = ("Method", "PSNR", "SSIM", "LPIPS", "DISTS", "M-IQ", "NIQE", "Deg.", "LMD", "FID-F", "FID", "C-IQA", "M-IQA")
+_T1_COLUMNS = ("Method", "PSNR", "SSIM", "LPIPS", "DISTS", "M-IQ", "NIQE", "Deg.", "LMD", "FID-F", "FID",
+               "C-IQA", "M-IQA")
 TABLE_1 = [dict(zip(_T1_COLUMNS, printed)) for printed in [
     ("GFPGAN", 25.04, 0.6744, 0.3653, 0.2106, 59.44, 4.078, 34.67, 4.085, 52.53, 42.36, 0.5762, 0.5715),
     ("RF++", 24.40, 0.6339, 0.4535, 0.2301, 72.36, 3.952, 70.50, 8.802, 57.37, 72.78, 0.6087, 0.6356),
@@ -50,16 +54,26 @@ TABLE_1 = [dict(zip(_T1_COLUMNS, printed)) for printed in [
 _T2_COLUMNS = ("C-IQA", "M-IQA", "M-IQ", "NIQE", "FID")
 _T2_BENCHMARKS = ("Wider-Test", "LFW-Test", "WebPhoto-Test")
 _T2_PRINTED = [  # method, then Wider-Test, LFW-Test, WebPhoto-Test, five columns each
-    ("GFPGAN", 0.6975, 0.5205, 74.14, 3.570, 48.57, 0.6002, 0.6169, 73.37, 4.299, 47.05, 0.6696, 0.4934, 72.69, 3.933, 98.92),
-    ("RF++", 0.7159, 0.4767, 71.33, 3.723, 45.39, 0.7024, 0.5108, 72.25, 3.843, 50.25, 0.6950, 0.4902, 71.48, 4.020, 75.07),
-    ("3Diffusion (1000)", 0.5927, 0.5833, 64.24, 4.489, 36.39, 0.6148, 0.5940, 68.69, 4.181, 47.04, 0.5717, 0.5775, 63.27, 4.608, 84.45),
-    ("PGDiff (1000)", 0.5824, 0.4531, 68.13, 3.931, 35.86, 0.5975, 0.4858, 71.24, 4.011, 41.20, 0.5653, 0.4460, 68.59, 3.993, 86.95),
-    ("DR2 (300)", 0.6544, 0.5417, 67.59, 3.250, 51.35, 0.5940, 0.6088, 65.57, 3.961, 50.79, 0.6380, 0.5452, 66.53, 4.920, 97.45),
-    ("DiffFace (250)", 0.5924, 0.4299, 64.90, 4.238, 37.09, 0.6075, 0.4577, 69.61, 3.901, 46.12, 0.5737, 0.4189, 65.11, 4.247, 79.55),
-    ("DiffBIR (50)", 0.7337, 0.4466, 72.13, 4.525, 36.25, 0.7266, 0.4510, 73.66, 5.281, 46.44, 0.6621, 0.5799, 67.50, 5.729, 92.04),
-    ("PISA-SR* (50)", 0.7265, 0.5653, 70.26, 3.211, 57.02, 0.5892, 0.5942, 56.35, 5.957, 91.95, 0.6345, 0.5551, 62.96, 4.316, 107.50),
-    ("OSDiff*", 0.6193, 0.4752, 69.10, 5.086, 47.88, 0.6186, 0.4879, 71.70, 4.800, 51.04, 0.6254, 0.4823, 69.81, 5.325, 109.23),
-    ("LAFR (ours)", 0.6330, 0.6099, 69.51, 4.859, 44.69, 0.6375, 0.6232, 69.94, 3.681, 45.76, 0.6956, 0.6113, 69.21, 4.153, 98.48),
+    ("GFPGAN", 0.6975, 0.5205, 74.14, 3.570, 48.57, 0.6002, 0.6169, 73.37, 4.299, 47.05,
+     0.6696, 0.4934, 72.69, 3.933, 98.92),
+    ("RF++", 0.7159, 0.4767, 71.33, 3.723, 45.39, 0.7024, 0.5108, 72.25, 3.843, 50.25,
+     0.6950, 0.4902, 71.48, 4.020, 75.07),
+    ("3Diffusion (1000)", 0.5927, 0.5833, 64.24, 4.489, 36.39, 0.6148, 0.5940, 68.69, 4.181, 47.04,
+     0.5717, 0.5775, 63.27, 4.608, 84.45),
+    ("PGDiff (1000)", 0.5824, 0.4531, 68.13, 3.931, 35.86, 0.5975, 0.4858, 71.24, 4.011, 41.20,
+     0.5653, 0.4460, 68.59, 3.993, 86.95),
+    ("DR2 (300)", 0.6544, 0.5417, 67.59, 3.250, 51.35, 0.5940, 0.6088, 65.57, 3.961, 50.79,
+     0.6380, 0.5452, 66.53, 4.920, 97.45),
+    ("DiffFace (250)", 0.5924, 0.4299, 64.90, 4.238, 37.09, 0.6075, 0.4577, 69.61, 3.901, 46.12,
+     0.5737, 0.4189, 65.11, 4.247, 79.55),
+    ("DiffBIR (50)", 0.7337, 0.4466, 72.13, 4.525, 36.25, 0.7266, 0.4510, 73.66, 5.281, 46.44,
+     0.6621, 0.5799, 67.50, 5.729, 92.04),
+    ("PISA-SR* (50)", 0.7265, 0.5653, 70.26, 3.211, 57.02, 0.5892, 0.5942, 56.35, 5.957, 91.95,
+     0.6345, 0.5551, 62.96, 4.316, 107.50),
+    ("OSDiff*", 0.6193, 0.4752, 69.10, 5.086, 47.88, 0.6186, 0.4879, 71.70, 4.800, 51.04,
+     0.6254, 0.4823, 69.81, 5.325, 109.23),
+    ("LAFR (ours)", 0.6330, 0.6099, 69.51, 4.859, 44.69, 0.6375, 0.6232, 69.94, 3.681, 45.76,
+     0.6956, 0.6113, 69.21, 4.153, 98.48),
 ]
 TABLE_2 = {
     bench: [{"Method": m, **dict(zip(_T2_COLUMNS, values[5 * i : 5 * i + 5]))} for m, *values in _T2_PRINTED]
@@ -70,7 +84,8 @@ TABLE_2 = {
 # prints them. "Training Set Size (K)" and the metric count keep the paper's mix of integers and
 # decimals (70, 15360, 0.6; 2, 4.5). The last column counts Table 1's best (1) and second-best (0.5)
 # results; its name prints as "Best & 2 nd -Best Metric" in the text (a superscript "nd").
-_T3_COLUMNS = ("Method", "Inference Time (s)", "Trainable Para. (M)", "Training Time (min)", "Training Set Size (K)", "Best & 2nd-Best Metric")
+_T3_COLUMNS = ("Method", "Inference Time (s)", "Trainable Para. (M)", "Training Time (min)",
+               "Training Set Size (K)", "Best & 2nd-Best Metric")
 TABLE_3 = [dict(zip(_T3_COLUMNS, printed)) for printed in [
     ("PiSA-SR*", 12.373, 17.3, 3516, 70, 4.5),
     ("PGDiff", 10.504, 152.4, 6083, 70, 0.5),
@@ -105,56 +120,115 @@ TABLE_11 = [dict(zip(_T11_COLUMNS, printed)) for printed in [
     (63000, 25.81, 0.7438, 0.3623, 0.1819, 69.84, 4.852, 46.71, 2.901),
     (70000, 25.16, 0.7380, 0.3861, 0.1973, 70.06, 5.148, 52.04, 3.368),
 ]]
+# fmt: on
 
 # citations as printed after the method names (Tables 2, 5, 7 and 11 print none)
 CITATIONS = {
     "Table 1": {
-        "GFPGAN": "Wang et al. (2021)", "RF++": "Wang et al. (2023d)", "3Diffusion (1000)": "Lu et al. (2024)",
-        "PGDiff (1000)": "Sun et al. (2025)", "DR2 (300)": "Sun et al. (2025)", "DiffFace (250)": "Wang et al. (2024b)",
-        "DiffBIR (50)": "Xingqi et al. (2024)", "PISA-SR*": "Sun et al. (2025)", "OSDiff*": "Wu et al. (2024a)",
+        "GFPGAN": "Wang et al. (2021)",
+        "RF++": "Wang et al. (2023d)",
+        "3Diffusion (1000)": "Lu et al. (2024)",
+        "PGDiff (1000)": "Sun et al. (2025)",
+        "DR2 (300)": "Sun et al. (2025)",
+        "DiffFace (250)": "Wang et al. (2024b)",
+        "DiffBIR (50)": "Xingqi et al. (2024)",
+        "PISA-SR*": "Sun et al. (2025)",
+        "OSDiff*": "Wu et al. (2024a)",
     },
     "Table 3": {
-        "PiSA-SR*": "Sun et al. (2025)", "PGDiff": "Yang et al. (2023)", "DiffBIR": "Xinqi et al. (2024)",
-        "3Diffusion": "Lu et al. (2024)", "DiffFace": "Yue & Loy (2024)", "DR2": "Wang et al. (2023c)",
+        "PiSA-SR*": "Sun et al. (2025)",
+        "PGDiff": "Yang et al. (2023)",
+        "DiffBIR": "Xinqi et al. (2024)",
+        "3Diffusion": "Lu et al. (2024)",
+        "DiffFace": "Yue & Loy (2024)",
+        "DR2": "Wang et al. (2023c)",
         "OSEDiff*": "Wu et al. (2024a)",
     },
 }
 
 # each table's caption, first sentence as printed, and the benchmark its numbers are measured on
 CAPTIONS = {
-    "Table 1": {"caption": "Quantitative comparison with previous methods, which include non-diffusion, multi-step, "
-                           "and single-step diffusion approaches, with $4\\times$ up-scaling.",
-                "dataset": "CelebA-Test"},  # the caption names none; the text: "We use CelebA-Test ... presented in Tab. 1"
-    "Table 2": {"caption": "Comparison on real-world face restoration benchmarks.", "dataset": "Wider-Test, LFW-Test, WebPhoto-Test"},
-    "Table 3": {"caption": "Efficiency of our LAFR compared to diffusion-based restoration approaches.",
-                "dataset": "CelebA-Test"},  # costs need no test set; the metric count is from Table 1
+    "Table 1": {
+        "caption": "Quantitative comparison with previous methods, which include non-diffusion, multi-step, "
+        "and single-step diffusion approaches, with $4\\times$ up-scaling.",
+        "dataset": "CelebA-Test",
+    },  # the caption names none; the text: "We use CelebA-Test ... presented in Tab. 1"
+    "Table 2": {
+        "caption": "Comparison on real-world face restoration benchmarks.",
+        "dataset": "Wider-Test, LFW-Test, WebPhoto-Test",
+    },
+    "Table 3": {
+        "caption": "Efficiency of our LAFR compared to diffusion-based restoration approaches.",
+        "dataset": "CelebA-Test",
+    },  # costs need no test set; the metric count is from Table 1
     "Table 5": {"caption": "Ablation study of multi-level loss on CelebA-Test.", "dataset": "CelebA-Test"},
-    "Table 7": {"caption": "Ablation studies on CelebA-Test for alignment, UNet pruning, and LoRA parameters.", "dataset": "CelebA-Test"},
-    "Table 11": {"caption": "Ablation studies of different training images amount for our LAFR.",
-                 "dataset": "CelebA-Test"},  # the caption names none; Figs. 6 and 9 plot this study "on CelebA-Test"
+    "Table 7": {
+        "caption": "Ablation studies on CelebA-Test for alignment, UNet pruning, and LoRA parameters.",
+        "dataset": "CelebA-Test",
+    },
+    "Table 11": {
+        "caption": "Ablation studies of different training images amount for our LAFR.",
+        "dataset": "CelebA-Test",
+    },  # the caption names none; Figs. 6 and 9 plot this study "on CelebA-Test"
 }
 
 TABLES = {
-    "Table 1": TABLE_1, **{f"Table 2 ({bench})": rows for bench, rows in TABLE_2.items()}, "Table 3": TABLE_3,
-    "Table 5": TABLE_5, "Table 7": TABLE_7, "Table 11": TABLE_11,
+    "Table 1": TABLE_1,
+    **{f"Table 2 ({bench})": rows for bench, rows in TABLE_2.items()},
+    "Table 3": TABLE_3,
+    "Table 5": TABLE_5,
+    "Table 7": TABLE_7,
+    "Table 11": TABLE_11,
 }
 # columns that name a row or a setting; every other column is a metric
 LABELS = ("Method", "#", "L_id", "L_fs", "Align", "Pruned", "LoRA Type", "Training Images Amount")
 # decimals as the paper prints each column (integers print as they are)
 DECIMALS = {
-    "#": 0, "Training Images Amount": 0,
-    "PSNR": 2, "SSIM": 4, "LPIPS": 4, "DISTS": 4, "M-IQ": 2, "MUSIQ": 2, "NIQE": 3, "Deg": 2, "Deg.": 2, "LMD": 3,
-    "FID-F": 2, "FID": 2, "C-IQA": 4, "M-IQA": 4,
-    "Inference Time (s)": 3, "Trainable Para. (M)": 1, "Training Time (min)": 0, "Training Set Size (K)": 1, "Best & 2nd-Best Metric": 1,
+    "#": 0,
+    "Training Images Amount": 0,
+    "PSNR": 2,
+    "SSIM": 4,
+    "LPIPS": 4,
+    "DISTS": 4,
+    "M-IQ": 2,
+    "MUSIQ": 2,
+    "NIQE": 3,
+    "Deg": 2,
+    "Deg.": 2,
+    "LMD": 3,
+    "FID-F": 2,
+    "FID": 2,
+    "C-IQA": 4,
+    "M-IQA": 4,
+    "Inference Time (s)": 3,
+    "Trainable Para. (M)": 1,
+    "Training Time (min)": 0,
+    "Training Set Size (K)": 1,
+    "Best & 2nd-Best Metric": 1,
 }
 # the paper's arrows (Tables 1, 5, 7, 11; Table 2 prints none and uses Table 1's metrics). Table 3
 # prints none either: lower is cheaper, as its text reads it ("the inference time required is still
 # less", "only 0.9% of the FFHQ training data and 7.5M tunable parameters, reducing training time by 70%").
 HIGHER_IS_BETTER = {
-    "PSNR": True, "SSIM": True, "LPIPS": False, "DISTS": False, "M-IQ": True, "MUSIQ": True, "NIQE": False,
-    "Deg": False, "Deg.": False, "LMD": False, "FID-F": False, "FID": False, "C-IQA": True, "M-IQA": True,
-    "Inference Time (s)": False, "Trainable Para. (M)": False, "Training Time (min)": False,
-    "Training Set Size (K)": False, "Best & 2nd-Best Metric": True,
+    "PSNR": True,
+    "SSIM": True,
+    "LPIPS": False,
+    "DISTS": False,
+    "M-IQ": True,
+    "MUSIQ": True,
+    "NIQE": False,
+    "Deg": False,
+    "Deg.": False,
+    "LMD": False,
+    "FID-F": False,
+    "FID": False,
+    "C-IQA": True,
+    "M-IQA": True,
+    "Inference Time (s)": False,
+    "Trainable Para. (M)": False,
+    "Training Time (min)": False,
+    "Training Set Size (K)": False,
+    "Best & 2nd-Best Metric": True,
 }
 
 

@@ -30,15 +30,14 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from lafr import models
-from lafr import unet as unet_mod
-from lafr import vae as vae_io
+from lafr import models, unet as unet_mod, vae as vae_io
 
 CONFIG_NAME = "lafr_pipeline.json"
 _WEIGHTS = Path(__file__).resolve().parent / "weights"
 TOY_SYSTEMS = {  # built-in names of committed trained systems (tiny profile), made by `lafr train-lora`
     "lafr-toy-restorer": _WEIGHTS / "toy_restorer",  # the full method
-    "lafr-toy-restorer-no-adapter": _WEIGHTS / "toy_restorer_no_adapter",  # Table 7 (#4 against #5): without the adapter
+    "lafr-toy-restorer-no-adapter": _WEIGHTS
+    / "toy_restorer_no_adapter",  # Table 7 (#4 against #5): without the adapter
     "lafr-toy-restorer-attention": _WEIGHTS / "toy_restorer_attention",  # Table 7: LoRA on attention instead
     "lafr-toy-restorer-res-only": _WEIGHTS / "toy_restorer_res_only",  # Table 5: L_res only
 }
@@ -50,8 +49,18 @@ class LAFRPipeline:
     """The restorer: a frozen VAE, an optional adapter, a UNet (pruned and folded, optionally with
     LoRA), the prompt embedding and the fixed timestep. Taught in notebook 05."""
 
-    def __init__(self, vae, unet, scheduler, prompt_embeds: torch.Tensor, timestep: int, resolution: int,
-                 adapter=None, base_model: str = "", lora: dict | None = None):  # fmt: skip
+    def __init__(
+        self,
+        vae,
+        unet,
+        scheduler,
+        prompt_embeds: torch.Tensor,
+        timestep: int,
+        resolution: int,
+        adapter=None,
+        base_model: str = "",
+        lora: dict | None = None,
+    ):
         self.vae, self.unet, self.scheduler, self.adapter = vae, unet, scheduler, adapter
         self.prompt_embeds = prompt_embeds
         self.timestep, self.resolution = int(timestep), int(resolution)
@@ -59,8 +68,17 @@ class LAFRPipeline:
         self.alpha = float(scheduler.alphas_cumprod[self.timestep])  # a_t, the signal kept at step t
 
     @classmethod
-    def from_base(cls, base: models.BaseModels, timestep: int, resolution: int, adapter=None, lora_rank: int | None = None,
-                  lora_names=unet_mod.CONV_NAMES, fold: bool = True, lora_seed: int = 0) -> "LAFRPipeline":  # fmt: skip
+    def from_base(
+        cls,
+        base: models.BaseModels,
+        timestep: int,
+        resolution: int,
+        adapter=None,
+        lora_rank: int | None = None,
+        lora_names=unet_mod.CONV_NAMES,
+        fold: bool = True,
+        lora_seed: int = 0,
+    ) -> LAFRPipeline:
         """A pipeline around loaded base models: LoRA of ``lora_rank`` attached first (if any, its
         random start drawn with ``lora_seed``), then the UNet pruned at ``timestep`` (folded unless
         ``fold=False``). The base's UNet is changed in place. Taught in notebook 05."""
@@ -69,7 +87,9 @@ class LAFRPipeline:
             unet_mod.add_lora(base.unet, rank=lora_rank, names=lora_names, seed=lora_seed)
             lora = {"rank": int(lora_rank), "names": list(lora_names)}
         unet_mod.prune_unet(base.unet, base.prompt_embeds, timestep, fold=fold)
-        return cls(base.vae, base.unet, base.scheduler, base.prompt_embeds, timestep, resolution, adapter, base.source, lora)
+        return cls(
+            base.vae, base.unet, base.scheduler, base.prompt_embeds, timestep, resolution, adapter, base.source, lora
+        )
 
     # ---- the restoration, step by step --------------------------------------------------------------
 
@@ -81,7 +101,7 @@ class LAFRPipeline:
     def dtype(self) -> torch.dtype:
         return next(self.unet.parameters()).dtype
 
-    def to(self, device=None, dtype=None) -> "LAFRPipeline":
+    def to(self, device=None, dtype=None) -> LAFRPipeline:
         for m in (self.vae, self.unet, self.adapter):
             if m is not None:  # a dtype only when it changes (diffusers warns whenever a dtype is passed, even None)
                 change = {"device": device, "dtype": None if dtype == next(m.parameters()).dtype else dtype}
@@ -111,8 +131,10 @@ class LAFRPipeline:
         ``lafr.vae`` is not): stage 2's loss reaches the LoRA weights through the frozen decoder.
         ``batch_size``: decode that many at a time (SD 2.1's decoder needs about 1 GB per 512 px image)."""
         step = batch_size or len(z)
-        parts = [self.vae.decode(z[i : i + step].to(self.vae.dtype) / self.vae.config.scaling_factor).sample.float()
-                 for i in range(0, len(z), step)]  # fmt: skip
+        parts = [
+            self.vae.decode(z[i : i + step].to(self.vae.dtype) / self.vae.config.scaling_factor).sample.float()
+            for i in range(0, len(z), step)
+        ]
         x = torch.cat(parts)
         return x.clamp(-1, 1) if clamp else x
 
@@ -163,23 +185,38 @@ class LAFRPipeline:
                 raise ValueError(f"adapter_name must be one of {sorted(TOY_ADAPTERS)}, got {adapter_name!r}")
             named = load_trained_adapter(adapter_name)[0].state_dict()
             mine = self.adapter.state_dict() if self.adapter is not None else {}
-            if set(named) != set(mine) or any(not torch.equal(v.cpu().float(), mine[k].cpu().float()) for k, v in named.items()):
-                raise ValueError(f"this pipeline's adapter is not {adapter_name!r}; save it as a copy (adapter_name=None)")
+            if set(named) != set(mine) or any(
+                not torch.equal(v.cpu().float(), mine[k].cpu().float()) for k, v in named.items()
+            ):
+                raise ValueError(
+                    f"this pipeline's adapter is not {adapter_name!r}; save it as a copy (adapter_name=None)"
+                )
         if self.adapter is not None and adapter_name is None:
             self.adapter.save_pretrained(folder / "adapter")
         if self.lora:
             lora = get_peft_model_state_dict(self.unet)
             (folder / LORA_DIR).mkdir(exist_ok=True)
-            save_file({k: v.detach().to("cpu", lora_dtype).contiguous() for k, v in lora.items()}, str(folder / LORA_DIR / LORA_FILE))
-        save_file({"prompt_embeds": self.prompt_embeds.detach().float().cpu().contiguous()}, str(folder / "prompt_embeds.safetensors"))
+            save_file(
+                {k: v.detach().to("cpu", lora_dtype).contiguous() for k, v in lora.items()},
+                str(folder / LORA_DIR / LORA_FILE),
+            )
+        save_file(
+            {"prompt_embeds": self.prompt_embeds.detach().float().cpu().contiguous()},
+            str(folder / "prompt_embeds.safetensors"),
+        )
         adapter = None if self.adapter is None else adapter_name or "adapter"  # a built-in name, or the subfolder
-        config = {"base_model": self.base_model, "timestep": self.timestep, "resolution": self.resolution,
-                  "adapter": adapter, "lora": self.lora}  # fmt: skip
+        config = {
+            "base_model": self.base_model,
+            "timestep": self.timestep,
+            "resolution": self.resolution,
+            "adapter": adapter,
+            "lora": self.lora,
+        }
         (folder / CONFIG_NAME).write_text(json.dumps(config, indent=2) + "\n")
         return folder
 
     @classmethod
-    def from_pretrained(cls, folder, device="cpu", dtype=torch.float32, base_model: str | None = None) -> "LAFRPipeline":
+    def from_pretrained(cls, folder, device="cpu", dtype=torch.float32, base_model: str | None = None) -> LAFRPipeline:
         """Load what ``save_pretrained`` wrote (a folder, or a built-in name of ``TOY_SYSTEMS``) onto its
         base model (or ``base_model``, a hub id or folder of the same architecture). Taught in notebook 05."""
         from safetensors.torch import load_file
@@ -208,11 +245,23 @@ class LAFRPipeline:
             unet_mod.add_lora(base.unet, rank=lora["rank"], names=tuple(lora["names"]))
             result = set_peft_model_state_dict(base.unet, load_file(folder / LORA_DIR / LORA_FILE))
             if result.unexpected_keys:
-                raise ValueError(f"{folder / LORA_DIR / LORA_FILE}: LoRA weights for layers this UNet lacks: {result.unexpected_keys[:5]}")
+                raise ValueError(
+                    f"{folder / LORA_DIR / LORA_FILE}: LoRA weights for layers this UNet lacks: "
+                    f"{result.unexpected_keys[:5]}"
+                )
             base.unet.requires_grad_(False)
         unet_mod.prune_unet(base.unet, base.prompt_embeds, config["timestep"], fold=True)
-        pipe = cls(base.vae, base.unet, base.scheduler, base.prompt_embeds, config["timestep"], config["resolution"],
-                   adapter, base.source, lora)  # fmt: skip
+        pipe = cls(
+            base.vae,
+            base.unet,
+            base.scheduler,
+            base.prompt_embeds,
+            config["timestep"],
+            config["resolution"],
+            adapter,
+            base.source,
+            lora,
+        )
         return pipe.to(device, dtype)
 
 

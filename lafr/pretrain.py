@@ -40,8 +40,7 @@ import torch
 import torch.nn.functional as F
 from safetensors.torch import save_file
 
-from lafr import models, provenance
-from lafr import vae as vae_io
+from lafr import models, provenance, vae as vae_io
 from lafr.checkpoints import load_checkpoint, save_checkpoint
 from lafr.datasets import cache_dir
 from lafr.degrade import degrade
@@ -77,16 +76,6 @@ def _batch(faces_u8: torch.Tensor, idx: torch.Tensor, device) -> torch.Tensor:
     return torch.where(flip[:, None, None, None], x.flip(-1), x)
 
 
-
-
-
-
-
-
-
-
-
-
 def warmup_cosine(lr: float, step: int, steps: int, warmup: int) -> float:
     """A linear warm-up over ``warmup`` steps, then a cosine from lr down to lr/20 at ``steps``."""
     frac = max(0.0, (step - warmup) / max(1, steps - warmup))
@@ -105,8 +94,17 @@ def plan_steps(steps: int, warmup: int, time_limit: float, per_step: float, what
 # ---- stage 1: the VAE ----------------------------------------------------------------------------
 
 
-def train_vae(faces_u8, steps: int, batch_size: int, lr: float, device, seed: int,
-              kl_weight: float = 1e-6, time_limit: float | None = None, log=print):  # fmt: skip
+def train_vae(
+    faces_u8,
+    steps: int,
+    batch_size: int,
+    lr: float,
+    device,
+    seed: int,
+    kl_weight: float = 1e-6,
+    time_limit: float | None = None,
+    log=print,
+):
     """Train the toy VAE on HQ faces; returns (vae, steps done, loss history)."""
     torch.manual_seed(seed)
     vae = models.build_toy_vae().to(device).train()
@@ -130,7 +128,10 @@ def train_vae(faces_u8, steps: int, batch_size: int, lr: float, device, seed: in
         opt.step()
         if step % 100 == 0 or step == steps:
             history.append((step, float(loss_rec.detach())))
-            log(f"vae step {step}/{steps}: L1 {float(loss_rec.detach()):.4f}  KL {float(loss_kl.detach()):.2f}  {time.perf_counter() - start:.0f} s")
+            log(
+                f"vae step {step}/{steps}: L1 {float(loss_rec.detach()):.4f}  KL {float(loss_kl.detach()):.2f}  "
+                f"{time.perf_counter() - start:.0f} s"
+            )
     return vae.eval(), step, history
 
 
@@ -143,19 +144,25 @@ def latent_scaling_factor(vae, faces_u8, device, n: int = 2048) -> float:
     return float(1.0 / z.float().std())
 
 
-
-
-
-
-
-
-
 # ---- stage 2: the diffusion prior ----------------------------------------------------------------
 
 
-def train_prior(latents, prompt_embeds, steps: int, batch_size: int, lr: float, device, seed: int,
-                ema_decay: float = 0.999, time_limit: float | None = None, log=print, checkpoint=None,
-                state_file: Path | None = None, resume: bool = False, checkpoint_every: int = 500):  # fmt: skip
+def train_prior(
+    latents,
+    prompt_embeds,
+    steps: int,
+    batch_size: int,
+    lr: float,
+    device,
+    seed: int,
+    ema_decay: float = 0.999,
+    time_limit: float | None = None,
+    log=print,
+    checkpoint=None,
+    state_file: Path | None = None,
+    resume: bool = False,
+    checkpoint_every: int = 500,
+):
     """Train the toy UNet to predict the noise added to latents (SD's objective); returns the
     EMA weights, the steps done and the loss history.
 
@@ -215,7 +222,9 @@ def train_prior(latents, prompt_embeds, steps: int, batch_size: int, lr: float, 
 
 
 @torch.no_grad()
-def sample_prior(unet, scheduler_config, prompt_embeds, n: int, steps: int = 50, seed: int = 0, device="cpu") -> torch.Tensor:
+def sample_prior(
+    unet, scheduler_config, prompt_embeds, n: int, steps: int = 50, seed: int = 0, device="cpu"
+) -> torch.Tensor:
     """Draw ``n`` latents from the prior with DDIM (``steps`` steps, eta 0).  Taught in notebook 02."""
     from diffusers import DDIMScheduler
 
@@ -234,8 +243,6 @@ def sample_prior(unet, scheduler_config, prompt_embeds, n: int, steps: int = 50,
 # ---- the whole recipe ----------------------------------------------------------------------------
 
 
-
-
 @torch.no_grad()
 def evaluate(base: models.BaseModels, n: int = 256, seed: int = 0, offset: int = 100_000, preset: str = "tiny") -> dict:
     """Quality numbers of a toy VAE on held-out faces: reconstruction PSNR of HQ faces, over the
@@ -249,8 +256,10 @@ def evaluate(base: models.BaseModels, n: int = 256, seed: int = 0, offset: int =
     for what, images in (("vae_psnr_hq", rec), ("lq_psnr", lq)):
         for region, value in region_psnr(images, hq, pts).items():
             quality[what + ("" if region == "face" else f"_{region}") + "_db"] = round(float(value.mean()), 2)
-    quality["regions"] = "; ".join(f"{k}: {w}x{h} px boxes centred on {', '.join('+'.join(g) for g in groups)}"
-                                   for k, (groups, (w, h)) in REGIONS.items())  # fmt: skip
+    quality["regions"] = "; ".join(
+        f"{k}: {w}x{h} px boxes centred on {', '.join('+'.join(g) for g in groups)}"
+        for k, (groups, (w, h)) in REGIONS.items()
+    )
     quality["lq_preset"] = preset
     return quality
 
@@ -278,11 +287,23 @@ def prior_state_file() -> Path:
     return cache_dir() / "pretrain-toy" / "prior_state.safetensors"
 
 
-def pretrain_toy(out: str | os.PathLike, device: str = "cpu", seed: int = 1, faces: int = 20_000,
-                 vae_steps: int = 20_000, vae_batch: int = 32, vae_lr: float = 1e-3,
-                 prior_steps: int = 20_000, prior_batch: int = 64, prior_lr: float = 2e-4,
-                 time_limit: float | None = None, workers: int | None = None, stage: str = "all",
-                 resume: bool = False, log=print) -> dict:  # fmt: skip
+def pretrain_toy(
+    out: str | os.PathLike,
+    device: str = "cpu",
+    seed: int = 1,
+    faces: int = 20_000,
+    vae_steps: int = 20_000,
+    vae_batch: int = 32,
+    vae_lr: float = 1e-3,
+    prior_steps: int = 20_000,
+    prior_batch: int = 64,
+    prior_lr: float = 2e-4,
+    time_limit: float | None = None,
+    workers: int | None = None,
+    stage: str = "all",
+    resume: bool = False,
+    log=print,
+) -> dict:
     """Train and save the toy VAE and prior (see the module docstring); returns the manifest.
 
     ``stage="prior"`` keeps the VAE already saved in ``out`` and (re)trains only the prior, so the
@@ -303,7 +324,9 @@ def pretrain_toy(out: str | os.PathLike, device: str = "cpu", seed: int = 1, fac
 
     if stage == "all":
         t0 = time.perf_counter()
-        vae, vae_done, vae_hist = train_vae(faces_u8, vae_steps, vae_batch, vae_lr, device, seed, time_limit=time_limit, log=log)
+        vae, vae_done, vae_hist = train_vae(
+            faces_u8, vae_steps, vae_batch, vae_lr, device, seed, time_limit=time_limit, log=log
+        )
         sf = latent_scaling_factor(vae, faces_u8, device)
         vae.register_to_config(scaling_factor=sf)
         log(f"latent scaling factor {sf:.4f}")
@@ -311,14 +334,23 @@ def pretrain_toy(out: str | os.PathLike, device: str = "cpu", seed: int = 1, fac
         prompt_embeds = torch.randn(models.TOY_PROMPT_SHAPE, generator=gen)  # the toy's constant "prompt"
         manifest = {
             "seed": seed,
-            "training_faces": f"{faces} synthetic faces, seed {seed}, {size} px (HQ only: the VAE never sees a degraded face)",
+            "training_faces": f"{faces} synthetic faces, seed {seed}, {size} px "
+            "(HQ only: the VAE never sees a degraded face)",
             "weights_dtype": "float16",
-            "vae": {"command": f"{common} --vae-steps {vae_done} --vae-batch {vae_batch} --vae-lr {vae_lr}",
-                    "code_version": provenance.git_version(), "device": machine, "torch": torch.__version__,
-                    "steps": vae_done, "batch": vae_batch, "lr": vae_lr, "loss": "L1 + 1e-6 KL",
-                    "seconds": round(time.perf_counter() - t0, 1), "scaling_factor": sf,
-                    "final_l1": vae_hist[-1][1] if vae_hist else None},
-        }  # fmt: skip
+            "vae": {
+                "command": f"{common} --vae-steps {vae_done} --vae-batch {vae_batch} --vae-lr {vae_lr}",
+                "code_version": provenance.git_version(),
+                "device": machine,
+                "torch": torch.__version__,
+                "steps": vae_done,
+                "batch": vae_batch,
+                "lr": vae_lr,
+                "loss": "L1 + 1e-6 KL",
+                "seconds": round(time.perf_counter() - t0, 1),
+                "scaling_factor": sf,
+                "final_l1": vae_hist[-1][1] if vae_hist else None,
+            },
+        }
     else:
         base = models.load_base(out, device=device)
         vae, prompt_embeds = base.vae.float(), base.prompt_embeds.float().cpu()
@@ -333,14 +365,21 @@ def pretrain_toy(out: str | os.PathLike, device: str = "cpu", seed: int = 1, fac
         flags = f"--stage prior --prior-steps {prior_steps} --prior-batch {prior_batch} --prior-lr {prior_lr}"
         return {
             "command": f"{common} {flags}" if stage == "prior" else f"(trained with the vae) {flags}",
-            "code_version": provenance.git_version(), "device": machine, "torch": torch.__version__,
-            "steps": steps_done, "status": status, "batch": prior_batch, "lr": prior_lr,
-            "objective": "epsilon, SD 2.1 DDPM schedule", "ema": 0.999,
+            "code_version": provenance.git_version(),
+            "device": machine,
+            "torch": torch.__version__,
+            "steps": steps_done,
+            "status": status,
+            "batch": prior_batch,
+            "lr": prior_lr,
+            "objective": "epsilon, SD 2.1 DDPM schedule",
+            "ema": 0.999,
             "seconds": round(time.perf_counter() - t0, 1),
-            "reproduce": f"{common} --stage prior --prior-steps {steps_done} --prior-batch {prior_batch} --prior-lr {prior_lr}",
+            "reproduce": f"{common} --stage prior --prior-steps {steps_done} --prior-batch {prior_batch} "
+            f"--prior-lr {prior_lr}",
             "resumable_state": f"pretrain-toy/{state_file.name} in the lafr cache (LAFR_CACHE, default ~/.cache/lafr); "
-                               "not committed; `--resume` continues from it",
-        }  # fmt: skip
+            "not committed; `--resume` continues from it",
+        }
 
     def checkpoint(ema, step):  # keep the latest prior, and its record, on disk while a long run goes on
         copy.deepcopy(ema).to("cpu", torch.float16).save_pretrained(out / "unet")
@@ -352,10 +391,23 @@ def pretrain_toy(out: str | os.PathLike, device: str = "cpu", seed: int = 1, fac
     if stage == "all":
         save_toy(out, vae, models.build_toy_unet(), prompt_embeds, manifest)
     manifest["quality"] = evaluate(models.load_base(out))  # the VAE's numbers; the prior cannot change them
-    unet, prior_done, prior_hist = train_prior(latents, prompt_embeds, prior_steps, prior_batch, prior_lr, device, seed,
-                                               time_limit=time_limit, log=log, checkpoint=checkpoint,
-                                               state_file=state_file, resume=resume)  # fmt: skip
-    status = "done" if prior_done >= prior_steps else f"stopped by the time limit at {prior_done} of {prior_steps} steps"
+    unet, prior_done, prior_hist = train_prior(
+        latents,
+        prompt_embeds,
+        prior_steps,
+        prior_batch,
+        prior_lr,
+        device,
+        seed,
+        time_limit=time_limit,
+        log=log,
+        checkpoint=checkpoint,
+        state_file=state_file,
+        resume=resume,
+    )
+    status = (
+        "done" if prior_done >= prior_steps else f"stopped by the time limit at {prior_done} of {prior_steps} steps"
+    )
     manifest["prior"] = prior_record(prior_done, status)
     manifest["prior"]["final_mse"] = prior_hist[-1][1] if prior_hist else None
     save_toy(out, vae, unet, prompt_embeds, manifest)
@@ -365,5 +417,3 @@ def pretrain_toy(out: str | os.PathLike, device: str = "cpu", seed: int = 1, fac
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
     log(json.dumps(manifest["quality"]))
     return manifest
-
-

@@ -45,25 +45,47 @@ def _face(args):
     return (img * 255 + 0.5).to(torch.uint8).numpy(), (lq * 255 + 0.5).to(torch.uint8).numpy(), pts.numpy()
 
 
-def identity_faces(seed: int, identities: int, views: int, size: int = 64, offset: int = 0,
-                   degrade_share: float = 0.5, workers: int = 1) -> dict:  # fmt: skip
+def identity_faces(
+    seed: int,
+    identities: int,
+    views: int,
+    size: int = 64,
+    offset: int = 0,
+    degrade_share: float = 0.5,
+    workers: int = 1,
+) -> dict:
     """Synthetic people seen under several views: ``identities * views`` faces, with a label (which
     person), their landmarks, and a degraded copy of each (``tiny`` preset at a random strength in
     [0, 1] for a share ``degrade_share`` of them; the clean face otherwise).  uint8 images."""
     rng = np.random.default_rng([seed, offset, 7])
-    strengths = np.where(rng.uniform(size=identities * views) < degrade_share, rng.uniform(size=identities * views), 0.0)
-    jobs = [(seed, offset + i, v, size, (seed * 1_000_003 + offset + i) * 64 + v, float(strengths[i * views + v]), workers > 1)
-            for i in range(identities) for v in range(views)]  # fmt: skip
+    strengths = np.where(
+        rng.uniform(size=identities * views) < degrade_share, rng.uniform(size=identities * views), 0.0
+    )
+    jobs = [
+        (
+            seed,
+            offset + i,
+            v,
+            size,
+            (seed * 1_000_003 + offset + i) * 64 + v,
+            float(strengths[i * views + v]),
+            workers > 1,
+        )
+        for i in range(identities)
+        for v in range(views)
+    ]
     if workers > 1:
         with Pool(workers) as pool:
             faces = pool.map(_face, jobs, chunksize=64)
     else:
         faces = [_face(j) for j in jobs]
     return {
-        "hq": torch.from_numpy(np.stack([f[0] for f in faces])), "lq": torch.from_numpy(np.stack([f[1] for f in faces])),
+        "hq": torch.from_numpy(np.stack([f[0] for f in faces])),
+        "lq": torch.from_numpy(np.stack([f[1] for f in faces])),
         "landmarks": torch.from_numpy(np.stack([f[2] for f in faces])),
-        "label": torch.arange(identities).repeat_interleave(views), "strength": torch.from_numpy(strengths).float(),
-    }  # fmt: skip
+        "label": torch.arange(identities).repeat_interleave(views),
+        "strength": torch.from_numpy(strengths).float(),
+    }
 
 
 def _images(u8: torch.Tensor, device) -> torch.Tensor:
@@ -73,13 +95,17 @@ def _images(u8: torch.Tensor, device) -> torch.Tensor:
 @torch.no_grad()
 def embed(net: nn.Module, images_u8: torch.Tensor, batch: int = 256, device="cpu") -> torch.Tensor:
     """Features of uint8 images, in batches, on the CPU."""
-    return torch.cat([net(_images(images_u8[i : i + batch], device)).float().cpu() for i in range(0, len(images_u8), batch)])
+    return torch.cat(
+        [net(_images(images_u8[i : i + batch], device)).float().cpu() for i in range(0, len(images_u8), batch)]
+    )
 
 
 # ---- training: ArcFace for identity, landmark regression for structure ---------------------------
 
 
-def arcface_logits(emb: torch.Tensor, weight: torch.Tensor, labels: torch.Tensor, scale: float, margin: float) -> torch.Tensor:
+def arcface_logits(
+    emb: torch.Tensor, weight: torch.Tensor, labels: torch.Tensor, scale: float, margin: float
+) -> torch.Tensor:
     """ArcFace (Deng et al. 2019): cosine logits to each class centre, with an additive angular
     margin on the true class (cos(theta + m)), all times ``scale``."""
     cos = F.normalize(emb) @ F.normalize(weight).T
@@ -91,8 +117,20 @@ def arcface_logits(emb: torch.Tensor, weight: torch.Tensor, labels: torch.Tensor
     return scale * torch.where(target, with_margin, cos)
 
 
-def _loop(net, head_params, loss_fn, n: int, steps: int, batch: int, lr: float, seed: int, log, validate=None,
-          every: int = 250, time_limit: float | None = None):  # fmt: skip
+def _loop(
+    net,
+    head_params,
+    loss_fn,
+    n: int,
+    steps: int,
+    batch: int,
+    lr: float,
+    seed: int,
+    log,
+    validate=None,
+    every: int = 250,
+    time_limit: float | None = None,
+):
     """AdamW with a warm-up and cosine decay over random batches of ``n`` samples."""
     gen = torch.Generator().manual_seed(seed)
     params = list(net.parameters()) + list(head_params)
@@ -122,8 +160,19 @@ def _loop(net, head_params, loss_fn, n: int, steps: int, batch: int, lr: float, 
     return step, history
 
 
-def train_identity(faces: dict, steps: int, batch: int = 128, lr: float = 2e-3, seed: int = 1, scale: float = 32.0,
-                   margin: float = 0.3, device="cpu", log=print, validate=None, time_limit=None):  # fmt: skip
+def train_identity(
+    faces: dict,
+    steps: int,
+    batch: int = 128,
+    lr: float = 2e-3,
+    seed: int = 1,
+    scale: float = 32.0,
+    margin: float = 0.3,
+    device="cpu",
+    log=print,
+    validate=None,
+    time_limit=None,
+):
     """Train a ``ToyIdentityEncoder`` with the ArcFace loss on ``identity_faces`` (their ``lq`` copies:
     degraded or clean; random horizontal flips: a mirrored face is the same person)."""
     torch.manual_seed(seed)
@@ -135,14 +184,28 @@ def train_identity(faces: dict, steps: int, batch: int = 128, lr: float = 2e-3, 
         x = _images(faces["lq"][idx], device)  # the degraded copy, or the clean face when it has none
         flip = (torch.rand(len(idx), generator=gen) < 0.5).to(device)
         x = torch.where(flip[:, None, None, None], x.flip(-1), x)
-        return F.cross_entropy(arcface_logits(net(x), centres, faces["label"][idx].to(device), scale, margin), faces["label"][idx].to(device))
+        return F.cross_entropy(
+            arcface_logits(net(x), centres, faces["label"][idx].to(device), scale, margin),
+            faces["label"][idx].to(device),
+        )
 
-    done, history = _loop(net, [centres], loss_fn, len(faces["label"]), steps, batch, lr, seed, log, validate, time_limit=time_limit)
+    done, history = _loop(
+        net, [centres], loss_fn, len(faces["label"]), steps, batch, lr, seed, log, validate, time_limit=time_limit
+    )
     return net, done, history
 
 
-def train_structure(faces: dict, steps: int, batch: int = 128, lr: float = 2e-3, seed: int = 1, device="cpu",
-                    log=print, validate=None, time_limit=None):  # fmt: skip
+def train_structure(
+    faces: dict,
+    steps: int,
+    batch: int = 128,
+    lr: float = 2e-3,
+    seed: int = 1,
+    device="cpu",
+    log=print,
+    validate=None,
+    time_limit=None,
+):
     """Train a ``ToyStructureNet`` to regress the landmarks (L1 in pixels) of clean and degraded faces."""
     torch.manual_seed(seed)
     size = faces["hq"].shape[-1]
@@ -180,6 +243,7 @@ def evaluate_identity(net, identities: int = 200, seed: int = 0) -> dict:
     ``HELDOUT_OFFSET``; the threshold is chosen on other people, indices from 200,000): accuracy on
     same-person (another view) versus different-person pairs, the mean cosines, and the cosine
     between a face and its ``tiny``-preset degraded copy."""
+
     def cosines(offset):
         faces = identity_faces(seed, identities, 2, offset=offset, degrade_share=0.0)
         e = embed(net, faces["hq"])
@@ -195,8 +259,11 @@ def evaluate_identity(net, identities: int = 200, seed: int = 0) -> dict:
     lq0, _ = degrade(hq0.float() / 255, "tiny", seed=list(range(HELDOUT_OFFSET, HELDOUT_OFFSET + identities)))
     degraded = F.cosine_similarity(e[::2], embed(net, (lq0 * 255 + 0.5).to(torch.uint8)))
     return {
-        "heldout": f"{identities} people never trained on (synthetic seed {seed}, indices {HELDOUT_OFFSET}+), views 0 and 1",
-        "verification_accuracy": round(float(((same > threshold).float().mean() + (other <= threshold).float().mean()) / 2), 4),
+        "heldout": f"{identities} people never trained on (synthetic seed {seed}, indices {HELDOUT_OFFSET}+), "
+        "views 0 and 1",
+        "verification_accuracy": round(
+            float(((same > threshold).float().mean() + (other <= threshold).float().mean()) / 2), 4
+        ),
         "threshold": round(threshold, 3),
         "cos_same_person_other_view": round(float(same.mean()), 4),
         "cos_different_people": round(float(other.mean()), 4),
@@ -230,9 +297,20 @@ def evaluate_structure(net, n: int = 256, seed: int = 0) -> dict:
 # ---- `lafr pretrain-toy --stage identity | structure` --------------------------------------------
 
 
-def pretrain_toy_network(stage: str, out: str | os.PathLike | None = None, device: str = "cpu", seed: int = 1,
-                         identities: int = 4000, views: int = 6, steps: int = 2000, batch: int = 128, lr: float = 2e-3,
-                         time_limit: float | None = None, workers: int | None = None, log=print) -> dict:  # fmt: skip
+def pretrain_toy_network(
+    stage: str,
+    out: str | os.PathLike | None = None,
+    device: str = "cpu",
+    seed: int = 1,
+    identities: int = 4000,
+    views: int = 6,
+    steps: int = 2000,
+    batch: int = 128,
+    lr: float = 2e-3,
+    time_limit: float | None = None,
+    workers: int | None = None,
+    log=print,
+) -> dict:
     """Train the toy identity encoder (``stage="identity"``) or structure network (``"structure"``)
     on ``identities`` synthetic people x ``views`` views (half of them degraded), measure it on
     held-out people, and save it (fp16) with a manifest: the command, seed, code version, device,
@@ -246,17 +324,29 @@ def pretrain_toy_network(stage: str, out: str | os.PathLike | None = None, devic
     log(f"making {identities} synthetic people x {views} views (seed {seed}) with {workers} worker(s)")
     faces = identity_faces(seed, identities, views, workers=workers)
     if stage == "identity":
+
         def validate(net):
             return json.dumps({k: v for k, v in evaluate_identity(net, 100, seed=0).items() if k != "heldout"})
 
-        net, done, history = train_identity(faces, steps, batch, lr, seed, device=device, log=log, validate=validate, time_limit=time_limit)
-        what = {"loss": "ArcFace (additive angular margin 0.3, scale 32) over the training people", "augmentation": "horizontal flips"}
+        net, done, history = train_identity(
+            faces, steps, batch, lr, seed, device=device, log=log, validate=validate, time_limit=time_limit
+        )
+        what = {
+            "loss": "ArcFace (additive angular margin 0.3, scale 32) over the training people",
+            "augmentation": "horizontal flips",
+        }
     else:
+
         def validate(net):
             return json.dumps({k: v for k, v in evaluate_structure(net, 64).items() if k != "heldout"})
 
-        net, done, history = train_structure(faces, steps, batch, lr, seed, device=device, log=log, validate=validate, time_limit=time_limit)
-        what = {"loss": "L1 of the landmarks, in pixels", "feature": "the landmarks minus the training faces' mean (zero-centred)"}
+        net, done, history = train_structure(
+            faces, steps, batch, lr, seed, device=device, log=log, validate=validate, time_limit=time_limit
+        )
+        what = {
+            "loss": "L1 of the landmarks, in pixels",
+            "feature": "the landmarks minus the training faces' mean (zero-centred)",
+        }
     out.mkdir(parents=True, exist_ok=True)
     net.to("cpu").half().save_pretrained(out)
     saved = load_toy(str(out))  # measure what was saved, after the fp16 round trip
@@ -264,16 +354,26 @@ def pretrain_toy_network(stage: str, out: str | os.PathLike | None = None, devic
     machine = provenance.machine(device)
     manifest = {
         "name": name,
-        "command": f"lafr pretrain-toy --stage {stage} --out {provenance.shown_path(out)} --device {device} --seed {seed} "
-                   f"--identities {identities} --views {views} --net-steps {done} --net-batch {batch} --net-lr {lr}",
-        "code_version": provenance.git_version(), "device": machine, "torch": torch.__version__, "seed": seed,
+        "command": f"lafr pretrain-toy --stage {stage} --out {provenance.shown_path(out)} --device {device} "
+        f"--seed {seed} "
+        f"--identities {identities} --views {views} --net-steps {done} --net-batch {batch} --net-lr {lr}",
+        "code_version": provenance.git_version(),
+        "device": machine,
+        "torch": torch.__version__,
+        "seed": seed,
         "training_faces": f"{identities} synthetic people (seed {seed}, indices 0..{identities - 1}) x {views} views; "
-                          "half degraded with the tiny preset at a random strength",
-        "steps": done, "batch": batch, "lr": lr, "schedule": "warm-up, cosine decay (AdamW, weight decay 5e-4)", **what,
-        "parameters": sum(p.numel() for p in saved.parameters()), "weights_dtype": "float16",
+        "half degraded with the tiny preset at a random strength",
+        "steps": done,
+        "batch": batch,
+        "lr": lr,
+        "schedule": "warm-up, cosine decay (AdamW, weight decay 5e-4)",
+        **what,
+        "parameters": sum(p.numel() for p in saved.parameters()),
+        "weights_dtype": "float16",
         "final_loss": round(float(np.mean(history[-100:])), 4) if history else None,
-        "seconds": round(time.perf_counter() - started, 1), "quality": quality,
-    }  # fmt: skip
+        "seconds": round(time.perf_counter() - started, 1),
+        "quality": quality,
+    }
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
     log(json.dumps(quality))
     return manifest

@@ -25,7 +25,9 @@ def git_version() -> str:
     try:
         git = ["git", "-C", str(ROOT)]
         rev = subprocess.run([*git, "rev-parse", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
-        dirty = subprocess.run([*git, "status", "--porcelain", "--", "lafr/*.py"], capture_output=True, text=True).stdout.strip()
+        dirty = subprocess.run(
+            [*git, "status", "--porcelain", "--", "lafr/*.py"], capture_output=True, text=True
+        ).stdout.strip()
         return rev + ("+uncommitted changes in lafr/*.py" if dirty else "")
     except (OSError, subprocess.CalledProcessError):
         return "unknown (not a git checkout)"

@@ -30,8 +30,11 @@ def label(name: str) -> str:
     return PAPER_NAMES.get(name) or OTHER_NAMES.get(name, name)
 
 
-LOWER_IS_BETTER = {"psnr": False, "ssim": False, "lpips": True, "dists": True, "deg": True, "lmd": True, "lmd_true": True,
-                   "niqe": True, "musiq": False, "clipiqa": False, "maniqa": False, "piqe": True, "fid": True, "fid_ffhq": True, "fd_dlib": True}  # fmt: skip
+LOWER_IS_BETTER = {
+    "psnr": False, "ssim": False, "lpips": True, "dists": True, "deg": True, "lmd": True, "lmd_true": True,
+    "niqe": True, "musiq": False, "clipiqa": False, "maniqa": False, "piqe": True,
+    "fid": True, "fid_ffhq": True, "fd_dlib": True,
+}  # fmt: skip
 
 
 @dataclass

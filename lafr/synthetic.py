@@ -263,7 +263,9 @@ def _render(face: _Face, size: int) -> tuple[np.ndarray, np.ndarray]:
         spokes = _detail(2 * np.pi / 12 * ir * f.a, px) * np.sin(np.arctan2(fy - ey, fx - ix) * 12 + f.phase[3])
         rings = _detail(ir * f.a * 0.67, px) * np.cos(rr * 3 * np.pi)
         limbal = 1.0 - 0.45 * np.clip(rr - 0.75, 0, 0.25) / 0.25
-        _paint(im, _soft((rr - 1.0) * ir, fpx) * eye, f.iris * ((0.85 + 0.12 * rings + 0.08 * spokes) * limbal)[..., None])
+        _paint(
+            im, _soft((rr - 1.0) * ir, fpx) * eye, f.iris * ((0.85 + 0.12 * rings + 0.08 * spokes) * limbal)[..., None]
+        )
         _paint(im, _soft((rr - 0.42) * ir, fpx) * eye, np.float32(0.03))
         hl = np.sqrt((fx - ix + 0.3 * ir) ** 2 + (fy - ey + 0.3 * ir) ** 2) - 0.2 * ir
         _paint(im, 0.9 * _soft(hl, fpx) * eye, np.float32(1.0))
@@ -306,8 +308,21 @@ def _render(face: _Face, size: int) -> tuple[np.ndarray, np.ndarray]:
     return img, pts
 
 
-NUISANCE = ("cx", "cy", "roll", "yaw", "pitch", "gaze", "smile", "light", "light_strength", "bg", "bg_angle",
-            "bg_blobs", "bg_blob_colors")  # what a view redraws; every other attribute of _Face is identity
+NUISANCE = (
+    "cx",
+    "cy",
+    "roll",
+    "yaw",
+    "pitch",
+    "gaze",
+    "smile",
+    "light",
+    "light_strength",
+    "bg",
+    "bg_angle",
+    "bg_blobs",
+    "bg_blob_colors",
+)  # what a view redraws; every other attribute of _Face is identity
 
 
 def _face(seed: int, index: int, view: int) -> _Face:
@@ -315,8 +330,9 @@ def _face(seed: int, index: int, view: int) -> _Face:
     return _Face(rng, np.random.default_rng([int(seed), int(index), int(view)]) if int(view) else None)
 
 
-def synthetic_face(seed: int, index: int, size: int = 64, view: int = 0,
-                   nuisance_from: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+def synthetic_face(
+    seed: int, index: int, size: int = 64, view: int = 0, nuisance_from: int | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
     """One synthetic face and its landmarks.
 
     Returns ``(image, landmarks)``: image is a float tensor 3 x size x size in [0, 1]; landmarks is
@@ -340,7 +356,9 @@ def synthetic_face(seed: int, index: int, size: int = 64, view: int = 0,
         for name in NUISANCE:
             setattr(face, name, getattr(scene, name))
     img, pts = _render(face, int(size))
-    return torch.from_numpy(np.ascontiguousarray(img, dtype=np.float32)).permute(2, 0, 1).contiguous(), torch.from_numpy(pts)
+    return torch.from_numpy(np.ascontiguousarray(img, dtype=np.float32)).permute(
+        2, 0, 1
+    ).contiguous(), torch.from_numpy(pts)
 
 
 def face_params(seed: int, index: int, view: int = 0) -> _Face:
@@ -362,14 +380,18 @@ def blend(a: _Face, b: _Face, t: float, what: str = "identity") -> _Face:
         if (name in NUISANCE) != (what == "nuisance"):
             continue
         x, y = getattr(a, name), getattr(b, name)
-        setattr(out, name, (y if t >= 0.5 else x) if isinstance(x, (bool, np.bool_)) else x * (1 - float(t)) + y * float(t))
+        setattr(
+            out, name, (y if t >= 0.5 else x) if isinstance(x, (bool, np.bool_)) else x * (1 - float(t)) + y * float(t)
+        )
     return out
 
 
 def render(face: _Face, size: int = 64) -> tuple[torch.Tensor, torch.Tensor]:
     """Render drawn (or blended) face parameters: ``(image, landmarks)`` as ``synthetic_face``."""
     img, pts = _render(face, int(size))
-    return torch.from_numpy(np.ascontiguousarray(img, dtype=np.float32)).permute(2, 0, 1).contiguous(), torch.from_numpy(pts)
+    return torch.from_numpy(np.ascontiguousarray(img, dtype=np.float32)).permute(
+        2, 0, 1
+    ).contiguous(), torch.from_numpy(pts)
 
 
 class SyntheticFaces(torch.utils.data.Dataset):

@@ -88,25 +88,26 @@ def heldout_lq_images(faces: torch.Tensor, cfg, seed: int | None = None, upsampl
     return degrade(hq, cfg.degradation, seed=[(seed + 1) * 10**6 + i for i in range(len(hq))], upsample=upsample)[0]
 
 
-
-
-
-
-
-
-
 # ---- the loop ------------------------------------------------------------------------------------
 
 
 def build_adapter(cfg, latent_channels: int = 4, **overrides) -> LatentAlignmentAdapter:
     """The adapter with the profile's sizes (``overrides`` for ablations, e.g. residual=True)."""
-    kw = dict(latent_channels=latent_channels, hidden=cfg.adapter_hidden, codebook_size=cfg.codebook_size,
-              blocks=cfg.adapter_blocks, beta=cfg.argmin_beta, straight_through=cfg.argmin_straight_through)  # fmt: skip
+    kw = dict(
+        latent_channels=latent_channels,
+        hidden=cfg.adapter_hidden,
+        codebook_size=cfg.codebook_size,
+        blocks=cfg.adapter_blocks,
+        beta=cfg.argmin_beta,
+        straight_through=cfg.argmin_straight_through,
+    )
     kw.update(overrides)
     return LatentAlignmentAdapter(**kw)
 
 
-def reseed_dead_entries(adapter: LatentAlignmentAdapter, features: torch.Tensor, counts: torch.Tensor, generator) -> int:
+def reseed_dead_entries(
+    adapter: LatentAlignmentAdapter, features: torch.Tensor, counts: torch.Tensor, generator
+) -> int:
     """Move codebook entries that were never chosen (``counts``: how often each entry was chosen
     since the last re-seeding) onto randomly picked features of the current batch: the usual remedy
     for dead codes in VQ training.  Returns how many moved.  Taught in notebook 03."""
@@ -129,10 +130,23 @@ def lr_at(step: int, total: int, lr: float, schedule: str) -> float:
     raise ValueError(f"unknown learning-rate schedule {schedule!r}; use 'constant' or 'cosine'")
 
 
-def train_adapter(cfg, z_lq: torch.Tensor, z_hq: torch.Tensor, out: str | os.PathLike, *, epochs: int | None = None,
-                  batch_size: int | None = None, lr: float | None = None, seed: int | None = None,
-                  stop_after: int | None = None, resume: bool = False, reseed_every: int = 100,
-                  checkpoint_every: int = 200, adapter_overrides: dict | None = None, progress: bool = True):  # fmt: skip
+def train_adapter(
+    cfg,
+    z_lq: torch.Tensor,
+    z_hq: torch.Tensor,
+    out: str | os.PathLike,
+    *,
+    epochs: int | None = None,
+    batch_size: int | None = None,
+    lr: float | None = None,
+    seed: int | None = None,
+    stop_after: int | None = None,
+    resume: bool = False,
+    reseed_every: int = 100,
+    checkpoint_every: int = 200,
+    adapter_overrides: dict | None = None,
+    progress: bool = True,
+):
     """Stage 1: train the adapter on latent pairs; returns (adapter, history rows).
 
     Writes ``out/checkpoint.safetensors`` (resumable), ``out/loss.csv`` and, at the end,
@@ -173,7 +187,12 @@ def train_adapter(cfg, z_lq: torch.Tensor, z_hq: torch.Tensor, out: str | os.Pat
         if not resume:
             log_path.write_text("step,epoch,loss\n")
     history = []
-    bar = tqdm(total=total, initial=state["step"], desc="stage 1 (adapter)", disable=not progress or not accelerator.is_main_process)
+    bar = tqdm(
+        total=total,
+        initial=state["step"],
+        desc="stage 1 (adapter)",
+        disable=not progress or not accelerator.is_main_process,
+    )
     step = state["step"]
     usage = torch.tensor(state["usage"])  # how often each entry was chosen since the last re-seeding
     while step < total and (stop_after is None or step < stop_after):
@@ -213,7 +232,9 @@ def train_adapter(cfg, z_lq: torch.Tensor, z_hq: torch.Tensor, out: str | os.Pat
 
 
 @torch.no_grad()
-def evaluate_adapter(adapter: LatentAlignmentAdapter, z_lq: torch.Tensor, z_hq: torch.Tensor, batch_size: int = 256) -> dict:
+def evaluate_adapter(
+    adapter: LatentAlignmentAdapter, z_lq: torch.Tensor, z_hq: torch.Tensor, batch_size: int = 256
+) -> dict:
     """Latent L1 to HQ before (z_LQ) and after (z_aligned) the adapter, and codebook health."""
     adapter.eval()
     aligned, indices = [], []
@@ -224,14 +245,16 @@ def evaluate_adapter(adapter: LatentAlignmentAdapter, z_lq: torch.Tensor, z_hq: 
     aligned = torch.cat(aligned)
     before, after = float((z_lq - z_hq).abs().mean()), float((aligned - z_hq).abs().mean())
     usage = codebook_usage(torch.cat(indices), adapter.config.codebook_size)
-    return {"l1_lq": before, "l1_aligned": after, "reduction": 1 - after / before, "aligned": aligned,
-            "perplexity": usage["perplexity"], "used": usage["used"], "dead": usage["dead"], "counts": usage["counts"]}  # fmt: skip
-
-
-
-
-
-
+    return {
+        "l1_lq": before,
+        "l1_aligned": after,
+        "reduction": 1 - after / before,
+        "aligned": aligned,
+        "perplexity": usage["perplexity"],
+        "used": usage["used"],
+        "dead": usage["dead"],
+        "counts": usage["counts"],
+    }
 
 
 # ---- stage 2: conv-only LoRA on the pruned one-step UNet (Sec. 2.4, 3.1) -----------------------------
@@ -247,7 +270,9 @@ class _Trainable(torch.nn.Module):
 
 
 @torch.no_grad()
-def stage2_inputs(pipe, faces_u8: torch.Tensor, preset: str, views: int = 1, seed: int = 0, batch_size: int = 64) -> torch.Tensor:
+def stage2_inputs(
+    pipe, faces_u8: torch.Tensor, preset: str, views: int = 1, seed: int = 0, batch_size: int = 64
+) -> torch.Tensor:
     """What the UNet sees in stage 2, computed once: the aligned latents ``adapter(z_LQ)`` of
     ``views`` degraded versions of each face (the adapter and VAE are frozen in stage 2), in the
     order of ``latent_pairs``: face i's views at i, n + i, ... Without an adapter, z_LQ itself.
@@ -256,15 +281,36 @@ def stage2_inputs(pipe, faces_u8: torch.Tensor, preset: str, views: int = 1, see
     if pipe.adapter is None:
         return z_lq
     p = next(pipe.adapter.parameters())
-    return torch.cat([pipe.adapter(z_lq[i : i + batch_size].to(p.device, p.dtype)).float().cpu() for i in range(0, len(z_lq), batch_size)])
+    return torch.cat(
+        [
+            pipe.adapter(z_lq[i : i + batch_size].to(p.device, p.dtype)).float().cpu()
+            for i in range(0, len(z_lq), batch_size)
+        ]
+    )
 
 
-def train_lora(cfg, pipe, loss_fn, z_in: torch.Tensor, hq_u8: torch.Tensor, out: str | os.PathLike, *,
-               steps: int | None = None, batch_size: int | None = None, lr: float | None = None,
-               seed: int | None = None, stop_after: int | None = None, resume: bool = False,
-               checkpoint_every: int = 100, progress: bool = True, adapter_name: str | None = None,
-               lora_dtype: torch.dtype = torch.float32, grad_accum: int = 1, mixed_precision: str = "no",
-               gradient_checkpointing: bool = False) -> list[dict]:  # fmt: skip
+def train_lora(
+    cfg,
+    pipe,
+    loss_fn,
+    z_in: torch.Tensor,
+    hq_u8: torch.Tensor,
+    out: str | os.PathLike,
+    *,
+    steps: int | None = None,
+    batch_size: int | None = None,
+    lr: float | None = None,
+    seed: int | None = None,
+    stop_after: int | None = None,
+    resume: bool = False,
+    checkpoint_every: int = 100,
+    progress: bool = True,
+    adapter_name: str | None = None,
+    lora_dtype: torch.dtype = torch.float32,
+    grad_accum: int = 1,
+    mixed_precision: str = "no",
+    gradient_checkpointing: bool = False,
+) -> list[dict]:
     """Stage 2: train the LoRA weights of ``pipe``'s UNet (attach them first, ``LAFRPipeline.from_base``)
     so that ``decode(denoise(z_in))`` matches the HQ faces under ``loss_fn`` (a ``MultilevelLoss``);
     ``z_in`` from ``stage2_inputs``, ``hq_u8`` the faces (z_in[k] belongs to face k mod n). AdamW at a
@@ -287,11 +333,22 @@ def train_lora(cfg, pipe, loss_fn, z_in: torch.Tensor, hq_u8: torch.Tensor, out:
     ckpt, log_path = out / "checkpoint.safetensors", out / "loss.csv"
     trainable = _Trainable(pipe.unet)
     if not len(trainable.params):
-        raise ValueError("the UNet has no trainable parameters: attach LoRA first (LAFRPipeline.from_base(..., lora_rank=4))")
-    for name, value in (("steps", steps), ("checkpoint_every", checkpoint_every), ("stop_after", stop_after or grad_accum)):
+        raise ValueError(
+            "the UNet has no trainable parameters: attach LoRA first (LAFRPipeline.from_base(..., lora_rank=4))"
+        )
+    for name, value in (
+        ("steps", steps),
+        ("checkpoint_every", checkpoint_every),
+        ("stop_after", stop_after or grad_accum),
+    ):
         if value % grad_accum:
-            raise ValueError(f"{name} = {value} is not a multiple of grad_accum = {grad_accum}: a checkpoint must fall on an optimizer step")
-    accelerator = Accelerator(cpu=not torch.cuda.is_available(), gradient_accumulation_steps=grad_accum, mixed_precision=mixed_precision)
+            raise ValueError(
+                f"{name} = {value} is not a multiple of grad_accum = {grad_accum}: a checkpoint must fall on an "
+                "optimizer step"
+            )
+    accelerator = Accelerator(
+        cpu=not torch.cuda.is_available(), gradient_accumulation_steps=grad_accum, mixed_precision=mixed_precision
+    )
     if gradient_checkpointing:
         pipe.unet.enable_gradient_checkpointing()
         pipe.vae.enable_gradient_checkpointing()
@@ -316,7 +373,9 @@ def train_lora(cfg, pipe, loss_fn, z_in: torch.Tensor, hq_u8: torch.Tensor, out:
         if not resume:
             log_path.write_text("step,epoch," + ",".join(terms) + "\n")
     history, step = [], state["step"]
-    bar = tqdm(total=steps, initial=step, desc="stage 2 (LoRA)", disable=not progress or not accelerator.is_main_process)
+    bar = tqdm(
+        total=steps, initial=step, desc="stage 2 (LoRA)", disable=not progress or not accelerator.is_main_process
+    )
     try:
         while step < steps and (stop_after is None or step < stop_after):
             epoch, k = divmod(step, per_epoch)
@@ -348,17 +407,26 @@ def train_lora(cfg, pipe, loss_fn, z_in: torch.Tensor, hq_u8: torch.Tensor, out:
 
 
 @torch.no_grad()
-def evaluate_restorer(images: torch.Tensor, hq: torch.Tensor, landmarks: torch.Tensor, loss, batch_size: int = 16) -> dict:
+def evaluate_restorer(
+    images: torch.Tensor, hq: torch.Tensor, landmarks: torch.Tensor, loss, batch_size: int = 16
+) -> dict:
     """How close restored ``images`` are to the ``hq`` faces (both N x 3 x H x W in [0, 1]): PSNR over
     the whole face and inside the eye and mouth boxes (``regions.region_psnr``), and the mean of each
     term of ``loss`` (a ``MultilevelLoss``). Taught in notebook 05."""
     from lafr import regions
 
-    out = {f"psnr_{k}": round(float(v.mean()), 3) for k, v in regions.region_psnr(images.float(), hq.float(), landmarks).items()}
+    out = {
+        f"psnr_{k}": round(float(v.mean()), 3)
+        for k, v in regions.region_psnr(images.float(), hq.float(), landmarks).items()
+    }
     device = next(loss.parameters()).device
     terms = {k: [] for k in ("mse", "lpips", "id", "fs")}
     for i in range(0, len(images), batch_size):  # per image, on the loss's device, a batch at a time
-        part = loss(images[i : i + batch_size].to(device).float() * 2 - 1, hq[i : i + batch_size].to(device).float() * 2 - 1, reduce=False)
+        part = loss(
+            images[i : i + batch_size].to(device).float() * 2 - 1,
+            hq[i : i + batch_size].to(device).float() * 2 - 1,
+            reduce=False,
+        )
         for k in terms:
             terms[k].append(part[k].float().cpu())
     out.update({k: round(float(torch.cat(v).mean()), 5) for k, v in terms.items()})

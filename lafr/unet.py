@@ -58,7 +58,9 @@ def _count(module: nn.Module) -> int:
 
 
 @torch.no_grad()
-def prune_unet(unet: UNet2DConditionModel, prompt_embeds: torch.Tensor, timestep: int, fold: bool = False) -> dict[str, int]:
+def prune_unet(
+    unet: UNet2DConditionModel, prompt_embeds: torch.Tensor, timestep: int, fold: bool = False
+) -> dict[str, int]:
     """Bake the fixed timestep into ``unet``, in place. With ``fold``, bake the fixed prompt in too.
 
     Replaces ``time_embedding`` by its output at ``timestep``. With ``fold=True`` it also replaces
@@ -95,8 +97,12 @@ def parameter_table(unet: UNet2DConditionModel, text_encoder: int | nn.Module = 
     te = text_encoder if isinstance(text_encoder, int) else _count(text_encoder)
     total = _count(unet)
     time_mlp = _count(unet.time_embedding)
-    time_proj = sum(_count(m.time_emb_proj) for m in unet.modules() if isinstance(m, ResnetBlock2D) and m.time_emb_proj is not None)
-    kv = sum(_count(m.to_k) + _count(m.to_v) for m in unet.modules() if isinstance(m, Attention) and m.is_cross_attention)
+    time_proj = sum(
+        _count(m.time_emb_proj) for m in unet.modules() if isinstance(m, ResnetBlock2D) and m.time_emb_proj is not None
+    )
+    kv = sum(
+        _count(m.to_k) + _count(m.to_v) for m in unet.modules() if isinstance(m, Attention) and m.is_cross_attention
+    )
     return {
         "unpruned (UNet + text encoder)": total + te,
         "pruned (the paper's)": total - time_mlp,
@@ -123,7 +129,9 @@ def lora_targets(unet: nn.Module, names=CONV_NAMES) -> list[str]:
     return out
 
 
-def add_lora(unet: UNet2DConditionModel, rank: int = 4, names=CONV_NAMES, alpha: float | None = None, seed: int = 0) -> list[str]:
+def add_lora(
+    unet: UNet2DConditionModel, rank: int = 4, names=CONV_NAMES, alpha: float | None = None, seed: int = 0
+) -> list[str]:
     """Freeze ``unet`` and attach LoRA adapters of ``rank`` (peft, through diffusers'
     ``add_adapter``) to ``lora_targets(unet, names)``. LoRA's B matrices start at zero, so the
     output is unchanged until training moves them; its A matrices start random, drawn from a

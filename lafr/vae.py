@@ -34,7 +34,9 @@ def _check_size(vae, h: int, w: int, what: str):
 
 
 @torch.no_grad()
-def encode(vae: AutoencoderKL, images: torch.Tensor, sample: bool = False, generator=None, batch_size: int = 32) -> torch.Tensor:
+def encode(
+    vae: AutoencoderKL, images: torch.Tensor, sample: bool = False, generator=None, batch_size: int = 32
+) -> torch.Tensor:
     """Images N x 3 x H x W in [-1, 1] -> latents N x C x H/f x W/f, times the scaling factor.
 
     ``sample=False`` takes the mean of the latent distribution (deterministic); ``sample=True``
@@ -64,4 +66,3 @@ def decode(vae: AutoencoderKL, latents: torch.Tensor, batch_size: int = 32, clam
         out.append(vae.decode(z).sample)
     x = torch.cat(out)
     return x.clamp(-1, 1) if clamp else x
-

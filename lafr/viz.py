@@ -22,7 +22,9 @@ def figures_dir() -> Path:
         d = Path(env)
     else:
         here = Path.cwd().resolve()
-        top = next((p for p in (here, *here.parents) if (p / "pyproject.toml").is_file() and (p / "lafr").is_dir()), None)
+        top = next(
+            (p for p in (here, *here.parents) if (p / "pyproject.toml").is_file() and (p / "lafr").is_dir()), None
+        )
         d = (top or here) / "figures"
     d.mkdir(parents=True, exist_ok=True)
     return d
@@ -53,7 +55,9 @@ def image_grid(images, titles=None, ncols: int = 8, size: float = 1.6, suptitle:
     nrows = (n + ncols - 1) // ncols
     title_lines = max((str(t).count("\n") + 1 for t in titles), default=0) if titles is not None else 0
     row_height = size + 0.15 * title_lines  # room for each row's titles, so they never overlap the row above
-    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, row_height * nrows + (0.4 if suptitle else 0)), squeeze=False)
+    fig, axes = plt.subplots(
+        nrows, ncols, figsize=(size * ncols, row_height * nrows + (0.4 if suptitle else 0)), squeeze=False
+    )
     for i, ax in enumerate(axes.flat):
         ax.axis("off")
         if i >= n:

@@ -10,8 +10,7 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import torch
 
-from lafr import degrade
-from lafr import vae as vae_io
+from lafr import degrade, vae as vae_io
 from lafr.data import from_model, to_model
 
 
@@ -64,8 +63,16 @@ def latent_explorer(vae, faces: torch.Tensor, preset: str):
 
 
 @torch.no_grad()
-def codebook_map_figure(adapter, vae, face: torch.Tensor, preset: str, share: torch.Tensor, strength: float = 1.0,
-                        seed: int = 0, chance: float | None = None):  # fmt: skip
+def codebook_map_figure(
+    adapter,
+    vae,
+    face: torch.Tensor,
+    preset: str,
+    share: torch.Tensor,
+    strength: float = 1.0,
+    seed: int = 0,
+    chance: float | None = None,
+):
     """Which kind of codebook entry one degraded face uses where: HQ, LQ, decode(z_aligned), and a
     map of the chosen entry at each latent position, coloured by ``share``: the fraction of that
     entry's uses, over other faces, that fall at the eyes or mouth (``lafr.adapter.entry_region_share``).
@@ -78,13 +85,16 @@ def codebook_map_figure(adapter, vae, face: torch.Tensor, preset: str, share: to
     dec = from_model(vae_io.decode(vae, aligned.to(z.dtype)).float())[0]
     entry_share = share.cpu()[idx[0].cpu()]
     fig, axes = plt.subplots(1, 4, figsize=(10, 2.8))
-    for ax, (img, title) in zip(axes, [(face, "HQ face"), (lq, f"degraded (strength {strength:.2f})"),
-                                       (dec, "decoded aligned latent")]):  # fmt: skip
+    for ax, (img, title) in zip(
+        axes, [(face, "HQ face"), (lq, f"degraded (strength {strength:.2f})"), (dec, "decoded aligned latent")]
+    ):
         ax.imshow(img.permute(1, 2, 0).clamp(0, 1).numpy())
         ax.set_title(title, fontsize=8)
     cmap = plt.get_cmap("inferno").with_extremes(bad="0.6")  # grey: an entry never chosen by the counting faces
     im = axes[3].imshow(entry_share.numpy(), cmap=cmap, vmin=0, vmax=1)
-    axes[3].set_title(f"chosen entry: how often it is used\nat the eyes or mouth ({len(idx.unique())} distinct entries)", fontsize=8)
+    axes[3].set_title(
+        f"chosen entry: how often it is used\nat the eyes or mouth ({len(idx.unique())} distinct entries)", fontsize=8
+    )
     bar = fig.colorbar(im, ax=axes[3], fraction=0.046)
     if chance is not None:
         bar.ax.axhline(chance, c="c", lw=2)

@@ -34,7 +34,9 @@
 
 # %%
 # Setup: installs lafr only on Colab (locally, follow the README).
-import subprocess, sys
+import subprocess
+import sys
+
 if "google.colab" in sys.modules:
     requirement = "lafr @ git+https://github.com/lafr-course/lafr@main"
     pip = subprocess.run([sys.executable, "-m", "pip", "install", "-q", requirement], capture_output=True, text=True)
@@ -52,9 +54,9 @@ profile = None  # None: the LAFR_PROFILE environment variable, else "tiny"
 seed = 0
 
 # %%
+import matplotlib.pyplot as plt
 import numpy as np
 import torch
-import matplotlib.pyplot as plt
 
 from lafr import analysis, data, degrade, synthetic, viz
 from lafr.config import get_profile
@@ -64,13 +66,19 @@ torch.manual_seed(seed)
 torch.set_num_threads(max(1, torch.get_num_threads()))
 
 # Words for the profile's image sources and feature extractor, for titles, legends and tables.
-SOURCE_WORDS = {"synthetic": "synthetic faces", "synthetic+photos": "synthetic faces and two real portraits",
-                "packaged_natural": "natural photos and crops", "celeba_hq": "CelebA-HQ faces",
-                "imagenet_samples": "ImageNet images"}
+SOURCE_WORDS = {
+    "synthetic": "synthetic faces",
+    "synthetic+photos": "synthetic faces and two real portraits",
+    "packaged_natural": "natural photos and crops",
+    "celeba_hq": "CelebA-HQ faces",
+    "imagenet_samples": "ImageNet images",
+}
 faces_words, natural_words = SOURCE_WORDS[cfg.analysis_faces], SOURCE_WORDS[cfg.analysis_natural]
 weights_words = "random weights" if cfg.feature_weights is None else "ImageNet weights"
-print(f"profile {cfg.name!r}: {faces_words} versus {natural_words}, {cfg.analysis_images_per_class} per class; "
-      f"ResNet-50 with {weights_words}")
+print(
+    f"profile {cfg.name!r}: {faces_words} versus {natural_words}, {cfg.analysis_images_per_class} per class; "
+    f"ResNet-50 with {weights_words}"
+)
 
 # %% [markdown]
 # ## 1. The tiny profile's faces
@@ -87,8 +95,13 @@ print(f"profile {cfg.name!r}: {faces_words} versus {natural_words}, {cfg.analysi
 
 # %%
 faces = [synthetic.synthetic_face(seed, i, 128) for i in range(16)]
-fig = viz.image_grid([f for f, _ in faces], landmarks=[p for _, p in faces], ncols=8, size=1.5,
-                     suptitle="Synthetic faces (128 px) and their landmarks")
+fig = viz.image_grid(
+    [f for f, _ in faces],
+    landmarks=[p for _, p in faces],
+    ncols=8,
+    size=1.5,
+    suptitle="Synthetic faces (128 px) and their landmarks",
+)
 viz.save_figure(fig, "01_synthetic_faces")
 plt.show()
 print("landmarks:", ", ".join(synthetic.LANDMARK_NAMES))
@@ -125,9 +138,11 @@ assert (a - c).abs().mean() > 0.05
 # own, so compare the third and fourth columns on average, not image by image: their mean PSNRs, printed
 # below, are within 1 dB. The second column shows what GFPGAN's ranges do to a 64 px face.
 
+
 # %%
 def psnr(a, b):
     return float(10 * torch.log10(1.0 / ((a - b) ** 2).mean()))
+
 
 rows, titles, scores = [], [], {"gfpgan @ 512 px": [], "gfpgan @ 64 px": [], "tiny @ 64 px": []}
 for i in range(24):
@@ -141,8 +156,15 @@ for i in range(24):
     scores["tiny @ 64 px"].append(psnr(hq64, lq64t))
     if i < 6:
         rows += [hq64, lq64g, lq64t, data.resize_square(lq512, 128)]
-        titles += ["HQ 64 px", "GFPGAN preset @ 64", f"tiny preset @ 64\nsigma {p['sigma_x']:.1f}, r {p['scale']:.1f}", "GFPGAN preset @ 512"]
-fig = viz.image_grid(rows, titles, ncols=8, size=1.6, suptitle="GFPGAN's draws at 64 and 512 px, and the tiny preset's own draws")
+        titles += [
+            "HQ 64 px",
+            "GFPGAN preset @ 64",
+            f"tiny preset @ 64\nsigma {p['sigma_x']:.1f}, r {p['scale']:.1f}",
+            "GFPGAN preset @ 512",
+        ]
+fig = viz.image_grid(
+    rows, titles, ncols=8, size=1.6, suptitle="GFPGAN's draws at 64 and 512 px, and the tiny preset's own draws"
+)
 viz.save_figure(fig, "01_degradation_presets")
 plt.show()
 for k, v in scores.items():
@@ -166,9 +188,13 @@ assert torch.equal(lq1, lq2) and p1 == p2 and not torch.equal(lq1, lq3)
 
 
 def inside(p, pr):
-    return (pr.sigma[0] <= min(p["sigma_x"], p["sigma_y"]) and max(p["sigma_x"], p["sigma_y"]) <= pr.sigma[1]
-            and pr.scale[0] <= p["scale"] <= pr.scale[1] and pr.noise[0] <= p["noise"] <= pr.noise[1]
-            and pr.jpeg[0] <= p["jpeg_quality"] <= pr.jpeg[1])
+    return (
+        pr.sigma[0] <= min(p["sigma_x"], p["sigma_y"])
+        and max(p["sigma_x"], p["sigma_y"]) <= pr.sigma[1]
+        and pr.scale[0] <= p["scale"] <= pr.scale[1]
+        and pr.noise[0] <= p["noise"] <= pr.noise[1]
+        and pr.jpeg[0] <= p["jpeg_quality"] <= pr.jpeg[1]
+    )
 
 
 preset = degrade.get_preset(cfg.degradation)
@@ -216,14 +242,18 @@ lfw_face_feats, lfw_other_feats = extractor(lfw_faces).numpy(), extractor(lfw_ot
 def in_words(src):
     """An image's source label from data.image_set ("photo:coffee", "crop", ...) in words."""
     if src.startswith("photo:"):
-        return src[len("photo:"):].replace("_", " ")
+        return src[len("photo:") :].replace("_", " ")
     return {"crop": "random crop", "synthetic": "synthetic face"}.get(src, SOURCE_WORDS.get(src, src))
 
 
 pick = np.linspace(0, n - 1, 8).astype(int)
-fig = viz.image_grid([*lfw_faces[:8], *lfw_other[:8], *nat_imgs[pick]],
-                     ["real face"] * 8 + ["not a face"] * 8 + [in_words(nat_src[i]) for i in pick], ncols=8, size=1.4,
-                     suptitle=f"LFW face crops (top), non-face crops from LFW's backgrounds (middle), {natural_words} (bottom)")
+fig = viz.image_grid(
+    [*lfw_faces[:8], *lfw_other[:8], *nat_imgs[pick]],
+    ["real face"] * 8 + ["not a face"] * 8 + [in_words(nat_src[i]) for i in pick],
+    ncols=8,
+    size=1.4,
+    suptitle=f"LFW face crops (top), non-face crops from LFW's backgrounds (middle), {natural_words} (bottom)",
+)
 viz.save_figure(fig, "01_image_classes")
 plt.show()
 
@@ -240,6 +270,7 @@ plt.show()
 # natural images. If "25 px grayscale crops of one photo collection" were what makes a class compact,
 # the non-face crops would score as low as the faces against the natural images.
 
+
 # %%
 def measure(a, b):
     """Compactness of class a against class b (analysis.compactness) plus the ratio's 95% bootstrap interval."""
@@ -249,11 +280,15 @@ def measure(a, b):
 
 
 def table(rows):
-    print(f"{'class A versus class B':<70} {'intra A':>8} {'intra B':>8} {'ratio':>6} {'95% interval':>13} {'silhouette':>10}")
+    print(
+        f"{'class A versus class B':<70} {'intra A':>8} {'intra B':>8} {'ratio':>6} {'95% interval':>13} {'silhouette':>10}"
+    )
     for name, m in rows:
         interval = "[{:4.2f}, {:4.2f}]".format(*m["interval"]) if "interval" in m else "not given"
-        print(f"{name:<70} {m['intra_faces']:8.2f} {m['intra_natural']:8.2f} {m['ratio']:6.2f}"
-              f" {interval:>13} {m['silhouette']:10.3f}")
+        print(
+            f"{name:<70} {m['intra_faces']:8.2f} {m['intra_natural']:8.2f} {m['ratio']:6.2f}"
+            f" {interval:>13} {m['silhouette']:10.3f}"
+        )
 
 
 paper = dict(analysis.PAPER_FACES_VS_NATURAL)
@@ -261,23 +296,35 @@ paper["ratio"] = paper["intra_faces"] / paper["intra_natural"]
 lfw_pair = measure(lfw_face_feats, lfw_other_feats)
 lfw_face = measure(lfw_face_feats, nat_feats)
 lfw_control = measure(lfw_other_feats, nat_feats)
-table([("paper: CelebA faces vs ImageNet images (ratio computed from its distances)", paper),
-       ("real faces (LFW) vs non-face crops from LFW's backgrounds", lfw_pair),
-       (f"real faces (LFW) vs {natural_words}", lfw_face),
-       (f"control: non-face crops (LFW) vs {natural_words}", lfw_control)])
-print(f"\nfeatures: ResNet-50 with {weights_words}, {cfg.feature_size} px input. Raw distances are on each "
-      "extractor's own scale: compare ratios and silhouettes, not raw numbers.")
+table(
+    [
+        ("paper: CelebA faces vs ImageNet images (ratio computed from its distances)", paper),
+        ("real faces (LFW) vs non-face crops from LFW's backgrounds", lfw_pair),
+        (f"real faces (LFW) vs {natural_words}", lfw_face),
+        (f"control: non-face crops (LFW) vs {natural_words}", lfw_control),
+    ]
+)
+print(
+    f"\nfeatures: ResNet-50 with {weights_words}, {cfg.feature_size} px input. Raw distances are on each "
+    "extractor's own scale: compare ratios and silhouettes, not raw numbers."
+)
 
 # %%
 emb = analysis.tsne_2d(np.vstack([lfw_face_feats, lfw_other_feats, nat_feats]), seed=seed)
 kind = np.repeat([0, 1, 2], [len(lfw_face_feats), len(lfw_other_feats), len(nat_feats)])
 fig, ax = plt.subplots(figsize=(6.5, 5.5))
-for k, (name, colour) in enumerate([("real faces (LFW)", "tab:blue"), ("non-face crops (LFW)", "tab:green"),
-                                    (natural_words, "tab:orange")]):
+for k, (name, colour) in enumerate(
+    [("real faces (LFW)", "tab:blue"), ("non-face crops (LFW)", "tab:green"), (natural_words, "tab:orange")]
+):
     ax.scatter(*emb[kind == k].T, s=10, c=colour, label=name)
-ax.legend(fontsize=8); ax.set_xticks([]); ax.set_yticks([])
-ax.set_title(f"t-SNE of ResNet-50 features ({weights_words}): real faces,\n"
-             "non-face crops from LFW's backgrounds, and natural images", fontsize=10)
+ax.legend(fontsize=8)
+ax.set_xticks([])
+ax.set_yticks([])
+ax.set_title(
+    f"t-SNE of ResNet-50 features ({weights_words}): real faces,\n"
+    "non-face crops from LFW's backgrounds, and natural images",
+    fontsize=10,
+)
 viz.save_figure(fig, "01_tsne_lfw")
 plt.show()
 
@@ -313,18 +360,24 @@ assert lfw_face["interval"][1] < lfw_control["interval"][0], (lfw_face["interval
 face_imgs, face_src = data.image_set(cfg.analysis_faces, n, cfg.feature_size, seed)
 face_feats = extractor(face_imgs).numpy()
 main = measure(face_feats, nat_feats)
-table([("paper: CelebA faces vs ImageNet images (ratio computed from its distances)", paper),
-       (f"real faces (LFW) vs {natural_words}", lfw_face),
-       (f"{faces_words} vs {natural_words}", main)])
+table(
+    [
+        ("paper: CelebA faces vs ImageNet images (ratio computed from its distances)", paper),
+        (f"real faces (LFW) vs {natural_words}", lfw_face),
+        (f"{faces_words} vs {natural_words}", main),
+    ]
+)
 
 emb = analysis.tsne_2d(np.vstack([face_feats, nat_feats]), seed=seed)
 fig, ax = plt.subplots(figsize=(6.5, 5.5))
-ax.scatter(*emb[len(face_feats):].T, s=10, c="tab:orange", label=natural_words)
-ax.scatter(*emb[:len(face_feats)].T, s=10, c="tab:blue", label=faces_words)
+ax.scatter(*emb[len(face_feats) :].T, s=10, c="tab:orange", label=natural_words)
+ax.scatter(*emb[: len(face_feats)].T, s=10, c="tab:blue", label=faces_words)
 photo_idx = [i for i, s in enumerate(face_src) if s.startswith("photo:")]
 if photo_idx:  # the real portraits among the faces, if the profile has any
     ax.scatter(*emb[photo_idx].T, s=150, marker="*", c="navy", label="real portraits")
-ax.legend(fontsize=8); ax.set_xticks([]); ax.set_yticks([])
+ax.legend(fontsize=8)
+ax.set_xticks([])
+ax.set_yticks([])
 ax.set_title(f"t-SNE of ResNet-50 features ({weights_words}):\n{faces_words} versus {natural_words}", fontsize=10)
 viz.save_figure(fig, "01_tsne_faces_vs_natural")
 plt.show()
@@ -363,6 +416,7 @@ assert main["interval"][1] < 1, main
 # from the faces themselves. If the network measured layout, the shuffled faces would be far less
 # compact than the faces. We also add 50 images of uniform noise, which are certainly not faces.
 
+
 # %%
 def shuffle_tiles(images, k, seed=0):
     """Cut each image into k x k tiles and put them back in a random order (seeded)."""
@@ -374,19 +428,27 @@ def shuffle_tiles(images, k, seed=0):
     return tiles.reshape(m, c, k, k, t, t).permute(0, 1, 2, 4, 3, 5).reshape(m, c, t * k, t * k)
 
 
-lfw_shuffled = shuffle_tiles(lfw_faces, 5, seed)    # 5 x 5 tiles of 5 px: an eye is about one tile
+lfw_shuffled = shuffle_tiles(lfw_faces, 5, seed)  # 5 x 5 tiles of 5 px: an eye is about one tile
 faces_shuffled = shuffle_tiles(face_imgs, 4, seed)  # 4 x 4 tiles
 noise = torch.rand(50, 3, cfg.feature_size, cfg.feature_size, generator=torch.Generator().manual_seed(seed))
-fig = viz.image_grid([*lfw_faces[:4], *lfw_shuffled[:4], *face_imgs[2:6], *faces_shuffled[2:6]],
-                     ["face"] * 4 + ["tiles shuffled"] * 4 + ["face"] * 4 + ["tiles shuffled"] * 4, ncols=8, size=1.4,
-                     suptitle="Faces and the same faces with their tiles shuffled")
+fig = viz.image_grid(
+    [*lfw_faces[:4], *lfw_shuffled[:4], *face_imgs[2:6], *faces_shuffled[2:6]],
+    ["face"] * 4 + ["tiles shuffled"] * 4 + ["face"] * 4 + ["tiles shuffled"] * 4,
+    ncols=8,
+    size=1.4,
+    suptitle="Faces and the same faces with their tiles shuffled",
+)
 viz.save_figure(fig, "01_shuffled_tiles")
 plt.show()
-table([(f"real faces (LFW) vs {natural_words}", lfw_face),
-       (f"  the same, tiles shuffled, vs {natural_words}", measure(extractor(lfw_shuffled).numpy(), nat_feats)),
-       (f"{faces_words} vs {natural_words}", main),
-       (f"  the same, tiles shuffled, vs {natural_words}", measure(extractor(faces_shuffled).numpy(), nat_feats)),
-       (f"uniform noise vs {natural_words}", measure(extractor(noise).numpy(), nat_feats))])
+table(
+    [
+        (f"real faces (LFW) vs {natural_words}", lfw_face),
+        (f"  the same, tiles shuffled, vs {natural_words}", measure(extractor(lfw_shuffled).numpy(), nat_feats)),
+        (f"{faces_words} vs {natural_words}", main),
+        (f"  the same, tiles shuffled, vs {natural_words}", measure(extractor(faces_shuffled).numpy(), nat_feats)),
+        (f"uniform noise vs {natural_words}", measure(extractor(noise).numpy(), nat_feats)),
+    ]
+)
 
 # %% [markdown]
 # **Reading it (tiny profile).** The shuffled faces stay about as compact as the faces, real and

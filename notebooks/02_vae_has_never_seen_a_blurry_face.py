@@ -41,7 +41,9 @@
 
 # %%
 # Setup: installs lafr only on Colab (locally, follow the README).
-import subprocess, sys
+import subprocess
+import sys
+
 if "google.colab" in sys.modules:
     requirement = "lafr @ git+https://github.com/lafr-course/lafr@main"
     pip = subprocess.run([sys.executable, "-m", "pip", "install", "-q", requirement], capture_output=True, text=True)
@@ -55,11 +57,11 @@ if "google.colab" in sys.modules:
 
 # %% tags=["parameters"]
 # Parameters (papermill and `lafr tour` override these).
-profile = None      # None: the LAFR_PROFILE environment variable, else "tiny"
+profile = None  # None: the LAFR_PROFILE environment variable, else "tiny"
 seed = 0
-n_faces = 64        # held-out faces to measure on
-n_reference = 300   # other HQ faces: the HQ latent distribution that LQ latents are compared with
-n_samples = 32      # faces to draw from the prior
+n_faces = 64  # held-out faces to measure on
+n_reference = 300  # other HQ faces: the HQ latent distribution that LQ latents are compared with
+n_samples = 32  # faces to draw from the prior
 # degradation strengths, from the mildest end of the preset (0.0) to its full range (1.0)
 strengths = [0.0, 0.25, 0.5, 0.75, 1.0]
 
@@ -67,10 +69,9 @@ strengths = [0.0, 0.25, 0.5, 0.75, 1.0]
 import json
 from pathlib import Path
 
-import numpy as np
+import matplotlib.pyplot as plt
 import torch
 import torch.nn.functional as F
-import matplotlib.pyplot as plt
 
 from lafr import analysis, data, degrade, models, pretrain, regions, vae as vae_io, viz, widgets
 from lafr.config import get_profile
@@ -82,11 +83,15 @@ device = "cuda" if torch.cuda.is_available() else "cpu"
 base = models.load_base(cfg.base_model, prompt=cfg.prompt, device=device)
 vae = base.vae
 print(f"profile {cfg.name!r}: base model {cfg.base_model!r} on {device}")
-print(f"VAE: {sum(p.numel() for p in vae.parameters()) / 1e6:.2f}M parameters, downsamples x{vae_io.vae_factor(vae)}, "
-      f"{vae.config.latent_channels} latent channels, scaling factor {base.scaling_factor:.5f}")
+print(
+    f"VAE: {sum(p.numel() for p in vae.parameters()) / 1e6:.2f}M parameters, downsamples x{vae_io.vae_factor(vae)}, "
+    f"{vae.config.latent_channels} latent channels, scaling factor {base.scaling_factor:.5f}"
+)
 print(f"UNet: {sum(p.numel() for p in base.unet.parameters()) / 1e6:.2f}M parameters")
 manifest_path = Path(models.resolve(cfg.base_model)) / "manifest.json"
-manifest = json.loads(manifest_path.read_text()) if manifest_path.is_file() else {}  # the toy models say how they were made
+manifest = (
+    json.loads(manifest_path.read_text()) if manifest_path.is_file() else {}
+)  # the toy models say how they were made
 if manifest:
     print("\nHow these models were made:")
     for stage in ("vae", "decoder", "prior"):  # "decoder": the decoder alone, fine-tuned after the VAE
@@ -94,8 +99,10 @@ if manifest:
             m = manifest[stage]
             print(f"  {stage}: {m['steps']} steps on {m['device']} in {m['seconds']:.0f} s\n     {m['command']}")
 
+
 def encode(images):  # images in [0, 1] -> scaled latents, on the CPU
     return vae_io.encode(vae, data.to_model(images.to(device))).float().cpu()
+
 
 def decode(latents):  # scaled latents -> images in [0, 1], on the CPU
     return data.from_model(vae_io.decode(vae, latents.to(device)).float().cpu())
@@ -115,17 +122,20 @@ def decode(latents):  # scaled latents -> images in [0, 1], on the CPU
 
 # %%
 faces, _ = data.image_set(cfg.eval_faces, 2 * n_faces + n_reference, cfg.resolution, seed)
-hq = faces[:n_faces]                        # the held-out faces every section measures on
-other = faces[n_faces : 2 * n_faces]        # as many other faces, for a false case in section 2
-ref = faces[2 * n_faces :]                  # the reference faces: what HQ latents look like
+hq = faces[:n_faces]  # the held-out faces every section measures on
+other = faces[n_faces : 2 * n_faces]  # as many other faces, for a false case in section 2
+ref = faces[2 * n_faces :]  # the reference faces: what HQ latents look like
 z_hq = encode(hq)
 rec = decode(z_hq)
 lq_full, _ = degrade.degrade(hq, cfg.degradation, seed=seed)  # the preset's full range
 vae_psnr, lq_psnr = float(regions.psnr(rec, hq).mean()), float(regions.psnr(lq_full, hq).mean())
 print(f"VAE reconstruction of held-out HQ faces: {vae_psnr:.2f} dB PSNR (bar: {cfg.vae_psnr_bar} dB)")
 print(f"the degraded input, for comparison:      {lq_psnr:.2f} dB PSNR ({cfg.degradation} preset, full strength)")
-fig = viz.image_grid([*hq[:8], *rec[:8]], ncols=8, size=1.3, suptitle="held-out HQ faces (top) and the VAE's reconstructions (bottom)")
-viz.save_figure(fig, "02_vae_reconstruction"); plt.show()
+fig = viz.image_grid(
+    [*hq[:8], *rec[:8]], ncols=8, size=1.3, suptitle="held-out HQ faces (top) and the VAE's reconstructions (bottom)"
+)
+viz.save_figure(fig, "02_vae_reconstruction")
+plt.show()
 
 # %%
 # Claims: the VAE reconstructs HQ faces at the quality bar, clearly better than the LQ input scores.
@@ -154,39 +164,53 @@ eye_hq, landmarks = torch.stack([f for f, _ in drawn]), torch.stack([p for _, p 
 eye_lq, _ = degrade.degrade(eye_hq, cfg.degradation, seed=seed)
 eye_rec = decode(encode(eye_hq))
 box_blur = lambda x, k: F.avg_pool2d(F.pad(x, (k // 2,) * 4, mode="replicate"), k, stride=1)  # k x k box blur
-rows = {"VAE reconstruction": eye_rec, "degraded input (LQ)": eye_lq,
-        "false case: reconstruction, 3x3-blurred": box_blur(eye_rec, 3)}
-region_db = {name: {k: float(v.mean()) for k, v in regions.region_psnr(x, eye_hq, landmarks).items()} for name, x in rows.items()}
+rows = {
+    "VAE reconstruction": eye_rec,
+    "degraded input (LQ)": eye_lq,
+    "false case: reconstruction, 3x3-blurred": box_blur(eye_rec, 3),
+}
+region_db = {
+    name: {k: float(v.mean()) for k, v in regions.region_psnr(x, eye_hq, landmarks).items()} for name, x in rows.items()
+}
 print(f"PSNR (dB) on {n_faces} held-out faces  {'whole face':>11} {'eyes':>6} {'mouth':>6}")
 for name, r in region_db.items():
     print(f"  {name:<38} {r['face']:11.2f} {r['eyes']:6.2f} {r['mouth']:6.2f}")
 if "decoder" in manifest:
     d = manifest["decoder"]
-    print(f"\nThe decoder stage: {d['command']}\n  {d['steps']} steps on {d['device']} in {d['seconds']:.0f} s; {d['loss']}")
+    print(
+        f"\nThe decoder stage: {d['command']}\n  {d['steps']} steps on {d['device']} in {d['seconds']:.0f} s; {d['loss']}"
+    )
     for label, q in (("before", d["before"]), ("after", manifest["quality"])):
-        print(f"  {label:>6}, {q['heldout_faces']}: VAE {q['vae_psnr_hq_db']:.2f} dB whole face, "
-              f"{q['vae_psnr_hq_eyes_db']:.2f} eyes, {q['vae_psnr_hq_mouth_db']:.2f} mouth; "
-              f"LQ {q['lq_psnr_db']:.2f} / {q['lq_psnr_eyes_db']:.2f} / {q['lq_psnr_mouth_db']:.2f}")
+        print(
+            f"  {label:>6}, {q['heldout_faces']}: VAE {q['vae_psnr_hq_db']:.2f} dB whole face, "
+            f"{q['vae_psnr_hq_eyes_db']:.2f} eyes, {q['vae_psnr_hq_mouth_db']:.2f} mouth; "
+            f"LQ {q['lq_psnr_db']:.2f} / {q['lq_psnr_eyes_db']:.2f} / {q['lq_psnr_mouth_db']:.2f}"
+        )
 
 masks = regions.region_masks(landmarks[:1], cfg.resolution)
 ys, xs = torch.nonzero(masks["eyes"][0, 0], as_tuple=True)
 pad = cfg.resolution // 32
-band = lambda x, i: x[i, :, max(0, int(ys.min()) - pad): int(ys.max()) + 1 + pad, max(0, int(xs.min()) - pad): int(xs.max()) + 1 + pad]
+band = lambda x, i: x[
+    i, :, max(0, int(ys.min()) - pad) : int(ys.max()) + 1 + pad, max(0, int(xs.min()) - pad) : int(xs.max()) + 1 + pad
+]
 fig = plt.figure(figsize=(11, 3.6))
 grid = fig.add_gridspec(3, 5, width_ratios=[1.6, 1, 1, 1, 1])
 ax = fig.add_subplot(grid[:, 0])
 ax.imshow(eye_hq[0].permute(1, 2, 0).numpy(), interpolation="nearest")
 for name, colour in (("eyes", "yellow"), ("mouth", "cyan")):
     ax.contour(masks[name][0, 0].float().numpy(), levels=[0.5], colors=colour, linewidths=1)
-ax.set_title("eye boxes (yellow), mouth box (cyan)", fontsize=8); ax.axis("off")
+ax.set_title("eye boxes (yellow), mouth box (cyan)", fontsize=8)
+ax.axis("off")
 for row, (label, x) in enumerate((("HQ", eye_hq), ("LQ", eye_lq), ("VAE reconstruction", eye_rec))):
     for col in range(4):  # the eye band of the first face's boxes: these faces are roughly aligned
         ax = fig.add_subplot(grid[row, col + 1])
-        ax.imshow(band(x, col).permute(1, 2, 0).clamp(0, 1).numpy(), interpolation="nearest"); ax.axis("off")
+        ax.imshow(band(x, col).permute(1, 2, 0).clamp(0, 1).numpy(), interpolation="nearest")
+        ax.axis("off")
         if col == 0:
             ax.set_title(label, fontsize=8, loc="left")
 fig.suptitle("The eyes of four held-out faces: clean, degraded, and through the VAE", fontsize=10)
-viz.save_figure(fig, "02_eye_crops"); plt.show()
+viz.save_figure(fig, "02_eye_crops")
+plt.show()
 
 
 # %%
@@ -196,11 +220,18 @@ viz.save_figure(fig, "02_eye_crops"); plt.show()
 def draws_eyes(rec_eyes_db, lq_eyes_db):
     return rec_eyes_db >= 22.0 and rec_eyes_db >= lq_eyes_db + 2.0
 
+
 rec_eyes, lq_eyes = region_db["VAE reconstruction"]["eyes"], region_db["degraded input (LQ)"]["eyes"]
-print("blurred reconstruction passes the check:", draws_eyes(region_db["false case: reconstruction, 3x3-blurred"]["eyes"], lq_eyes))
+print(
+    "blurred reconstruction passes the check:",
+    draws_eyes(region_db["false case: reconstruction, 3x3-blurred"]["eyes"], lq_eyes),
+)
 if "decoder" in manifest:
     b = manifest["decoder"]["before"]
-    print("the first decoder (manifest 'before') passes the check:", draws_eyes(b["vae_psnr_hq_eyes_db"], b["lq_psnr_eyes_db"]))
+    print(
+        "the first decoder (manifest 'before') passes the check:",
+        draws_eyes(b["vae_psnr_hq_eyes_db"], b["lq_psnr_eyes_db"]),
+    )
 assert draws_eyes(rec_eyes, lq_eyes), (rec_eyes, lq_eyes)
 
 # %% [markdown]
@@ -224,23 +255,36 @@ for s in strengths:
     z = encode(lq)
     z_lq[s] = (lq, z)
     cos = torch.nn.functional.cosine_similarity(z.flatten(1), z_hq.flatten(1), dim=1)
-    rows.append({"strength": s, "lq_psnr": float(regions.psnr(lq, hq).mean()), "l1": float((z - z_hq).abs().mean()),
-                 "cos_dist": float((1 - cos).mean())})
+    rows.append(
+        {
+            "strength": s,
+            "lq_psnr": float(regions.psnr(lq, hq).mean()),
+            "l1": float((z - z_hq).abs().mean()),
+            "cos_dist": float((1 - cos).mean()),
+        }
+    )
 print(f"{'strength':>8} {'LQ PSNR':>8} {'latent L1':>10} {'1 - cos':>8}")
 for r in rows:
     print(f"{r['strength']:8.2f} {r['lq_psnr']:8.2f} {r['l1']:10.4f} {r['cos_dist']:8.4f}")
 z_lq_full = encode(lq_full)
 gap = float((z_lq_full - z_hq).abs().mean())
-print(f"\nfor scale: at full strength the gap is {gap:.3f}; the HQ latents' spread is {spread:.3f} ({gap / spread:.0%} of it)")
+print(
+    f"\nfor scale: at full strength the gap is {gap:.3f}; the HQ latents' spread is {spread:.3f} ({gap / spread:.0%} of it)"
+)
 print("\nper-channel mean / std of the latents (HQ, then LQ at full strength):")
 for c in range(z_hq.shape[1]):
-    print(f"  channel {c}: HQ {float(z_hq[:, c].mean()):+.3f} / {float(z_hq[:, c].std()):.3f}   "
-          f"LQ {float(z_lq_full[:, c].mean()):+.3f} / {float(z_lq_full[:, c].std()):.3f}")
+    print(
+        f"  channel {c}: HQ {float(z_hq[:, c].mean()):+.3f} / {float(z_hq[:, c].std()):.3f}   "
+        f"LQ {float(z_lq_full[:, c].mean()):+.3f} / {float(z_lq_full[:, c].std()):.3f}"
+    )
 
 # %%
 factor = vae_io.vae_factor(vae)
+
+
 def pool(images):  # an average pool of the pixels down to the latent's size: an "encoder" that learned nothing
     return F.avg_pool2d(data.to_model(images), factor)
+
 
 p_hq = pool(hq)
 p_spread = float((p_hq - p_hq.mean(0)).abs().mean())
@@ -248,11 +292,19 @@ pool_rel = [float((pool(z_lq[s][0]) - p_hq).abs().mean()) / p_spread for s in st
 fig, ax = plt.subplots(figsize=(5, 3.2))
 ax.plot(strengths, [r["l1"] / spread for r in rows], "o-", label="the VAE's latents")
 ax.plot(strengths, pool_rel, "s--", c="tab:gray", label=f"{factor}x{factor} average pool of the pixels")
-ax.set_xlabel(f"degradation strength ({cfg.degradation} preset)"); ax.set_ylabel("L1 gap / spread between faces")
-ax.set_ylim(bottom=0); ax.grid(alpha=0.3); ax.legend(fontsize=8)
-ax.set_title("The gap grows with degradation: for the VAE and for a plain pooling alike", fontsize=9); fig.tight_layout()
-viz.save_figure(fig, "02_latent_gap_vs_strength"); plt.show()
-print("gap / spread at each strength:", ", ".join(f"VAE {r['l1'] / spread:.3f} pool {p:.3f}" for r, p in zip(rows, pool_rel)))
+ax.set_xlabel(f"degradation strength ({cfg.degradation} preset)")
+ax.set_ylabel("L1 gap / spread between faces")
+ax.set_ylim(bottom=0)
+ax.grid(alpha=0.3)
+ax.legend(fontsize=8)
+ax.set_title("The gap grows with degradation: for the VAE and for a plain pooling alike", fontsize=9)
+fig.tight_layout()
+viz.save_figure(fig, "02_latent_gap_vs_strength")
+plt.show()
+print(
+    "gap / spread at each strength:",
+    ", ".join(f"VAE {r['l1'] / spread:.3f} pool {p:.3f}" for r, p in zip(rows, pool_rel)),
+)
 
 # %% [markdown]
 # The gap grows with the damage, but so does the gap of an average pool of the pixels down to the
@@ -287,14 +339,18 @@ wrong_face = analysis.probe_accuracy(probe, z_hq, encode(other))  # false case: 
 undone = analysis.probe_accuracy(probe, z_hq, z_hq)  # false case: LQ latent = HQ latent (0.5 by construction)
 pool_probe = analysis.fit_linear_probe(pool(ref), pool(ref_lq), seed=seed)
 pool_acc = analysis.probe_accuracy(pool_probe, pool(hq), pool(lq_full))
-print(f"linear probe, held-out faces (balanced accuracy; chance 0.50, bar 0.75):")
-print(f"  the VAE's latents {probe_acc:.3f}\n  false cases: other faces' HQ latents {wrong_face:.3f}, "
-      f"LQ latent = HQ latent {undone:.3f}\n  the {factor}x{factor} average pool of the pixels: {pool_acc:.3f}")
+print("linear probe, held-out faces (balanced accuracy; chance 0.50, bar 0.75):")
+print(
+    f"  the VAE's latents {probe_acc:.3f}\n  false cases: other faces' HQ latents {wrong_face:.3f}, "
+    f"LQ latent = HQ latent {undone:.3f}\n  the {factor}x{factor} average pool of the pixels: {pool_acc:.3f}"
+)
 
 d_hq, d_lq = analysis.nearest_distances(z_hq, z_ref), analysis.nearest_distances(z_lq_full, z_ref)
 farther = float((d_lq > d_hq).float().mean())
-print(f"\nnearest HQ reference latent (mean L1 per element): held-out HQ {float(d_hq.mean()):.3f}, "
-      f"held-out LQ {float(d_lq.mean()):.3f}")
+print(
+    f"\nnearest HQ reference latent (mean L1 per element): held-out HQ {float(d_hq.mean()):.3f}, "
+    f"held-out LQ {float(d_lq.mean()):.3f}"
+)
 print(f"faces whose LQ latent is farther from the HQ reference latents than their HQ latent is: {farther:.0%}")
 print(f"for scale: LQ-to-HQ gap {gap:.3f}, spread between faces {spread:.3f}")
 
@@ -341,14 +397,16 @@ for ax, (x, y) in zip(axes, ((emb[:, 0], emb[:, 1]), (face_axis, probe_axis))):
     ax.scatter(x[:n], y[:n], s=12, label="HQ latents")
     ax.scatter(x[n:], y[n:], s=12, label="LQ latents (full strength)")
     ax.legend(fontsize=8)
-axes[0].set_xticks([]); axes[0].set_yticks([])
+axes[0].set_xticks([])
+axes[0].set_yticks([])
 axes[0].set_title("t-SNE (as in the paper's Figure 7): LQ on top of HQ", fontsize=9)
 axes[1].axhline(0, c="k", lw=0.6, ls=":")
 axes[1].set_xlabel("position along the main direction faces differ in")
 axes[1].set_ylabel("position along the probe's direction")
 axes[1].set_title("The same latents on two chosen axes: LQ sits a step off HQ", fontsize=9)
 fig.tight_layout()
-viz.save_figure(fig, "02_tsne_lq_hq_latents"); plt.show()
+viz.save_figure(fig, "02_tsne_lq_hq_latents")
+plt.show()
 
 # %% [markdown]
 # ## 3. What a misaligned latent looks like
@@ -380,11 +438,16 @@ for ax, title in zip(axes[0], ("HQ", "LQ", "LQ latent, decoded", "where it moved
 for ax in axes.flat:
     ax.axis("off")
 fig.colorbar(im, ax=axes[:, 3], shrink=0.6, label="mean absolute latent difference")
-viz.save_figure(fig, "02_decoded_lq_latents"); plt.show()
-print(f"the decoded LQ latent against the LQ image: {float(regions.psnr(dec_lq, lq_full).mean()):.2f} dB; "
-      f"against the HQ face: {float(regions.psnr(dec_lq, hq).mean()):.2f} dB (the LQ image itself: {lq_psnr:.2f} dB)")
-hf = {name: float(analysis.high_frequency_energy(x).mean()) for name, x in
-      (("HQ", hq), ("LQ", lq_full), ("decoded LQ latent", dec_lq), ("VAE reconstruction", rec))}
+viz.save_figure(fig, "02_decoded_lq_latents")
+plt.show()
+print(
+    f"the decoded LQ latent against the LQ image: {float(regions.psnr(dec_lq, lq_full).mean()):.2f} dB; "
+    f"against the HQ face: {float(regions.psnr(dec_lq, hq).mean()):.2f} dB (the LQ image itself: {lq_psnr:.2f} dB)"
+)
+hf = {
+    name: float(analysis.high_frequency_energy(x).mean())
+    for name, x in (("HQ", hq), ("LQ", lq_full), ("decoded LQ latent", dec_lq), ("VAE reconstruction", rec))
+}
 print("fine detail (energy a 3x3 blur removes, x1e4):", ", ".join(f"{k} {v * 1e4:.1f}" for k, v in hf.items()))
 
 # %% [markdown]
@@ -407,11 +470,16 @@ real_rec = decode(z_real)
 real_lq, _ = degrade.degrade(real, cfg.degradation, seed=seed)
 real_gap = (encode(real_lq) - z_real).abs().flatten(1).mean(1)
 for i, name in enumerate(photos):
-    print(f"{name}: VAE reconstruction {float(regions.psnr(real_rec[i:i + 1], real[i:i + 1])):.2f} dB, "
-          f"latent gap at full strength {float(real_gap[i]):.3f}")
+    print(
+        f"{name}: VAE reconstruction {float(regions.psnr(real_rec[i : i + 1], real[i : i + 1])):.2f} dB, "
+        f"latent gap at full strength {float(real_gap[i]):.3f}"
+    )
 print(f"held-out synthetic faces (section 1): {vae_psnr:.2f} dB, latent gap {gap:.3f}")
-fig = viz.image_grid([*real, *real_rec], ncols=len(real), size=1.8, suptitle="real photos (top) and their VAE reconstructions (bottom)")
-viz.save_figure(fig, "02_real_photos"); plt.show()
+fig = viz.image_grid(
+    [*real, *real_rec], ncols=len(real), size=1.8, suptitle="real photos (top) and their VAE reconstructions (bottom)"
+)
+viz.save_figure(fig, "02_real_photos")
+plt.show()
 
 # %% [markdown]
 # ## 5. Explore
@@ -424,7 +492,8 @@ widgets.latent_explorer(vae, hq[:16], cfg.degradation)
 
 # %%
 fig = widgets.latent_gap_figure(vae, hq[3], cfg.degradation, strength=0.75, seed=3)
-viz.save_figure(fig, "02_latent_explorer_static"); plt.show()
+viz.save_figure(fig, "02_latent_explorer_static")
+plt.show()
 
 # %% [markdown]
 # ## 6. The pretrained diffusion prior is real
@@ -454,27 +523,42 @@ viz.save_figure(fig, "02_latent_explorer_static"); plt.show()
 samples = pretrain.sample_faces(base, n=n_samples, steps=50, seed=seed)
 if samples.shape[-1] != cfg.resolution:
     samples = data.resize_square(samples, cfg.resolution)
-fig = viz.image_grid(list(samples[:32]), ncols=8, size=1.1, suptitle="Samples from the pretrained prior (DDIM, 50 steps)")
-viz.save_figure(fig, "02_prior_samples"); plt.show()
+fig = viz.image_grid(
+    list(samples[:32]), ncols=8, size=1.1, suptitle="Samples from the pretrained prior (DDIM, 50 steps)"
+)
+viz.save_figure(fig, "02_prior_samples")
+plt.show()
 
 space = analysis.FaceSpace(ref[: 256 if cfg.resolution <= 128 else 64], k=32)
-real_checks = {"face space": float(space.score(hq).mean()), "diversity": analysis.diversity(hq),
-               "sharpness": float(analysis.high_frequency_energy(hq).mean())}
+real_checks = {
+    "face space": float(space.score(hq).mean()),
+    "diversity": analysis.diversity(hq),
+    "sharpness": float(analysis.high_frequency_energy(hq).mean()),
+}
 bars = {"face space": 0.85, "diversity": 0.5, "sharpness": 0.5}
 
+
 def prior_checks(images):  # each check as a fraction of what held-out real faces score
-    got = {"face space": float(space.score(images).mean()), "diversity": analysis.diversity(images),
-           "sharpness": float(analysis.high_frequency_energy(images).mean())}
+    got = {
+        "face space": float(space.score(images).mean()),
+        "diversity": analysis.diversity(images),
+        "sharpness": float(analysis.high_frequency_energy(images).mean()),
+    }
     return {k: got[k] / real_checks[k] for k in bars}
+
 
 g = torch.Generator().manual_seed(seed)
 z_start = torch.randn((n_samples, *z_hq.shape[1:]), generator=g)
-cases = {"prior samples": samples,
-         "false: held-out faces, 3x3 box blur": box_blur(hq[:n_samples], 3),
-         "false: held-out faces, 9x9 box blur": box_blur(hq[:n_samples], 9),
-         "false: mean face, random tints": (ref.mean(0) + 0.4 * torch.rand(n_samples, 3, 1, 1, generator=g) - 0.2).clamp(0, 1),
-         "false: uniform noise": torch.rand(samples.shape, generator=g),
-         "false: starting noise, decoded": decode(z_start)}
+cases = {
+    "prior samples": samples,
+    "false: held-out faces, 3x3 box blur": box_blur(hq[:n_samples], 3),
+    "false: held-out faces, 9x9 box blur": box_blur(hq[:n_samples], 9),
+    "false: mean face, random tints": (ref.mean(0) + 0.4 * torch.rand(n_samples, 3, 1, 1, generator=g) - 0.2).clamp(
+        0, 1
+    ),
+    "false: uniform noise": torch.rand(samples.shape, generator=g),
+    "false: starting noise, decoded": decode(z_start),
+}
 results = {name: prior_checks(x) for name, x in cases.items()}
 print(f"{'fraction of real faces':<38}" + "".join(f"{k:>12}" for k in bars) + "   passes all")
 print(f"{'bar':<38}" + "".join(f"{v:12.2f}" for v in bars.values()))

@@ -45,7 +45,9 @@
 
 # %%
 # Setup: installs lafr only on Colab (locally, follow the README).
-import subprocess, sys
+import subprocess
+import sys
+
 if "google.colab" in sys.modules:
     requirement = "lafr @ git+https://github.com/lafr-course/lafr@main"
     pip = subprocess.run([sys.executable, "-m", "pip", "install", "-q", requirement], capture_output=True, text=True)
@@ -59,16 +61,15 @@ if "google.colab" in sys.modules:
 
 # %% tags=["parameters"]
 # Parameters (papermill and `lafr tour` override these).
-profile = None          # None: the LAFR_PROFILE environment variable, else "tiny"
+profile = None  # None: the LAFR_PROFILE environment variable, else "tiny"
 seed = 0
 adapter_weights = None  # None: the profile's trained adapter (tiny: the committed toy adapter)
-ablation_weights = None # None: the profile's skip-connection ablation (tiny: committed too)
-live_faces = 256        # training faces for the live demo (one degraded view each)
-live_steps = 250        # training steps of each live run (at least 250 for the asserts)
-n_heldout = 128         # held-out faces to judge the adapters on
+ablation_weights = None  # None: the profile's skip-connection ablation (tiny: committed too)
+live_faces = 256  # training faces for the live demo (one degraded view each)
+live_steps = 250  # training steps of each live run (at least 250 for the asserts)
+n_heldout = 128  # held-out faces to judge the adapters on
 
 # %%
-import json
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -103,11 +104,19 @@ print(f"profile {cfg.name!r}: base model {cfg.base_model!r} on {device}; degrada
 # %%
 sizes = {"tiny": train.build_adapter(cfg), "paper": train.build_adapter(config.PAPER)}
 tables = {name: a.parameter_table() for name, a in sizes.items()}
-print(f"{'part':<18}" + "".join(f"{name + ' (d=' + str(a.config.hidden) + ', K=' + str(a.config.codebook_size) + ')':>26}" for name, a in sizes.items()))
+print(
+    f"{'part':<18}"
+    + "".join(
+        f"{name + ' (d=' + str(a.config.hidden) + ', K=' + str(a.config.codebook_size) + ')':>26}"
+        for name, a in sizes.items()
+    )
+)
 for part in tables["paper"]:
     print(f"{part:<18}" + "".join(f"{tables[name][part]:>26,}" for name in sizes))
 paper_total = tables["paper"]["total"]
-print(f"\npaper-size total {paper_total / 1e6:.2f}M: appendix A.2.2 says 5.2M ({100 * (paper_total / 5.2e6 - 1):+.1f}%), Table 6 says 3.5M")
+print(
+    f"\npaper-size total {paper_total / 1e6:.2f}M: appendix A.2.2 says 5.2M ({100 * (paper_total / 5.2e6 - 1):+.1f}%), Table 6 says 3.5M"
+)
 
 # %% [markdown]
 # Where the 5.1M comes from, at $d = 256$: one residual block holds two 3x3 convolutions,
@@ -165,7 +174,9 @@ axes[0].imshow(dist.argmin(1).reshape(201, 201), origin="lower", extent=(-2.5, 2
 axes[0].set_title("hard argmin: nearest entry", fontsize=9)
 for ax, beta in zip(axes[1:3], (1.0, 10.0)):
     w = adapter_mod.differentiable_argmin(dist, beta, straight_through=False)
-    ax.imshow(w.max(1).values.reshape(201, 201), origin="lower", extent=(-2.5, 2.5, -2.5, 2.5), cmap="viridis", vmin=0, vmax=1)
+    ax.imshow(
+        w.max(1).values.reshape(201, 201), origin="lower", extent=(-2.5, 2.5, -2.5, 2.5), cmap="viridis", vmin=0, vmax=1
+    )
     ax.set_title(f"soft, beta={beta:g}:\nweight of the top entry", fontsize=9)
 fig.colorbar(axes[2].images[0], ax=axes[2], fraction=0.046, label="weight")
 for ax in axes[:3]:
@@ -179,9 +190,12 @@ for beta, style in ((1.0, ":"), (10.0, "--")):
     axes[3].plot(xs, soft_vec[:, 0], style, label=f"soft, beta={beta:g}")
 hard_vec = adapter_mod.differentiable_argmin(d_line, 10.0, straight_through=True) @ codebook_2d
 axes[3].plot(xs, hard_vec[:, 0], "k", lw=1.5, label="straight-through (forward)")
-axes[3].set_xlabel("query x (along the dashed line)"); axes[3].set_ylabel("x of the returned vector")
-axes[3].legend(fontsize=7); axes[3].set_title("what the lookup returns", fontsize=9)
-viz.save_figure(fig, "03_differentiable_argmin"); plt.show()
+axes[3].set_xlabel("query x (along the dashed line)")
+axes[3].set_ylabel("x of the returned vector")
+axes[3].legend(fontsize=7)
+axes[3].set_title("what the lookup returns", fontsize=9)
+viz.save_figure(fig, "03_differentiable_argmin")
+plt.show()
 
 # %% [markdown]
 # Large $\beta$ makes the soft weights nearly one-hot, except near the borders between entries.
@@ -194,11 +208,17 @@ f = torch.tensor([[0.3, -0.2]], requires_grad=True)
 d = torch.cdist(f, codebook_2d) ** 2
 st = adapter_mod.differentiable_argmin(d, 10.0, straight_through=True) @ codebook_2d
 st.sum().backward()
-print("straight-through forward:", st.detach().numpy().round(4), " nearest entry:", codebook_2d[d.argmin()].detach().numpy().round(4))
+print(
+    "straight-through forward:",
+    st.detach().numpy().round(4),
+    " nearest entry:",
+    codebook_2d[d.argmin()].detach().numpy().round(4),
+)
 print("gradient reaching the query point:", f.grad.numpy().round(4))
 hard = codebook_2d[d.argmin(1)]  # a plain argmin lookup
-print("gradient a plain argmin lookup sends to the query point:",
-      torch.autograd.grad(hard.sum(), f, allow_unused=True)[0])
+print(
+    "gradient a plain argmin lookup sends to the query point:", torch.autograd.grad(hard.sum(), f, allow_unused=True)[0]
+)
 
 # %%
 # Claims: straight-through's forward value is exactly the nearest entry, and a gradient still flows.
@@ -230,7 +250,8 @@ assert f.grad.abs().sum() > 0
 # fraction of its entries.
 
 # %%
-import time, tempfile
+import tempfile
+import time
 
 faces = train.training_faces(cfg)[:live_faces]
 z_lq, z_hq = train.latent_pairs(vae, faces, cfg.degradation, views=1, seed=seed)
@@ -239,8 +260,10 @@ heldout, h_lq, h_hq = train.heldout_pairs(vae, cfg, n_heldout, seed)  # faces no
 h_lq, h_hq = h_lq.float().cpu(), h_hq.float().cpu()
 do_nothing = float((h_lq - h_hq).abs().mean())
 ignore_input = float((z_hq.mean(0) - h_hq).abs().mean())  # the average HQ training latent, for every face
-print(f"{len(z_lq)} training pairs; on {len(h_lq)} held-out faces: do nothing {do_nothing:.4f}, "
-      f"ignore the input {ignore_input:.4f}")
+print(
+    f"{len(z_lq)} training pairs; on {len(h_lq)} held-out faces: do nothing {do_nothing:.4f}, "
+    f"ignore the input {ignore_input:.4f}"
+)
 
 every = 50
 epochs = -(-live_steps // (len(z_lq) // cfg.stage1_batch_size))  # enough epochs for live_steps
@@ -256,17 +279,23 @@ for name, residual in (("paper form", False), ("with a skip from the LQ latent (
                                            resume=stop > every, adapter_overrides={"residual": residual}, progress=False)  # fmt: skip
             curve.append((min(stop, live_steps), train.evaluate_adapter(model, h_lq, h_hq)["l1_aligned"]))
     live[name] = np.array(curve)
-    print(f"{name:>28}: {live_steps} steps in {time.perf_counter() - start:.0f} s; held-out L1 "
-          f"{curve[0][1]:.4f} (untrained) -> {curve[-1][1]:.4f}")
+    print(
+        f"{name:>28}: {live_steps} steps in {time.perf_counter() - start:.0f} s; held-out L1 "
+        f"{curve[0][1]:.4f} (untrained) -> {curve[-1][1]:.4f}"
+    )
 
 fig, ax = plt.subplots(figsize=(6.4, 3.4))
 for (name, curve), colour in zip(live.items(), ("tab:blue", "tab:green")):
     ax.plot(*curve.T, "o-", c=colour, label=name)
 ax.axhline(ignore_input, ls=":", c="tab:red", label="ignore the input (average HQ latent)")
 ax.axhline(do_nothing, ls="--", c="k", label="do nothing (the LQ latent as it is)")
-ax.set_yscale("log"); ax.set_xlabel("training step"); ax.set_ylabel("held-out L1 to the HQ latent"); ax.legend(fontsize=7)
+ax.set_yscale("log")
+ax.set_xlabel("training step")
+ax.set_ylabel("held-out L1 to the HQ latent")
+ax.legend(fontsize=7)
 ax.set_title(f"A minute of stage-1 training, judged on {len(h_lq)} held-out faces", fontsize=9)
-viz.save_figure(fig, "03_live_training"); plt.show()
+viz.save_figure(fig, "03_live_training")
+plt.show()
 
 # %%
 # Claims that hold for any honest run of at least 250 steps (raise live_steps and they still hold):
@@ -281,8 +310,10 @@ assert skip_curve[-1, 1] < do_nothing < skip_curve[0, 1], (skip_curve[:, 1], do_
 
 # %%
 # Not a claim but a fact to read: after a minute, has the paper's form beaten doing nothing yet?
-print(f"paper form after {live_steps} steps: {paper_final:.4f}; do nothing: {do_nothing:.4f} -> "
-      + ("not yet" if paper_final >= do_nothing else "yes"))
+print(
+    f"paper form after {live_steps} steps: {paper_final:.4f}; do nothing: {do_nothing:.4f} -> "
+    + ("not yet" if paper_final >= do_nothing else "yes")
+)
 
 # %% [markdown]
 # In a minute the paper's form goes from an untrained network far above both lines to well below
@@ -303,17 +334,23 @@ print(f"paper form after {live_steps} steps: {paper_final:.4f}; do nothing: {do_
 trained, manifest = adapter_mod.load_trained_adapter(adapter_weights or cfg.adapter_weights)
 trained = trained.to(device)
 if manifest:
-    print(f"made by: {manifest['command']}\n  {manifest['training_pairs']} training pairs ({manifest['views']} degraded views "
-          f"of each training face), {manifest['epochs']} epochs, "
-          f"lr {manifest['lr']}, {manifest['seconds']:.0f} s on {manifest['device']}, code {manifest['code_version'][:12]}")
+    print(
+        f"made by: {manifest['command']}\n  {manifest['training_pairs']} training pairs ({manifest['views']} degraded views "
+        f"of each training face), {manifest['epochs']} epochs, "
+        f"lr {manifest['lr']}, {manifest['seconds']:.0f} s on {manifest['device']}, code {manifest['code_version'][:12]}"
+    )
 print("config:", {k: v for k, v in trained.config.items() if not k.startswith("_")})
 
 h_lq, h_hq = h_lq.to(device), h_hq.to(device)  # the held-out faces of section 3
 result = train.evaluate_adapter(trained, h_lq, h_hq)
-print(f"\nheld-out latent L1 to z_HQ: z_LQ {result['l1_lq']:.4f} -> z_aligned {result['l1_aligned']:.4f}: "
-      f"{100 * result['reduction']:.1f}% lower")
-print("the paper (Figure 7, Sec. 3.4): 'the distance between aligned latent and HQ latent is much closer than "
-      "that of LQ latent' (no number given)")
+print(
+    f"\nheld-out latent L1 to z_HQ: z_LQ {result['l1_lq']:.4f} -> z_aligned {result['l1_aligned']:.4f}: "
+    f"{100 * result['reduction']:.1f}% lower"
+)
+print(
+    "the paper (Figure 7, Sec. 3.4): 'the distance between aligned latent and HQ latent is much closer than "
+    "that of LQ latent' (no number given)"
+)
 spread = float((h_hq - h_hq.mean(0)).abs().mean())
 print(f"for scale: HQ latents differ from the mean HQ latent by an L1 of {spread:.3f}")
 
@@ -332,10 +369,16 @@ assert result["reduction"] >= 0.10, result["reduction"]
 counts = result["counts"]
 fig, ax = plt.subplots(figsize=(7, 2.8))
 ax.bar(range(len(counts)), counts.sort(descending=True).values.numpy(), width=1.0)
-ax.set_yscale("log"); ax.set_xlabel("codebook entry (sorted by use)"); ax.set_ylabel("positions")
-ax.set_title(f"held-out usage: {result['used']} of {len(counts)} entries used, perplexity {result['perplexity']:.0f}, "
-             f"{result['dead']} dead", fontsize=9)
-viz.save_figure(fig, "03_codebook_usage"); plt.show()
+ax.set_yscale("log")
+ax.set_xlabel("codebook entry (sorted by use)")
+ax.set_ylabel("positions")
+ax.set_title(
+    f"held-out usage: {result['used']} of {len(counts)} entries used, perplexity {result['perplexity']:.0f}, "
+    f"{result['dead']} dead",
+    fontsize=9,
+)
+viz.save_figure(fig, "03_codebook_usage")
+plt.show()
 
 # %%
 # Claim: the codebook is healthy: held-out faces keep at least half of its entries in effective use
@@ -360,7 +403,9 @@ floor = {}
 for k in (64, 256, 1024):
     km = MiniBatchKMeans(k, random_state=seed, n_init=1, batch_size=4096).fit(hq_vectors)
     floor[k] = float(np.abs(km.cluster_centers_[km.predict(hq_vectors)] - hq_vectors).mean())
-    print(f"{k:>5} entries: L1 of a k-means per-position codebook of z_HQ {floor[k]:.4f}   (do nothing: {result['l1_lq']:.4f})")
+    print(
+        f"{k:>5} entries: L1 of a k-means per-position codebook of z_HQ {floor[k]:.4f}   (do nothing: {result['l1_lq']:.4f})"
+    )
 
 # %%
 # Claim: the paper's 1024 entries leave room below doing nothing.
@@ -383,9 +428,12 @@ for i, (name, colour) in enumerate(zip(clouds, ("tab:orange", "tab:green", "tab:
     ax.scatter(*emb[i * n : (i + 1) * n].T, s=10, c=colour, label=f"{name} latents")
 for i in range(0, n, 8):  # a few faces: LQ -> aligned -> HQ
     ax.plot(*emb[[i, n + i, 2 * n + i]].T, c="gray", lw=0.5)
-ax.legend(fontsize=8, loc="best", framealpha=0.6); ax.set_xticks([]); ax.set_yticks([])
+ax.legend(fontsize=8, loc="best", framealpha=0.6)
+ax.set_xticks([])
+ax.set_yticks([])
 ax.set_title("t-SNE of held-out latents (as in the paper's Figure 7)", fontsize=9)
-viz.save_figure(fig, "03_tsne_lq_aligned_hq"); plt.show()
+viz.save_figure(fig, "03_tsne_lq_aligned_hq")
+plt.show()
 
 # %% [markdown]
 # At toy scale the three latents of one face land together, and the faces spread apart: the tiny
@@ -401,12 +449,18 @@ improved = per_face["aligned"] < per_face["LQ"]
 fig, ax = plt.subplots(figsize=(4.6, 4.2))
 ax.scatter(per_face["LQ"], per_face["aligned"], s=12, c=np.where(improved, "tab:green", "tab:red"))
 top = float(max(per_face["LQ"].max(), per_face["aligned"].max())) * 1.05
-ax.plot([0, top], [0, top], "k--", lw=0.8); ax.set_xlim(0, top); ax.set_ylim(0, top)
-ax.set_xlabel("L1 of the LQ latent to the HQ latent, per face"); ax.set_ylabel("L1 of the aligned latent to the HQ latent")
+ax.plot([0, top], [0, top], "k--", lw=0.8)
+ax.set_xlim(0, top)
+ax.set_ylim(0, top)
+ax.set_xlabel("L1 of the LQ latent to the HQ latent, per face")
+ax.set_ylabel("L1 of the aligned latent to the HQ latent")
 ax.set_title(f"{int(improved.sum())} of {len(improved)} held-out faces moved closer", fontsize=9)
-viz.save_figure(fig, "03_per_face_gap"); plt.show()
-print(f"faces that moved closer had L1(z_LQ, z_HQ) {float(per_face['LQ'][improved].mean()):.4f} on average; "
-      f"those that moved away, {float(per_face['LQ'][~improved].mean()):.4f}")
+viz.save_figure(fig, "03_per_face_gap")
+plt.show()
+print(
+    f"faces that moved closer had L1(z_LQ, z_HQ) {float(per_face['LQ'][improved].mean()):.4f} on average; "
+    f"those that moved away, {float(per_face['LQ'][~improved].mean()):.4f}"
+)
 print(f"aligned L1 spread: {float(per_face['aligned'].min()):.4f} to {float(per_face['aligned'].max()):.4f}")
 
 # %%
@@ -431,9 +485,11 @@ if (~improved).any():
 # decoding $z_{LQ}$ directly. (The adapter is trained on latents only; sharpening the image is
 # the one-step UNet's job, in notebook 05. Here we only ask whether the latent moved the right way.)
 
+
 # %%
 def psnr(a, b):  # images in [0, 1]; one number per image
     return 10 * torch.log10(1.0 / ((a.float() - b.float()) ** 2).flatten(1).mean(1).clamp_min(1e-10))
+
 
 show = slice(0, 6)
 dec = {name: data.from_model(vae_io.decode(vae, z[show].to(device)).float().cpu()) for name, z in clouds.items()}
@@ -442,13 +498,18 @@ for i in range(6):
     imgs += [heldout[i], dec["LQ"][i], dec["aligned"][i], dec["HQ"][i]]
     titles += ["HQ face", "decoded LQ latent", "decoded aligned latent", "decoded HQ latent"]
 fig = viz.image_grid(imgs, titles, ncols=8, size=1.3)
-viz.save_figure(fig, "03_decoded_aligned_latents"); plt.show()
+viz.save_figure(fig, "03_decoded_aligned_latents")
+plt.show()
 
-all_dec = {name: data.from_model(vae_io.decode(vae, z.to(device)).float().cpu()) for name, z in clouds.items() if name != "HQ"}
+all_dec = {
+    name: data.from_model(vae_io.decode(vae, z.to(device)).float().cpu()) for name, z in clouds.items() if name != "HQ"
+}
 for name, images in all_dec.items():
     print(f"PSNR of decode(z_{name}) against the HQ face: {float(psnr(images, heldout).mean()):.2f} dB")
 ceiling = data.from_model(vae_io.decode(vae, clouds["HQ"].to(device)).float().cpu())
-print(f"PSNR of decode(z_HQ), the ceiling for any latent aligner with this VAE: {float(psnr(ceiling, heldout).mean()):.2f} dB")
+print(
+    f"PSNR of decode(z_HQ), the ceiling for any latent aligner with this VAE: {float(psnr(ceiling, heldout).mean()):.2f} dB"
+)
 
 # %% [markdown]
 # ## 8. Explore the codebook: which entries do the eyes and mouth use?
@@ -472,11 +533,13 @@ regions = latent_regions(landmarks, cfg.resolution, vae_io.vae_factor(vae))  # 1
 half = n_heldout // 2
 chance = float(regions.float().mean())
 
+
 @torch.no_grad()
 def share_at_regions(indices):
     """Share counted on the first half of the faces, read off at the eyes and mouth of the second half."""
     share = entry_region_share(indices[:half], regions[:half], trained.config.codebook_size)
     return share, float(torch.nanmean(share[indices[half:]][regions[half:] == 1]))
+
 
 with torch.no_grad():
     chosen = trained(h_lq, return_indices=True)[1].cpu()
@@ -485,7 +548,10 @@ with torch.no_grad():
 g = torch.Generator().manual_seed(seed)  # a control: the same choices, shuffled across positions
 shuffled = torch.stack([c.flatten()[torch.randperm(c.numel(), generator=g)].view_as(c) for c in chosen])
 share, at_regions = share_at_regions(chosen)
-controls = {"shuffled across positions": share_at_regions(shuffled)[1], "untrained adapter": share_at_regions(untrained_chosen)[1]}
+controls = {
+    "shuffled across positions": share_at_regions(shuffled)[1],
+    "untrained adapter": share_at_regions(untrained_chosen)[1],
+}
 print(f"the eyes and mouth cover {100 * chance:.1f}% of the latent positions (chance level)")
 print(f"trained adapter: an entry chosen at the eyes or mouth is used there {100 * at_regions:.1f}% of the time")
 for name, value in controls.items():
@@ -493,8 +559,11 @@ for name, value in controls.items():
 widgets.codebook_explorer(trained, vae, heldout[half : half + 16], cfg.degradation, share, chance)
 
 # %%
-fig = widgets.codebook_map_figure(trained, vae, heldout[half + 3], cfg.degradation, share, strength=1.0, seed=3, chance=chance)
-viz.save_figure(fig, "03_codebook_explorer_static"); plt.show()
+fig = widgets.codebook_map_figure(
+    trained, vae, heldout[half + 3], cfg.degradation, share, strength=1.0, seed=3, chance=chance
+)
+viz.save_figure(fig, "03_codebook_explorer_static")
+plt.show()
 
 # %%
 # Claim: training made the codebook keep entries for the eyes and mouth: entries chosen there are
@@ -531,28 +600,43 @@ from pathlib import Path
 ablation, ablation_manifest = adapter_mod.load_trained_adapter(ablation_weights or cfg.adapter_ablation_weights)
 ablation = ablation.to(device)
 ab = train.evaluate_adapter(ablation, h_lq, h_hq)
-rows = {"paper form (no skip)": (trained, result, manifest), "ablation: skip from LQ": (ablation, ab, ablation_manifest)}
-print(f"{'held-out faces':<24}{'L1 to z_HQ':>11}{'reduction':>11}{'entries used':>14}{'perplexity':>12}{'decoded PSNR':>14}")
-print(f"{'z_LQ (do nothing)':<24}{result['l1_lq']:>11.4f}{'':>11}{'':>14}{'':>12}{float(psnr(all_dec['LQ'], heldout).mean()):>11.2f} dB")
-for name, (model, r, _) in rows.items():
+rows = {
+    "paper form (no skip)": (trained, result, manifest),
+    "ablation: skip from LQ": (ablation, ab, ablation_manifest),
+}
+print(
+    f"{'held-out faces':<24}{'L1 to z_HQ':>11}{'reduction':>11}{'entries used':>14}{'perplexity':>12}{'decoded PSNR':>14}"
+)
+print(
+    f"{'z_LQ (do nothing)':<24}{result['l1_lq']:>11.4f}{'':>11}{'':>14}{'':>12}{float(psnr(all_dec['LQ'], heldout).mean()):>11.2f} dB"
+)
+for name, (_, r, _) in rows.items():
     dec_r = data.from_model(vae_io.decode(vae, r["aligned"].to(device)).float().cpu())
-    print(f"{name:<24}{r['l1_aligned']:>11.4f}{100 * r['reduction']:>10.1f}%{r['used']:>14}{r['perplexity']:>12.0f}"
-          f"{float(psnr(dec_r, heldout).mean()):>11.2f} dB")
+    print(
+        f"{name:<24}{r['l1_aligned']:>11.4f}{100 * r['reduction']:>10.1f}%{r['used']:>14}{r['perplexity']:>12.0f}"
+        f"{float(psnr(dec_r, heldout).mean()):>11.2f} dB"
+    )
     closer = ((r["aligned"].float().cpu() - clouds["HQ"]).abs().flatten(1).mean(1) < per_face["LQ"]).float().mean()
     print(f"{'':<24}{100 * float(closer):.0f}% of the held-out faces moved closer")
 
 fig, ax = plt.subplots(figsize=(7, 3.2))
-for name, where in (("paper form (no skip)", adapter_weights or cfg.adapter_weights),
-                    ("ablation: skip from LQ", ablation_weights or cfg.adapter_ablation_weights)):
+for name, where in (
+    ("paper form (no skip)", adapter_weights or cfg.adapter_weights),
+    ("ablation: skip from LQ", ablation_weights or cfg.adapter_ablation_weights),
+):
     path = adapter_mod.TOY_ADAPTERS.get(where, Path(where)) / "loss.csv"
     if path.is_file():
         losses = np.array([float(r["loss"]) for r in csv.DictReader(open(path))])
         smooth = np.convolve(losses, np.ones(100) / 100, mode="valid")
         ax.plot(np.arange(len(smooth)) + 100, smooth, label=f"{name} (training batches)")
 ax.axhline(result["l1_lq"], ls="--", c="k", label=f"do nothing ({result['l1_lq']:.4f} on the held-out faces)")
-ax.set_yscale("log"); ax.set_xlabel("step"); ax.set_ylabel("L1 to z_HQ (mean of 100 steps)"); ax.legend(fontsize=8)
+ax.set_yscale("log")
+ax.set_xlabel("step")
+ax.set_ylabel("L1 to z_HQ (mean of 100 steps)")
+ax.legend(fontsize=8)
 ax.set_title("the full stage-1 runs that made the committed adapters", fontsize=9)
-viz.save_figure(fig, "03_full_training_runs"); plt.show()
+viz.save_figure(fig, "03_full_training_runs")
+plt.show()
 
 # %%
 # Claims: the paper's form and the ablation both clear the 10% bar on held-out faces, and at this scale,
@@ -587,24 +671,33 @@ views = 8
 r_lq, r_hq = train.latent_pairs(vae, train.to_uint8(real), cfg.degradation, views=views, seed=seed + 1)
 r_lq, r_hq = r_lq.to(device), r_hq.to(device)
 on_real = {name: train.evaluate_adapter(model, r_lq, r_hq) for name, (model, _, _) in rows.items()}
-print(f"{len(real)} real photos x {views} degraded views; latent L1 to z_HQ, do nothing: {on_real['paper form (no skip)']['l1_lq']:.4f}")
+print(
+    f"{len(real)} real photos x {views} degraded views; latent L1 to z_HQ, do nothing: {on_real['paper form (no skip)']['l1_lq']:.4f}"
+)
 for name, r in on_real.items():
     synthetic_reduction = rows[name][1]["reduction"]
-    print(f"  {name:<24} aligned {r['l1_aligned']:.4f}: {100 * r['reduction']:+.1f}% "
-          f"(on held-out synthetic faces: {100 * synthetic_reduction:+.1f}%)")
-hq_rec = data.from_model(vae_io.decode(vae, r_hq[:len(real)]).float().cpu())
-print(f"the toy VAE alone reconstructs these photos at {float(psnr(hq_rec, real).mean()):.2f} dB "
-      f"(held-out synthetic faces: {float(psnr(ceiling, heldout).mean()):.2f} dB)")
+    print(
+        f"  {name:<24} aligned {r['l1_aligned']:.4f}: {100 * r['reduction']:+.1f}% "
+        f"(on held-out synthetic faces: {100 * synthetic_reduction:+.1f}%)"
+    )
+hq_rec = data.from_model(vae_io.decode(vae, r_hq[: len(real)]).float().cpu())
+print(
+    f"the toy VAE alone reconstructs these photos at {float(psnr(hq_rec, real).mean()):.2f} dB "
+    f"(held-out synthetic faces: {float(psnr(ceiling, heldout).mean()):.2f} dB)"
+)
 
 imgs, titles = [], []
 for j in range(len(real)):  # the first degraded view of each photo (pairs are ordered view by view)
     lq_img, _ = degrade.degrade(real[j], cfg.degradation, seed=(seed + 1) * 10**6 + j)
-    decoded = [data.from_model(vae_io.decode(vae, z[j : j + 1]).float().cpu())[0]
-               for z in (r_lq, on_real["paper form (no skip)"]["aligned"], r_hq)]
+    decoded = [
+        data.from_model(vae_io.decode(vae, z[j : j + 1]).float().cpu())[0]
+        for z in (r_lq, on_real["paper form (no skip)"]["aligned"], r_hq)
+    ]
     imgs += [real[j], lq_img, *decoded]
     titles += ["real photo", "degraded", "decoded LQ latent", "decoded aligned latent", "decoded HQ latent"]
 fig = viz.image_grid(imgs, titles, ncols=5, size=1.6, suptitle="The toy adapter on real photos (paper form)")
-viz.save_figure(fig, "03_real_photos"); plt.show()
+viz.save_figure(fig, "03_real_photos")
+plt.show()
 
 # %%
 # Claim (tiny profile): real photos lie outside what the toy models know, so the toy adapter helps

@@ -49,7 +49,9 @@
 
 # %%
 # Setup: installs lafr only on Colab (locally, follow the README).
-import subprocess, sys
+import subprocess
+import sys
+
 if "google.colab" in sys.modules:
     requirement = "lafr @ git+https://github.com/lafr-course/lafr@main"
     pip = subprocess.run([sys.executable, "-m", "pip", "install", "-q", requirement], capture_output=True, text=True)
@@ -63,9 +65,9 @@ if "google.colab" in sys.modules:
 
 # %% tags=["parameters"]
 # Parameters (papermill and `lafr tour` override these).
-profile = None      # None: the LAFR_PROFILE environment variable, else "tiny"
+profile = None  # None: the LAFR_PROFILE environment variable, else "tiny"
 seed = 0
-n_faces = 16        # faces (or people) per measurement (lower it on a small GPU in the paper profile)
+n_faces = 16  # faces (or people) per measurement (lower it on a small GPU in the paper profile)
 adapter_weights = None  # None: the profile's trained adapter (tiny: the committed toy adapter); section 9
 
 # %%
@@ -99,7 +101,9 @@ print(f"profile {cfg.name!r} on {device}: {size} px faces")
 people, views = 4, 5
 grid = [synthetic_face(seed, HELDOUT_OFFSET + p, size, view=v)[0] for p in range(people) for v in range(views)]
 titles = [f"person {p + 1}, view {v}" for p in range(people) for v in range(views)]
-fig = viz.image_grid(grid, titles, ncols=views, size=1.5, suptitle="Each row is one person; each column another photo of them")
+fig = viz.image_grid(
+    grid, titles, ncols=views, size=1.5, suptitle="Each row is one person; each column another photo of them"
+)
 viz.save_figure(fig, "04_people_and_views")
 plt.show()
 
@@ -134,9 +138,13 @@ loss = losses.build_loss(cfg, device=device)
 roles = {"identity (F_id)": loss.identity_net, "structure (F_fs)": loss.structure_net, "LPIPS": loss.lpips_net}
 for role, net in roles.items():
     n_params = sum(p.numel() for p in net.parameters())
-    print(f"{role:<17} {type(net).__name__:<20} {n_params / 1e6:6.2f}M parameters, trainable: {any(p.requires_grad for p in net.parameters())}")
-print(f"LPIPS: net {cfg.lpips_net!r}, backbone {cfg.lpips_backbone!r}; weights: res {loss.weights['res']}, "
-      f"id {loss.weights['id']}, fs {loss.weights['fs']}, lambda {loss.lpips_weight}")
+    print(
+        f"{role:<17} {type(net).__name__:<20} {n_params / 1e6:6.2f}M parameters, trainable: {any(p.requires_grad for p in net.parameters())}"
+    )
+print(
+    f"LPIPS: net {cfg.lpips_net!r}, backbone {cfg.lpips_backbone!r}; weights: res {loss.weights['res']}, "
+    f"id {loss.weights['id']}, fs {loss.weights['fs']}, lambda {loss.lpips_weight}"
+)
 
 # %%
 # Claim: the networks in use are the ones the table names for this profile, and all are frozen.
@@ -187,7 +195,11 @@ fig, ax = plt.subplots(figsize=(6, 2.8))
 bins = np.linspace(-1, 1, 41)
 ax.hist(same_cos.numpy(), bins, alpha=0.7, label="same person, another view")
 ax.hist(other_cos.numpy(), bins, alpha=0.7, label="different people")
-ax.set(xlabel="cosine between identity embeddings", ylabel="pairs", title="The identity encoder tells people apart across views")
+ax.set(
+    xlabel="cosine between identity embeddings",
+    ylabel="pairs",
+    title="The identity encoder tells people apart across views",
+)
 ax.legend()
 viz.save_figure(fig, "04_identity_cosines")
 plt.show()
@@ -204,12 +216,20 @@ truth = torch.stack([synthetic_face(seed, HELDOUT_OFFSET + i, size)[1] for i in 
 lq, _ = degrade.degrade(faces, cfg.test_degradation, seed=list(range(HELDOUT_OFFSET, HELDOUT_OFFSET + n_faces)))
 if hasattr(loss.structure_net, "landmarks"):  # the toy structure network finds landmarks; D3DFR gives 3DMM coefficients
     with torch.no_grad():
-        found = {k: loss.structure_net.landmarks((x * 2 - 1).to(device)).cpu() for k, x in (("clean", faces), ("degraded", lq))}
+        found = {
+            k: loss.structure_net.landmarks((x * 2 - 1).to(device)).cpu()
+            for k, x in (("clean", faces), ("degraded", lq))
+        }
     err = {k: (v - truth).norm(dim=-1).mean().item() for k, v in found.items()}
     show = [0, 1, 2, 3]
-    fig = viz.image_grid([*faces[show], *lq[show]], [f"clean" for _ in show] + ["degraded" for _ in show], ncols=4, size=1.8,
-                         landmarks=[*found["clean"][show], *found["degraded"][show]],
-                         suptitle=f"Landmarks the structure network finds (error {err['clean']:.2f} px clean, {err['degraded']:.2f} px degraded)")
+    fig = viz.image_grid(
+        [*faces[show], *lq[show]],
+        ["clean" for _ in show] + ["degraded" for _ in show],
+        ncols=4,
+        size=1.8,
+        landmarks=[*found["clean"][show], *found["degraded"][show]],
+        suptitle=f"Landmarks the structure network finds (error {err['clean']:.2f} px clean, {err['degraded']:.2f} px degraded)",
+    )
     viz.save_figure(fig, "04_structure_landmarks")
     plt.show()
 
@@ -230,18 +250,25 @@ if hasattr(loss.structure_net, "landmarks"):
 
     def candidates(images):
         x = (images * 2 - 1).to(device)
-        return {"raw landmarks": net.normalised_landmarks(x).flatten(1), "zero-centred landmarks": net(x),
-                "penultimate layer": net.penultimate(x)}
+        return {
+            "raw landmarks": net.normalised_landmarks(x).flatten(1),
+            "zero-centred landmarks": net(x),
+            "penultimate layer": net.penultimate(x),
+        }
 
     with torch.no_grad():
         f_gt = candidates(faces)
         f_warp = candidates(degrade.warp(faces, 2 * size / 64, seed=seed))
         f_tint = candidates(degrade.colour_shift(faces, 0.3))
-    print(f"{'1 - cos, mean over faces':<24}{'two different faces':>22}{'a face, warped 2 px':>22}{'a face, colour-shifted':>24}")
+    print(
+        f"{'1 - cos, mean over faces':<24}{'two different faces':>22}{'a face, warped 2 px':>22}{'a face, colour-shifted':>24}"
+    )
     for name in f_gt:
         dist = lambda a, b: (1 - F.cosine_similarity(a, b)).mean().item()
-        print(f"{name:<24}{dist(f_gt[name], f_gt[name].roll(1, 0)):22.4f}{dist(f_gt[name], f_warp[name]):22.4f}"
-              f"{dist(f_gt[name], f_tint[name]):24.4f}")
+        print(
+            f"{name:<24}{dist(f_gt[name], f_gt[name].roll(1, 0)):22.4f}{dist(f_gt[name], f_warp[name]):22.4f}"
+            f"{dist(f_gt[name], f_tint[name]):24.4f}"
+        )
 
 # %% [markdown]
 # Read the table row by row. Raw coordinates make every pair of faces look alike (a cosine distance of
@@ -261,7 +288,7 @@ if hasattr(loss.structure_net, "landmarks"):
 # term must be 0: $\lVert 0 \rVert^2 = 0$, LPIPS of identical images is 0, and $1 - \cos(f, f) = 0$.
 
 # %%
-gt = faces.to(device) * 2 - 1   # images enter the loss in [-1, 1]
+gt = faces.to(device) * 2 - 1  # images enter the loss in [-1, 1]
 with torch.no_grad():
     at_gt = loss(gt, gt.clone(), reduce=False)
 print({k: f"{v.abs().max().item():.1e}" for k, v in at_gt.items()})
@@ -285,7 +312,13 @@ strengths = [0.0, 0.25, 0.5, 0.75, 1.0]
 seeds = list(range(HELDOUT_OFFSET, HELDOUT_OFFSET + n_faces))
 terms = ["mse", "lpips", "id", "fs", "total"]
 lpips_name = "LPIPS" if cfg.lpips_backbone == "pretrained" else "LPIPS, random backbone"
-names = {"mse": "MSE", "lpips": lpips_name, "id": "identity (1 - cos)", "fs": "structure (1 - cos)", "total": "weighted total"}
+names = {
+    "mse": "MSE",
+    "lpips": lpips_name,
+    "id": "identity (1 - cos)",
+    "fs": "structure (1 - cos)",
+    "total": "weighted total",
+}
 curves = {t: [] for t in terms}
 with torch.no_grad():
     for s in strengths:
@@ -337,24 +370,38 @@ from lafr import synthetic
 ts = [0.0, 0.25, 0.5, 0.75, 1.0]
 ids = [HELDOUT_OFFSET + i for i in range(n_faces)]
 paths = {
-    "towards another person": [[synthetic.blend(synthetic.face_params(seed, i), synthetic.face_params(seed, i + n_faces), t)
-                                for i in ids] for t in ts],
-    "towards another photo": [[synthetic.blend(synthetic.face_params(seed, i), synthetic.face_params(seed, i, view=1), t, "nuisance")
-                               for i in ids] for t in ts],
+    "towards another person": [
+        [synthetic.blend(synthetic.face_params(seed, i), synthetic.face_params(seed, i + n_faces), t) for i in ids]
+        for t in ts
+    ],
+    "towards another photo": [
+        [
+            synthetic.blend(synthetic.face_params(seed, i), synthetic.face_params(seed, i, view=1), t, "nuisance")
+            for i in ids
+        ]
+        for t in ts
+    ],
 }
 walk = {}
 with torch.no_grad():
     for path, steps in paths.items():
-        outs = [loss(torch.stack([synthetic.render(f, size)[0] for f in step]).to(device) * 2 - 1, gt, reduce=False) for step in steps]
+        outs = [
+            loss(torch.stack([synthetic.render(f, size)[0] for f in step]).to(device) * 2 - 1, gt, reduce=False)
+            for step in steps
+        ]
         walk[path] = {term: torch.stack([o[term].cpu() for o in outs], 1) for term in outs[0]}  # faces x steps
     sigma = size / 64  # one pixel at 64 px
     kernel = degrade.blur_kernel(int(4 * sigma) * 2 + 1, sigma, sigma, 0.0)
     blurred = loss(torch.stack([degrade.blur(f, kernel) for f in faces]).to(device) * 2 - 1, gt, reduce=False)
 
 row = lambda path: [synthetic.render(step[0], size)[0] for step in paths[path]]  # the first face along each path
-fig = viz.image_grid(row("towards another person") + row("towards another photo"),
-                     [f"t = {t:g}" for t in ts] * 2, ncols=len(ts), size=1.6,
-                     suptitle="Top: towards another person (same photo). Bottom: towards another photo (same person)")
+fig = viz.image_grid(
+    row("towards another person") + row("towards another photo"),
+    [f"t = {t:g}" for t in ts] * 2,
+    ncols=len(ts),
+    size=1.6,
+    suptitle="Top: towards another person (same photo). Bottom: towards another photo (same person)",
+)
 viz.save_figure(fig, "04_two_paths")
 plt.show()
 
@@ -365,13 +412,22 @@ for ax, t in zip(axes, ["mse", "lpips", "id", "fs"]):
     ax.axhline(blurred[t].mean().item(), color="gray", ls="--", lw=1, label="mild blur")
     ax.set(title=names[t], xlabel="t (0: the ground truth)")
 axes[0].legend(fontsize=7)
-fig.suptitle("Pixels punish a new photo about as much as a new person; the identity term punishes the new person\n"
-             "(dashed: a mild blur, near zero for the identity and structure terms)", y=1.1)
+fig.suptitle(
+    "Pixels punish a new photo about as much as a new person; the identity term punishes the new person\n"
+    "(dashed: a mild blur, near zero for the identity and structure terms)",
+    y=1.1,
+)
 viz.save_figure(fig, "04_identity_view_blur")
 plt.show()
 for path in walk:
-    print(f"{path:<24} at t = 1: " + "  ".join(f"{t} {walk[path][t][:, -1].mean().item():.4f}" for t in ["mse", "lpips", "id", "fs"]))
-print(f"{'mild blur':<24}          " + "  ".join(f"{t} {blurred[t].mean().item():.4f}" for t in ["mse", "lpips", "id", "fs"]))
+    print(
+        f"{path:<24} at t = 1: "
+        + "  ".join(f"{t} {walk[path][t][:, -1].mean().item():.4f}" for t in ["mse", "lpips", "id", "fs"])
+    )
+print(
+    f"{'mild blur':<24}          "
+    + "  ".join(f"{t} {blurred[t].mean().item():.4f}" for t in ["mse", "lpips", "id", "fs"])
+)
 
 # %%
 # Claims: another person costs the identity term more than 0.5 (embeddings over 60 degrees apart),
@@ -401,8 +457,13 @@ assert (id_person[1:] > id_person[:-1]).all(), id_person
 # %%
 import copy
 
-groups = {"position": ("cx", "cy"), "pose (roll, yaw, pitch)": ("roll", "yaw", "pitch"), "gaze": ("gaze",),
-          "smile": ("smile",), "light and background": ("light", "light_strength", "bg", "bg_angle", "bg_blobs", "bg_blob_colors")}
+groups = {
+    "position": ("cx", "cy"),
+    "pose (roll, yaw, pitch)": ("roll", "yaw", "pitch"),
+    "gaze": ("gaze",),
+    "smile": ("smile",),
+    "light and background": ("light", "light_strength", "bg", "bg_angle", "bg_blobs", "bg_blob_colors"),
+}
 with torch.no_grad():
     for group, attrs in groups.items():
         changed = []
@@ -412,7 +473,9 @@ with torch.no_grad():
                 setattr(face, a, getattr(other, a))
             changed.append(synthetic.render(face, size)[0])
         out = loss(torch.stack(changed).to(device) * 2 - 1, gt)
-        print(f"only the {group:<22} changed: identity {out['id'].item():.3f}, structure {out['fs'].item():.3f}, MSE {out['mse'].item():.4f}")
+        print(
+            f"only the {group:<22} changed: identity {out['id'].item():.3f}, structure {out['fs'].item():.3f}, MSE {out['mse'].item():.4f}"
+        )
 
 # %% [markdown]
 # ## 6. Geometry or colour?
@@ -434,14 +497,21 @@ with torch.no_grad():
 fig, axes = plt.subplots(1, 3, figsize=(11, 3))
 for ax, t in zip(axes, ["lpips", "id", "fs"]):
     for fam, res, style in (("warp", warp_terms, "o-"), ("colour shift", tint_terms, "s--")):
-        ax.plot([r["mse"].mean().item() for r in res.values()], [r[t].mean().item() for r in res.values()], style, label=fam)
+        ax.plot(
+            [r["mse"].mean().item() for r in res.values()], [r[t].mean().item() for r in res.values()], style, label=fam
+        )
     ax.set(title=names[t], xlabel="pixel error of the change (MSE)")
 axes[0].legend()
 fig.suptitle("At equal pixel error, the structure term punishes moved features, not new colours", y=1.04)
 viz.save_figure(fig, "04_warp_vs_colour")
 plt.show()
-fig = viz.image_grid([faces[0], warps[2.0][0], tints[0.3][0]], ["ground truth", "warped by up to 2 px", "colour-shifted (0.3)"],
-                     ncols=3, size=1.8, suptitle="A warp moves features; a colour shift keeps them")
+fig = viz.image_grid(
+    [faces[0], warps[2.0][0], tints[0.3][0]],
+    ["ground truth", "warped by up to 2 px", "colour-shifted (0.3)"],
+    ncols=3,
+    size=1.8,
+    suptitle="A warp moves features; a colour shift keeps them",
+)
 viz.save_figure(fig, "04_warp_and_colour_examples")
 plt.show()
 
@@ -451,8 +521,10 @@ plt.show()
 # fails it, and so does one that has learnt nothing.)
 w = warp_terms[2.0]
 tint_match = next(r for r in tint_terms.values() if r["mse"].mean() >= w["mse"].mean())
-print(f"warp 2 px: MSE {w['mse'].mean():.4f}, structure {w['fs'].mean():.4f}; "
-      f"colour shift: MSE {tint_match['mse'].mean():.4f}, structure {tint_match['fs'].mean():.4f}")
+print(
+    f"warp 2 px: MSE {w['mse'].mean():.4f}, structure {w['fs'].mean():.4f}; "
+    f"colour shift: MSE {tint_match['mse'].mean():.4f}, structure {tint_match['fs'].mean():.4f}"
+)
 assert w["fs"].mean() > 2 * tint_match["fs"].mean(), (w["fs"].mean(), tint_match["fs"].mean())
 
 # %% [markdown]
@@ -498,8 +570,11 @@ for ax in axes:
 fig.suptitle(f"Where each term pushes (cyan: eye and mouth boxes, {100 * area:.0f}% of the image)", y=1.06)
 viz.save_figure(fig, "04_gradient_maps")
 plt.show()
-print("share of each term's gradient inside the eye and mouth boxes (mean over faces):",
-      {t: round(v, 3) for t, v in share.items()}, f"; the boxes' share of the image: {area:.3f}")
+print(
+    "share of each term's gradient inside the eye and mouth boxes (mean over faces):",
+    {t: round(v, 3) for t, v in share.items()},
+    f"; the boxes' share of the image: {area:.3f}",
+)
 
 # %% [markdown]
 # MSE pushes wherever the pixels are wrong: along every edge of the face, and hardest where the
@@ -520,26 +595,40 @@ print("share of each term's gradient inside the eye and mouth boxes (mean over f
 # compares only its direction; the L2 distance also punishes a change of length.
 
 # %%
-l2_loss = losses.MultilevelLoss(loss.identity_net, loss.structure_net, loss.lpips_net, lpips_weight=cfg.lpips_weight,
-                                id_form="l2", fs_form="l2")
-changes = {"mild blur": torch.stack([degrade.blur(f, kernel) for f in faces]),
-           "another photo": torch.stack([synthetic.render(f, size)[0] for f in paths["towards another photo"][-1]]),
-           "another person": torch.stack([synthetic.render(f, size)[0] for f in paths["towards another person"][-1]])}
-settings = {"strength 1": degrade.degrade(faces, cfg.test_degradation, seed=seeds)[0], **changes,
-            "warp 2 px": warps[2.0], "colour shift 0.3": tints[0.3]}
+l2_loss = losses.MultilevelLoss(
+    loss.identity_net, loss.structure_net, loss.lpips_net, lpips_weight=cfg.lpips_weight, id_form="l2", fs_form="l2"
+)
+changes = {
+    "mild blur": torch.stack([degrade.blur(f, kernel) for f in faces]),
+    "another photo": torch.stack([synthetic.render(f, size)[0] for f in paths["towards another photo"][-1]]),
+    "another person": torch.stack([synthetic.render(f, size)[0] for f in paths["towards another person"][-1]]),
+}
+settings = {
+    "strength 1": degrade.degrade(faces, cfg.test_degradation, seed=seeds)[0],
+    **changes,
+    "warp 2 px": warps[2.0],
+    "colour shift 0.3": tints[0.3],
+}
 rows = {}
 with torch.no_grad():
     for name, x in settings.items():
         cos_out, l2_out = loss(x.to(device) * 2 - 1, gt), l2_loss(x.to(device) * 2 - 1, gt)
-        rows[name] = {"res": cos_out["res"].item(), "id cos": cos_out["id"].item(), "id L2": l2_out["id"].item(),
-                      "fs cos": cos_out["fs"].item(), "fs L2": l2_out["fs"].item()}
+        rows[name] = {
+            "res": cos_out["res"].item(),
+            "id cos": cos_out["id"].item(),
+            "id L2": l2_out["id"].item(),
+            "fs cos": cos_out["fs"].item(),
+            "fs L2": l2_out["fs"].item(),
+        }
 print(f"{'':<18}" + "".join(f"{k:>10}" for k in next(iter(rows.values()))))
 for name, r in rows.items():
     print(f"{name:<18}" + "".join(f"{v:10.4f}" for v in r.values()))
 
 fig, axes = plt.subplots(1, 2, figsize=(11, 3.2))
-for ax, (term, what) in zip(axes, (("id", ["mild blur", "another photo", "another person"]),
-                                   ("fs", ["colour shift 0.3", "warp 2 px", "strength 1"]))):
+for ax, (term, what) in zip(
+    axes,
+    (("id", ["mild blur", "another photo", "another person"]), ("fs", ["colour shift 0.3", "warp 2 px", "strength 1"])),
+):
     for k, form in enumerate(("cos", "L2")):
         vals = [rows[w][f"{term} {form}"] for w in what]
         ax.bar(np.arange(3) + 0.4 * k - 0.2, vals, width=0.4, label=f"{form} form")
@@ -581,13 +670,21 @@ plt.show()
 from lafr import adapter as adapter_mod, models, pipeline
 
 adapter, _ = adapter_mod.load_trained_adapter(adapter_weights or cfg.adapter_weights)
-untrained = pipeline.LAFRPipeline.from_base(models.load_base(cfg.base_model, prompt=cfg.prompt, device=device),
-                                            cfg.timestep, cfg.resolution, adapter=adapter.to(device).eval())
+untrained = pipeline.LAFRPipeline.from_base(
+    models.load_base(cfg.base_model, prompt=cfg.prompt, device=device),
+    cfg.timestep,
+    cfg.resolution,
+    adapter=adapter.to(device).eval(),
+)
 with torch.no_grad():
     start = untrained.restore(lq.to(device) * 2 - 1)  # encode, align, one UNet step, decode: [-1, 1]
 
-weight = {"mse": loss.weights["res"], "lpips": loss.weights["res"] * loss.lpips_weight,
-          "id": loss.weights["id"], "fs": loss.weights["fs"]}
+weight = {
+    "mse": loss.weights["res"],
+    "lpips": loss.weights["res"] * loss.lpips_weight,
+    "id": loss.weights["id"],
+    "fs": loss.weights["fs"],
+}
 
 
 def balance(criterion):
@@ -609,7 +706,10 @@ axes[0].imshow(((start[0].detach().cpu() + 1) / 2).clamp(0, 1).permute(1, 2, 0).
 axes[0].set_title(f"untrained restorer's output (t = {cfg.timestep})")
 axes[0].axis("off")
 labels = ["MSE", f"{loss.lpips_weight:g} x LPIPS", "identity", "structure"]
-for ax, d, title in ((axes[1], value, "share of the weighted total"), (axes[2], push, "share of the gradient on the image")):
+for ax, d, title in (
+    (axes[1], value, "share of the weighted total"),
+    (axes[2], push, "share of the gradient on the image"),
+):
     total = sum(d.values())
     ax.bar(labels, [v / total for v in d.values()], color=["tab:gray", "tab:purple", "tab:red", "tab:green"])
     ax.set(title=title, ylim=(0, 1))
@@ -617,19 +717,25 @@ fig.suptitle("At weight 1, which term drives the start of training?", y=1.04)
 viz.save_figure(fig, "04_balance_at_start")
 plt.show()
 for term in weight:
-    print(f"{term:<6} weighted value {value[term]:.4f} ({100 * value[term] / sum(value.values()):4.1f}%)   "
-          f"gradient norm {push[term]:.4f} ({100 * push[term] / sum(push.values()):4.1f}%)")
+    print(
+        f"{term:<6} weighted value {value[term]:.4f} ({100 * value[term] / sum(value.values()):4.1f}%)   "
+        f"gradient norm {push[term]:.4f} ({100 * push[term] / sum(push.values()):4.1f}%)"
+    )
 with torch.no_grad():
     lengths = loss.structure_net(start).norm(dim=1).mean().item(), loss.structure_net(gt).norm(dim=1).mean().item()
 print(f"length of the structure feature: untrained output {lengths[0]:.3f}, ground truth {lengths[1]:.3f}")
 if hasattr(loss.structure_net, "landmarks"):
     with torch.no_grad():
         moved = (loss.structure_net.landmarks(start) - truth.to(device)).norm(dim=-1).mean().item()
-    print(f"landmarks of the untrained output are {moved:.2f} px from the truth (the average face's: "
-          f"{manifests[cfg.structure_net]['quality']['landmark_error_px_mean_face']:.2f} px)")
+    print(
+        f"landmarks of the untrained output are {moved:.2f} px from the truth (the average face's: "
+        f"{manifests[cfg.structure_net]['quality']['landmark_error_px_mean_face']:.2f} px)"
+    )
 l2_value, l2_push = balance(l2_loss)
-print("with the L2 forms instead, shares of the gradient: "
-      + ", ".join(f"{t} {100 * v / sum(l2_push.values()):.1f}%" for t, v in l2_push.items()))
+print(
+    "with the L2 forms instead, shares of the gradient: "
+    + ", ".join(f"{t} {100 * v / sum(l2_push.values()):.1f}%" for t, v in l2_push.items())
+)
 
 # %% [markdown]
 # In the tiny profile one term does dominate at weight 1: the **structure term** carries most of the

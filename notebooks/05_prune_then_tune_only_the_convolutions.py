@@ -46,7 +46,9 @@
 
 # %%
 # Setup: installs lafr only on Colab (locally, follow the README).
-import subprocess, sys
+import subprocess
+import sys
+
 if "google.colab" in sys.modules:
     requirement = "lafr @ git+https://github.com/lafr-course/lafr@main"
     pip = subprocess.run([sys.executable, "-m", "pip", "install", "-q", requirement], capture_output=True, text=True)
@@ -60,12 +62,12 @@ if "google.colab" in sys.modules:
 
 # %% tags=["parameters"]
 # Parameters (papermill and `lafr tour` override these).
-profile = None          # None: the LAFR_PROFILE environment variable, else "tiny"
+profile = None  # None: the LAFR_PROFILE environment variable, else "tiny"
 seed = 0
-n_faces = 128           # held-out faces the restorers are judged on (the manifests use 128)
-live_steps = 200        # stage-2 steps trained live in section 5 (the committed restorers had 1,500)
+n_faces = 128  # held-out faces the restorers are judged on (the manifests use 128)
+live_steps = 200  # stage-2 steps trained live in section 5 (the committed restorers had 1,500)
 adapter_weights = None  # None: the profile's trained adapter (tiny: the committed toy adapter)
-restorer_weights = None # None: the profile's trained restorer (tiny: the committed toy restorer)
+restorer_weights = None  # None: the profile's trained restorer (tiny: the committed toy restorer)
 
 # %%
 import copy
@@ -75,7 +77,20 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from lafr import adapter as adapter_mod, data, degrade, losses, models, paper, pipeline, regions, train, unet as unet_mod, vae as vae_io, viz
+from lafr import (
+    adapter as adapter_mod,
+    data,
+    degrade,
+    losses,
+    models,
+    paper,
+    pipeline,
+    regions,
+    train,
+    unet as unet_mod,
+    vae as vae_io,
+    viz,
+)
 from lafr.config import get_profile
 
 cfg = get_profile(profile)
@@ -103,9 +118,17 @@ fig, ax = plt.subplots(figsize=(6.5, 3))
 ax.semilogy(ts, gain)
 for t, label in ((cfg.timestep, "this profile"), (999, "OSEDiff")):
     ax.axvline(t, color="tab:red" if t == cfg.timestep else "gray", ls="--", lw=1)
-    ax.annotate(f"t = {t} ({label}): x{gain[t]:.2g}", (t, gain[t]), textcoords="offset points",
-                xytext=(-150, -25) if t > 500 else (8, 8))
-ax.set(xlabel="timestep t", ylabel="error gain (log scale)", title="How much an error in the predicted noise moves the clean latent")
+    ax.annotate(
+        f"t = {t} ({label}): x{gain[t]:.2g}",
+        (t, gain[t]),
+        textcoords="offset points",
+        xytext=(-150, -25) if t > 500 else (8, 8),
+    )
+ax.set(
+    xlabel="timestep t",
+    ylabel="error gain (log scale)",
+    title="How much an error in the predicted noise moves the clean latent",
+)
 viz.save_figure(fig, "05_noise_error_gain")
 plt.show()
 print(f"gain at t = 999: {gain[999]:.1f}; at t = {cfg.timestep}: {gain[cfg.timestep]:.2f}")
@@ -133,13 +156,17 @@ with torch.device("meta"):
     toy_shapes = models.build_toy_unet()
     sd_shapes = UNet2DConditionModel(**models.SD21_UNET_CONFIG)
     sd_text = CLIPTextModel(CLIPTextConfig(**models.SD21_TEXT_ENCODER_CONFIG))
-tables = {"toy (tiny profile)": unet_mod.parameter_table(toy_shapes, text_encoder=0),
-          "SD 2.1 (paper profile)": unet_mod.parameter_table(sd_shapes, text_encoder=sd_text)}
+tables = {
+    "toy (tiny profile)": unet_mod.parameter_table(toy_shapes, text_encoder=0),
+    "SD 2.1 (paper profile)": unet_mod.parameter_table(sd_shapes, text_encoder=sd_text),
+}
 print(f"{'parameters':<34}" + "".join(f"{k:>26}" for k in tables))
 for level in tables["SD 2.1 (paper profile)"]:
     print(f"{level:<34}" + "".join(f"{t[level] / 1e6:>25.2f}M" for t in tables.values()))
 sd = list(tables["SD 2.1 (paper profile)"].values())
-print(f"SD 2.1: the pruned UNet keeps {sd[1] / sd[0]:.0%} of the unpruned system's parameters, the folded one {sd[2] / sd[0]:.0%}")
+print(
+    f"SD 2.1: the pruned UNet keeps {sd[1] / sd[0]:.0%} of the unpruned system's parameters, the folded one {sd[2] / sd[0]:.0%}"
+)
 
 # %% [markdown]
 # The toy prior has no text encoder (it was trained with a stored prompt embedding, notebook 02), so
@@ -164,15 +191,20 @@ def unet_out(unet):
 torch.backends.cudnn.allow_tf32 = torch.backends.cuda.matmul.allow_tf32 = False  # full float32 on a GPU too
 reference = unet_out(base.unet)
 differences = {}
-for level, at, fold in (("pruned", cfg.timestep, False), ("pruned and folded", cfg.timestep, True),
-                        ("folded at the wrong timestep (a mistake)", 999 if cfg.timestep != 999 else 49, True)):
+for level, at, fold in (
+    ("pruned", cfg.timestep, False),
+    ("pruned and folded", cfg.timestep, True),
+    ("folded at the wrong timestep (a mistake)", 999 if cfg.timestep != 999 else 49, True),
+):
     pruned = copy.deepcopy(base.unet)
     unet_mod.prune_unet(pruned, base.prompt_embeds, at, fold=fold)
     differences[level] = (unet_out(pruned) - reference).abs().max().item()
     del pruned
 torch.backends.cudnn.allow_tf32 = True  # PyTorch's default for convolutions again
 for level, d in differences.items():
-    print(f"{level:<42} largest difference from the unpruned UNet: {d:.1e}  (outputs reach {reference.abs().max():.2f})")
+    print(
+        f"{level:<42} largest difference from the unpruned UNet: {d:.1e}  (outputs reach {reference.abs().max():.2f})"
+    )
 
 # %%
 # Claim: pruning and folding change nothing: the largest difference from the unpruned UNet is below
@@ -207,10 +239,14 @@ unet_mod.add_lora(toy_lora, rank=cfg.lora_rank)
 toy_trainable = unet_mod.trainable_parameters(toy_lora)
 del toy_lora, sd_lora
 
-print(f"SD 2.1: {len(sd_targets)} layers, {sd_trainable:,} trainable parameters; by name: {dict(Counter(n.rsplit('.', 1)[-1] for n in sd_targets))}")
+print(
+    f"SD 2.1: {len(sd_targets)} layers, {sd_trainable:,} trainable parameters; by name: {dict(Counter(n.rsplit('.', 1)[-1] for n in sd_targets))}"
+)
 print(f"  a loose pattern ('conv' in the name) would also take: {sorted(set(loose) - set(sd_targets))}")
-print(f"this profile's UNet: {len(toy_targets)} of its {len(toy_convs)} Conv2d layers, {toy_trainable:,} trainable parameters; "
-      f"left out: {sorted({n.rsplit('.', 1)[-1] for n in set(toy_convs) - set(toy_targets)})}")
+print(
+    f"this profile's UNet: {len(toy_targets)} of its {len(toy_convs)} Conv2d layers, {toy_trainable:,} trainable parameters; "
+    f"left out: {sorted({n.rsplit('.', 1)[-1] for n in set(toy_convs) - set(toy_targets)})}"
+)
 
 # %%
 # Claim: rank-4 conv-only LoRA on SD 2.1 touches exactly the 66 Conv2d layers A.2.2 names and adds
@@ -239,7 +275,7 @@ assert len(loose) == 68 and set(loose) - set(sd_targets) == {"conv_norm_out", "c
 adapter, _ = adapter_mod.load_trained_adapter(adapter_weights)
 adapter = adapter.to(device).eval()
 landmarks = data.face_landmarks(cfg.eval_faces, n_faces, cfg.resolution, seed=cfg.seed)
-judge = losses.build_loss(cfg, device=device)   # every term, to judge with (LPIPS is also a metric)
+judge = losses.build_loss(cfg, device=device)  # every term, to judge with (LPIPS is also a metric)
 
 
 def images_of(latents):
@@ -271,13 +307,28 @@ sweep = json.loads((pipeline.TOY_SYSTEMS["lafr-toy-restorer"] / "measurements.js
 trained = {r["timestep"]: r["trained"] for r in sweep["runs"]}
 fig, axes = plt.subplots(1, 2, figsize=(12, 3.4))
 for ax, region in zip(axes, ("face", "eyes")):
-    ax.plot(list(zero_shot), [v[region] for v in zero_shot.values()], "o-", label=f"no training ({cfg.name} profile, live)")
+    ax.plot(
+        list(zero_shot), [v[region] for v in zero_shot.values()], "o-", label=f"no training ({cfg.name} profile, live)"
+    )
     ts_trained = sorted(trained)
-    ax.plot(ts_trained, [trained[t][f"psnr_{region}"] for t in ts_trained], "s-", label="trained 1,500 steps (tiny profile, committed)")
-    for name, label, ls in (("adapter only", "adapter only", "--"), ("decode(z_LQ)", "decode(z_LQ)", ":"), ("lq image", "LQ photo", "-.")):
+    ax.plot(
+        ts_trained,
+        [trained[t][f"psnr_{region}"] for t in ts_trained],
+        "s-",
+        label="trained 1,500 steps (tiny profile, committed)",
+    )
+    for name, label, ls in (
+        ("adapter only", "adapter only", "--"),
+        ("decode(z_LQ)", "decode(z_LQ)", ":"),
+        ("lq image", "LQ photo", "-."),
+    ):
         ax.axhline(sweep["baselines"][name][f"psnr_{region}"], color="gray", ls=ls, lw=1, label=f"{label} (tiny)")
     ax.set_xscale("log")
-    ax.set(xlabel="fixed timestep t (log scale)", ylabel="PSNR (dB)", title=f"held-out PSNR, {'whole face' if region == 'face' else 'eye regions'}")
+    ax.set(
+        xlabel="fixed timestep t (log scale)",
+        ylabel="PSNR (dB)",
+        title=f"held-out PSNR, {'whole face' if region == 'face' else 'eye regions'}",
+    )
     ax.set_ylim(bottom=max(ax.get_ylim()[0], 12))
 axes[0].legend(fontsize=7)
 fig.suptitle("A one-step restorer at each fixed timestep", y=1.03)
@@ -325,8 +376,13 @@ assert max(plateau) == get_profile("tiny").timestep, trained
 # %%
 import tempfile
 
-live = pipeline.LAFRPipeline.from_base(models.load_base(cfg.base_model, prompt=cfg.prompt, device=device), cfg.timestep,
-                                       cfg.resolution, adapter=adapter, lora_rank=cfg.lora_rank)
+live = pipeline.LAFRPipeline.from_base(
+    models.load_base(cfg.base_model, prompt=cfg.prompt, device=device),
+    cfg.timestep,
+    cfg.resolution,
+    adapter=adapter,
+    lora_rank=cfg.lora_rank,
+)
 faces = train.training_faces(cfg)
 z_in = train.stage2_inputs(live, faces, cfg.degradation, views=1, seed=cfg.seed)
 with tempfile.TemporaryDirectory() as tmp:
@@ -335,12 +391,20 @@ with tempfile.TemporaryDirectory() as tmp:
 import csv
 
 committed = list(csv.DictReader(open(pipeline.TOY_SYSTEMS["lafr-toy-restorer"] / "loss.csv")))
-terms = {"total": "total", "mse": "MSE", "lpips": "LPIPS (counted twice in the total)", "id": "identity (1 - cos)", "fs": "structure (1 - cos)"}
+terms = {
+    "total": "total",
+    "mse": "MSE",
+    "lpips": "LPIPS (counted twice in the total)",
+    "id": "identity (1 - cos)",
+    "fs": "structure (1 - cos)",
+}
 fig, axes = plt.subplots(1, 5, figsize=(17, 3.4), constrained_layout=True)
 smooth = lambda v, k: np.convolve(v, np.ones(k) / k, mode="valid")
 for ax, (term, label) in zip(axes, terms.items()):
     full_curve = smooth(np.array([float(r[term]) for r in committed]), 50)
-    ax.plot(np.arange(len(full_curve)) + 50, full_curve, color="gray", label="committed run (tiny profile, 1,500 steps)")
+    ax.plot(
+        np.arange(len(full_curve)) + 50, full_curve, color="gray", label="committed run (tiny profile, 1,500 steps)"
+    )
     live_curve = smooth(np.array([h[term] for h in history]), 10)
     ax.plot(np.arange(len(live_curve)) + 10, live_curve, color="tab:red", label=f"this run, live ({live_steps} steps)")
     ax.set(title=label, xlabel="step")
@@ -400,7 +464,9 @@ for ax in axes:
     ax.axvline(cfg.stage2_steps, color="gray", ls=":", lw=1)
     ax.set_xlabel("training step")
     ax.legend(fontsize=7)
-fig.suptitle(f"Held-out numbers along one 3,000-step run (tiny profile); dotted: this profile's budget ({cfg.stage2_steps:,} steps)")
+fig.suptitle(
+    f"Held-out numbers along one 3,000-step run (tiny profile); dotted: this profile's budget ({cfg.stage2_steps:,} steps)"
+)
 viz.save_figure(fig, "05_budget")
 plt.show()
 best_step = max(steps_b, key=lambda k: budget["heldout_by_step"][str(k)]["psnr_face"])
@@ -454,7 +520,9 @@ outputs = {
 scores = {name: train.evaluate_restorer(x, hq, landmarks, judge) for name, x in outputs.items()}
 print(f"{'':<22}{'PSNR face':>10}{'eyes':>8}{'mouth':>8}{'LPIPS':>9}{'identity':>10}{'structure':>10}")
 for name, sc in scores.items():
-    print(f"{name:<22}{sc['psnr_face']:>10.2f}{sc['psnr_eyes']:>8.2f}{sc['psnr_mouth']:>8.2f}{sc['lpips']:>9.4f}{sc['id']:>10.4f}{sc['fs']:>10.4f}")
+    print(
+        f"{name:<22}{sc['psnr_face']:>10.2f}{sc['psnr_eyes']:>8.2f}{sc['psnr_mouth']:>8.2f}{sc['lpips']:>9.4f}{sc['id']:>10.4f}{sc['fs']:>10.4f}"
+    )
 
 # per face: how often, and by how much, does the method beat each simpler option? (whole-face PSNR)
 face_psnr = {name: regions.region_psnr(x, hq, landmarks)["face"] for name, x in outputs.items()}
@@ -464,8 +532,10 @@ for name in ("LQ photo", "bicubic", "decode(z_LQ)", "adapter only", "one step, u
     d = face_psnr["LAFR (full method)"] - face_psnr[name]
     boot = torch.stack([d[torch.randint(len(d), (len(d),), generator=gen)].mean() for _ in range(1000)])
     margins[name] = (d.mean().item(), boot.quantile(0.025).item(), boot.quantile(0.975).item(), int((d > 0).sum()))
-    print(f"LAFR against {name:<20} {margins[name][0]:+.2f} dB (95% interval {margins[name][1]:+.2f} to "
-          f"{margins[name][2]:+.2f}), better on {margins[name][3]} of {len(d)} faces")
+    print(
+        f"LAFR against {name:<20} {margins[name][0]:+.2f} dB (95% interval {margins[name][1]:+.2f} to "
+        f"{margins[name][2]:+.2f}), better on {margins[name][3]} of {len(d)} faces"
+    )
 
 # %%
 show = [0, 1, 2, 3]
@@ -478,8 +548,13 @@ for row, i in enumerate(show):
         titles.append(f"{name}\n{per_face[name]['face'][row]:.1f} dB, eyes {per_face[name]['eyes'][row]:.1f}")
     grid.append(hq[i])
     titles.append("ground truth")
-fig = viz.image_grid(grid, titles, ncols=len(columns) + 1, size=2.0,
-                     suptitle="Held-out faces (the first four, not chosen): PSNR of the whole face and of the eye regions")
+fig = viz.image_grid(
+    grid,
+    titles,
+    ncols=len(columns) + 1,
+    size=2.0,
+    suptitle="Held-out faces (the first four, not chosen): PSNR of the whole face and of the eye regions",
+)
 viz.save_figure(fig, "05_before_after")
 plt.show()
 
@@ -556,8 +631,17 @@ for label, where in systems.items():
     ablation[label] = train.evaluate_restorer(restored_by(pipe), hq, landmarks, judge)
     del pipe
 
-rows = [{"ours": label, "PSNR": sc["psnr_face"], "PSNR eyes": sc["psnr_eyes"], "LPIPS": sc["lpips"],
-         "identity term": sc["id"], "structure term": sc["fs"]} for label, sc in ablation.items()]
+rows = [
+    {
+        "ours": label,
+        "PSNR": sc["psnr_face"],
+        "PSNR eyes": sc["psnr_eyes"],
+        "LPIPS": sc["lpips"],
+        "identity term": sc["id"],
+        "structure term": sc["fs"],
+    }
+    for label, sc in ablation.items()
+]
 print("Ours (toy scale, held-out synthetic faces):")
 print(paper.format_table(rows))
 print("\nThe paper, Table 7 (CelebA-Test):")
@@ -571,8 +655,10 @@ for record in seeds["runs"]:
     by_kind.setdefault(record["adapter"] != "none", []).append(record["quality"]["restored"]["psnr_face"])
 print("\nSeeds (tiny profile, committed measurement), whole-face PSNR:")
 for with_adapter, values in sorted(by_kind.items(), reverse=True):
-    print(f"{'with' if with_adapter else 'without'} the adapter, {len(values)} seeds: mean {np.mean(values):.2f} dB "
-          f"(from {min(values):.2f} to {max(values):.2f})")
+    print(
+        f"{'with' if with_adapter else 'without'} the adapter, {len(values)} seeds: mean {np.mean(values):.2f} dB "
+        f"(from {min(values):.2f} to {max(values):.2f})"
+    )
 
 # %% [markdown]
 # (Tiny profile.) Read the tables side by side for direction only: ours are 64 px synthetic faces judged
@@ -627,12 +713,17 @@ clean = torch.stack(list(photos.values()))
 lq_photos = degrade.degrade(clean, cfg.degradation, seed=[(seed + 7) * 1000 + i for i in range(len(clean))])[0]
 restored_photos = full(lq_photos)
 grid, titles = [], []
-for i, name in enumerate(photos):
+for i in range(len(photos)):
     for label, x in (("LQ photo", lq_photos[i]), ("toy restorer", restored_photos[i]), ("clean", clean[i])):
         grid.append(x)
         titles.append(label if label == "clean" else f"{label}\n{regions.psnr(x[None], clean[i][None]).item():.1f} dB")
-fig = viz.image_grid(grid, titles, ncols=3 * len(photos), size=2.0,
-                     suptitle=f"Real photos through the {cfg.name} profile's restorer (the toy models know synthetic faces only)")
+fig = viz.image_grid(
+    grid,
+    titles,
+    ncols=3 * len(photos),
+    size=2.0,
+    suptitle=f"Real photos through the {cfg.name} profile's restorer (the toy models know synthetic faces only)",
+)
 viz.save_figure(fig, "05_real_photos")
 plt.show()
 
@@ -662,9 +753,25 @@ work = Path(tempfile.mkdtemp())
 for i in range(3):
     data.save_image(outputs["LQ photo"][i], work / "in" / f"face_{i}.png")
 (work / "in" / "notes.png").write_text("not an image")
-restore_run = subprocess.run([sys.executable, "-m", "lafr", "restore", str(work / "in"), "-o", str(work / "out"),
-                      "--profile", cfg.name, "--model", str(restorer_weights), "--device", device],
-                     capture_output=True, text=True)
+restore_run = subprocess.run(
+    [
+        sys.executable,
+        "-m",
+        "lafr",
+        "restore",
+        str(work / "in"),
+        "-o",
+        str(work / "out"),
+        "--profile",
+        cfg.name,
+        "--model",
+        str(restorer_weights),
+        "--device",
+        device,
+    ],
+    capture_output=True,
+    text=True,
+)
 print("\n".join(line for line in restore_run.stderr.splitlines() if line.startswith(("lafr restore", "  "))))
 print("exit code:", restore_run.returncode, "| written:", sorted(p.name for p in (work / "out").glob("*")))
 

@@ -43,7 +43,9 @@
 
 # %%
 # Setup: installs lafr only on Colab (locally, follow the README).
-import subprocess, sys
+import subprocess
+import sys
+
 if "google.colab" in sys.modules:
     requirement = "lafr @ git+https://github.com/lafr-course/lafr@main"
     pip = subprocess.run([sys.executable, "-m", "pip", "install", "-q", requirement], capture_output=True, text=True)
@@ -57,10 +59,10 @@ if "google.colab" in sys.modules:
 
 # %% tags=["parameters"]
 # Parameters (papermill and `lafr tour` override these).
-profile = None           # None: the LAFR_PROFILE environment variable, else "tiny"
+profile = None  # None: the LAFR_PROFILE environment variable, else "tiny"
 seed = 0
-n_faces = 128            # held-out faces the restorers are judged on (notebook 05 and the manifests use 128)
-n_real = 8               # images per real benchmark restored in section 6 (None: the whole set, as the paper; FID needs it)
+n_faces = 128  # held-out faces the restorers are judged on (notebook 05 and the manifests use 128)
+n_real = 8  # images per real benchmark restored in section 6 (None: the whole set, as the paper; FID needs it)
 restorer_weights = None  # None: the profile's trained restorer (tiny: the committed toy restorer)
 
 # %%
@@ -110,14 +112,17 @@ print(f"profile {cfg.name!r} on {device}: {cfg.resolution} px faces; metrics ask
 # face and leaves them to `lafr evaluate` on a whole set (section 4).
 
 # %%
-suite = metrics.Suite([m for m in cfg.eval_metrics if m not in metrics.SET_METRICS], device=device,
-                      identity_net=cfg.identity_metric_net)  # per-face metrics; set metrics need whole sets
+suite = metrics.Suite(
+    [m for m in cfg.eval_metrics if m not in metrics.SET_METRICS], device=device, identity_net=cfg.identity_metric_net
+)  # per-face metrics; set metrics need whole sets
 everything = metrics.FULL_REFERENCE + metrics.NO_REFERENCE + metrics.SET_METRICS + ("lmd_true",)
 for name in everything:
     label = tables.label(name)
     if name in metrics.SET_METRICS:
-        print(f"{label:<9} a set metric: {'asked for' if name in cfg.eval_metrics else 'not asked for'} in the {cfg.name} "
-              "profile; measured on whole sets with lafr evaluate (section 4)")
+        print(
+            f"{label:<9} a set metric: {'asked for' if name in cfg.eval_metrics else 'not asked for'} in the {cfg.name} "
+            "profile; measured on whole sets with lafr evaluate (section 4)"
+        )
     elif name in suite.metrics:
         print(f"{label:<9} measured by  {suite.metrics[name].network}")
     elif name in suite.unavailable:
@@ -174,20 +179,31 @@ fig, axes = plt.subplots(1, 2, figsize=(12, 3.3), constrained_layout=True)
 for k, (ax, metric, unit) in enumerate(zip(axes, ("deg", "lmd"), ("degrees", "pixels (256 px image)"))):
     width = 0.38
     for j, name in enumerate(names):
-        ax.bar(np.arange(len(ladder)) + (j - 0.5) * width, [ladder[c][metric][j] for c in ladder], width, label=name.replace("_", " "))
+        ax.bar(
+            np.arange(len(ladder)) + (j - 0.5) * width,
+            [ladder[c][metric][j] for c in ladder],
+            width,
+            label=name.replace("_", " "),
+        )
     if metric == "deg":
         ax.axhline(other, color="k", ls="--", label="the other person")
     ax.set_xticks(range(len(ladder)), list(ladder), fontsize=8)
-    ax.set(ylabel=unit, title=["Identity angle to the clean photo (Deg)", "Landmark distance to the clean photo (LMD)"][k])
+    ax.set(
+        ylabel=unit, title=["Identity angle to the clean photo (Deg)", "Landmark distance to the clean photo (LMD)"][k]
+    )
     ax.legend(fontsize=8)
-fig.suptitle("Two real portraits, damaged step by step: distance of identity (left) and landmarks (right) to the clean photo")
+fig.suptitle(
+    "Two real portraits, damaged step by step: distance of identity (left) and landmarks (right) to the clean photo"
+)
 viz.save_figure(fig, "06_judges_on_real_photos")
 plt.show()
 print(f"identity judge: {judge_name}; the other person: {other:.1f} degrees")
 for change, values in kept.items():
     print(f"{change:<24} Deg {', '.join(f'{v:.1f}' for v in values)}")
 for case, values in ladder.items():
-    print(f"{case:<24} Deg {', '.join(f'{v:.1f}' for v in values['deg'])}   LMD {', '.join(f'{v:.2f}' for v in values['lmd'])}")
+    print(
+        f"{case:<24} Deg {', '.join(f'{v:.1f}' for v in values['deg'])}   LMD {', '.join(f'{v:.2f}' for v in values['lmd'])}"
+    )
 
 # %%
 # Claims, on real photos: the identity angle ranks the same person blurred (sigma 2), mirrored, darker,
@@ -197,7 +213,10 @@ for case, values in ladder.items():
 # the first; one that compares raw pixels fails the mirror against the blur; a landmark predictor
 # that returns a fixed template fails the last.)
 deg_sigma2 = ladder["blurred, sigma 2"]["deg"]
-assert other > 1.0 and max(deg_sigma2) < other, (deg_sigma2, other)  # a real judge puts another person degrees away, not 0
+assert other > 1.0 and max(deg_sigma2) < other, (
+    deg_sigma2,
+    other,
+)  # a real judge puts another person degrees away, not 0
 for change, values in kept.items():
     assert max(values) < other, (change, values, other)
 for j in range(len(names)):
@@ -219,7 +238,9 @@ from lafr.synthetic import HELDOUT_OFFSET, synthetic_face
 eight_bit = lambda x: (x.clamp(0, 1) * 255).round() / 255  # every image judged as it would be saved (PNG)
 hq = eight_bit(data.image_set(cfg.eval_faces, n_faces, cfg.resolution, seed=seed)[0])
 landmarks = data.face_landmarks(cfg.eval_faces, n_faces, cfg.resolution, seed=seed)
-true_landmarks = list(landmarks) if cfg.eval_faces == "synthetic" else None  # the renderer's landmarks, synthetic faces only
+true_landmarks = (
+    list(landmarks) if cfg.eval_faces == "synthetic" else None
+)  # the renderer's landmarks, synthetic faces only
 ref = suite.reference(list(hq), true_landmarks=true_landmarks)
 found = [i for i, b in enumerate(ref.boxes) if b is not None]
 print(f"dlib found a face in {len(found)} of {len(hq)} held-out ground truths; the others get no Deg or LMD")
@@ -279,8 +300,11 @@ for label, where in cfg.restorer_ablation_weights:
     except models.ModelNotFoundError as err:
         print(f"{label}: not trained yet ({err})")
 outputs["decode(z_HQ)"] = decoded(full, z_hq)
-unrounded = metrics.Suite(["deg"], device=device, identity_net=cfg.identity_metric_net).evaluate(
-    list(outputs["LAFR (full method)"]), ref).per_image["deg"]
+unrounded = (
+    metrics.Suite(["deg"], device=device, identity_net=cfg.identity_metric_net)
+    .evaluate(list(outputs["LAFR (full method)"]), ref)
+    .per_image["deg"]
+)
 outputs = {name: eight_bit(x) for name, x in outputs.items()}
 results = {name: suite.evaluate(list(x), ref, label=name) for name, x in outputs.items()}
 print(tables.markdown(list(results.values())))
@@ -288,29 +312,44 @@ moved = [abs(a - b) for a, b in zip(unrounded, results["LAFR (full method)"].per
 if "lmd_true" in suite.metrics and true_landmarks is not None:
     floor = metrics.Suite(["lmd_true"]).evaluate(list(hq), ref).summary["lmd_true"]
     print(f"\nthe ground truth itself: LMD-true {floor:.2f} px (dlib's own offset from the renderer's landmarks)")
-print(f"\n8-bit rounding alone moves the full method's Deg per face by {np.mean(moved):.2f} degrees on average, at most {max(moved):.2f}")
+print(
+    f"\n8-bit rounding alone moves the full method's Deg per face by {np.mean(moved):.2f} degrees on average, at most {max(moved):.2f}"
+)
 
 
 # %%
 def gain(ours, other, metric, gen):
     """per-face improvement of `ours` over `other` (positive = better), its mean, 95% bootstrap interval, wins"""
-    pairs = [(a, b) for a, b in zip(results[ours].per_image[metric], results[other].per_image[metric]) if a is not None and b is not None]
+    pairs = [
+        (a, b)
+        for a, b in zip(results[ours].per_image[metric], results[other].per_image[metric])
+        if a is not None and b is not None
+    ]
     sign = -1 if tables.LOWER_IS_BETTER[metric] else 1
     d = torch.tensor([sign * (a - b) for a, b in pairs], dtype=torch.float64)
     boot = torch.stack([d[torch.randint(len(d), (len(d),), generator=gen)].mean() for _ in range(1000)])
-    return {"mean": d.mean().item(), "low": boot.quantile(0.025).item(), "high": boot.quantile(0.975).item(),
-            "wins": int((d > 0).sum()), "n": len(d)}
+    return {
+        "mean": d.mean().item(),
+        "low": boot.quantile(0.025).item(),
+        "high": boot.quantile(0.975).item(),
+        "wins": int((d > 0).sum()),
+        "n": len(d),
+    }
 
 
 gen = torch.Generator().manual_seed(seed)
-judged = [m for m in ("psnr", "ssim", "deg", "lmd", "lmd_true") if m in suite.metrics and results["LQ photo"].measured(m)]
+judged = [
+    m for m in ("psnr", "ssim", "deg", "lmd", "lmd_true") if m in suite.metrics and results["LQ photo"].measured(m)
+]
 margins = {other: {m: gain("LAFR (full method)", other, m, gen) for m in judged}
            for other in ("LQ photo", "bicubic", "Lanczos", "decode(z_LQ)", "adapter only")}  # fmt: skip
 for other, by_metric in margins.items():
     print(f"LAFR against {other}:")
     for m, g in by_metric.items():
-        print(f"   {tables.label(m):<9} better by {g['mean']:+.3f} (95% interval {g['low']:+.3f} to {g['high']:+.3f}), "
-              f"on {g['wins']} of {g['n']} faces")
+        print(
+            f"   {tables.label(m):<9} better by {g['mean']:+.3f} (95% interval {g['low']:+.3f} to {g['high']:+.3f}), "
+            f"on {g['wins']} of {g['n']} faces"
+        )
 
 # %%
 show = [0, 1, 2, 3]
@@ -321,11 +360,19 @@ for i in show:
         r = results[name]
         deg, lmd = r.per_image["deg"][i], r.per_image["lmd"][i]
         grid.append(outputs[name][i])
-        titles.append(f"{name}\n{r.per_image['psnr'][i]:.1f} dB, " + ("no face found" if deg is None else f"Deg {deg:.0f}, LMD {lmd:.1f}"))
+        titles.append(
+            f"{name}\n{r.per_image['psnr'][i]:.1f} dB, "
+            + ("no face found" if deg is None else f"Deg {deg:.0f}, LMD {lmd:.1f}")
+        )
     grid.append(hq[i])
     titles.append("ground truth")
-fig = viz.image_grid(grid, titles, ncols=len(columns) + 1, size=2.1,
-                     suptitle="Held-out faces (the first four, not chosen): PSNR, identity angle (degrees) and landmark distance (pixels)")
+fig = viz.image_grid(
+    grid,
+    titles,
+    ncols=len(columns) + 1,
+    size=2.1,
+    suptitle="Held-out faces (the first four, not chosen): PSNR, identity angle (degrees) and landmark distance (pixels)",
+)
 viz.save_figure(fig, "06_side_by_side")
 plt.show()
 
@@ -379,14 +426,31 @@ for other in ("LQ photo", "bicubic", "decode(z_LQ)"):
 #   ground truth, FID-F against FFHQ, Deg by ArcFace).
 
 # %%
-ours = [r for name, r in results.items() if name in ("LQ photo", "bicubic", "adapter only", "LAFR (full method)", "decode(z_HQ)")]
+ours = [
+    r
+    for name, r in results.items()
+    if name in ("LQ photo", "bicubic", "adapter only", "LAFR (full method)", "decode(z_HQ)")
+]
 rows = tables.results_table(ours)
-columns_1 = ["Method"] + [c for c in ("PSNR", "SSIM", "LPIPS", "DISTS", "Deg.", "LMD", "FID-F", "FID") if any(r.get(c) is not None for r in rows)]
-print(f"Ours ({cfg.name} profile, {len(hq)} held-out faces at {cfg.resolution} px, Deg and LMD over the {len(found)} "
-      f"where a face was found; Deg by {suite.metrics['deg'].network.split(' (')[0]}):")
+columns_1 = ["Method"] + [
+    c
+    for c in ("PSNR", "SSIM", "LPIPS", "DISTS", "Deg.", "LMD", "FID-F", "FID")
+    if any(r.get(c) is not None for r in rows)
+]
+print(
+    f"Ours ({cfg.name} profile, {len(hq)} held-out faces at {cfg.resolution} px, Deg and LMD over the {len(found)} "
+    f"where a face was found; Deg by {suite.metrics['deg'].network.split(' (')[0]}):"
+)
 print(paper.format_table([{k: r.get(k) for k in columns_1 if r.get(k) is not None} for r in rows]))
 print("\nThe paper, Table 1 (CelebA-Test; Deg by ArcFace):")
-print(paper.format_table([{k: r[k] for k in ["Method", "PSNR", "SSIM", "LPIPS", "DISTS", "Deg.", "LMD", "FID-F", "FID"]} for r in paper.TABLE_1]))
+print(
+    paper.format_table(
+        [
+            {k: r[k] for k in ["Method", "PSNR", "SSIM", "LPIPS", "DISTS", "Deg.", "LMD", "FID-F", "FID"]}
+            for r in paper.TABLE_1
+        ]
+    )
+)
 
 # %% [markdown]
 # ## 5. Toy Tables 5 and 7, now with identity and landmarks
@@ -400,10 +464,17 @@ toy = [{"ours": name, **{tables.PAPER_NAMES[m]: results[name].summary[m] for m i
        for name in ablations]  # fmt: skip
 print(f"Ours ({cfg.name} profile, held-out faces; Deg by {suite.metrics['deg'].network.split(' (')[0]}):")
 print(paper.format_table(toy))
-pairwise = {label: {m: gain("LAFR (full method)", label, m, gen) for m in ("psnr", "deg", "lmd")} for label in ablations[1:]}
+pairwise = {
+    label: {m: gain("LAFR (full method)", label, m, gen) for m in ("psnr", "deg", "lmd")} for label in ablations[1:]
+}
 for label, by_metric in pairwise.items():
-    print(f"full method against {label}: " + "; ".join(
-        f"{tables.PAPER_NAMES[m]} {g['mean']:+.2f} ({g['low']:+.2f} to {g['high']:+.2f})" for m, g in by_metric.items()))
+    print(
+        f"full method against {label}: "
+        + "; ".join(
+            f"{tables.PAPER_NAMES[m]} {g['mean']:+.2f} ({g['low']:+.2f} to {g['high']:+.2f})"
+            for m, g in by_metric.items()
+        )
+    )
 print("\nThe paper, Table 5 (loss terms; CelebA-Test):")
 print(paper.format_table(paper.TABLE_5))
 print("\nThe paper, Table 7 (alignment, pruning, LoRA type; CelebA-Test):")
@@ -450,9 +521,14 @@ else:
 # %%
 nr_names = metrics.NO_REFERENCE  # per image; FID-F (Table 2's FID) needs the whole set: lafr evaluate
 nr_suite = metrics.Suite([m for m in cfg.eval_metrics if m in nr_names], device=device)
-print("no-reference metrics measured:", list(nr_suite.metrics) or "none",
-      "| could not be measured:", {k: v[:60] for k, v in nr_suite.unavailable.items()} or "none",
-      "| not asked for in this profile:", [m for m in nr_names if m not in cfg.eval_metrics] or "none")
+print(
+    "no-reference metrics measured:",
+    list(nr_suite.metrics) or "none",
+    "| could not be measured:",
+    {k: v[:60] for k, v in nr_suite.unavailable.items()} or "none",
+    "| not asked for in this profile:",
+    [m for m in nr_names if m not in cfg.eval_metrics] or "none",
+)
 real = {}
 for bench in cfg.real_benchmarks:
     try:
@@ -471,17 +547,27 @@ print(paper.format_table(paper.TABLE_2["Wider-Test"]))
 portraits = data.packaged_face_photos(cfg.resolution)
 clean_small = list(portraits.values())
 lq_small, _ = data.real_lq_faces("packaged_photos", size=cfg.resolution, preset=cfg.test_degradation, seed=seed)
-bicubic_small = [degrade.degrade(x, cfg.test_degradation, seed=seed + i, upsample="bicubic")[0] for i, x in enumerate(clean_small)]
+bicubic_small = [
+    degrade.degrade(x, cfg.test_degradation, seed=seed + i, upsample="bicubic")[0] for i, x in enumerate(clean_small)
+]
 ref_small = suite.reference(clean_small, list(portraits))
 fixed_small = list(full(lq_small))
 judged_real = {kind: suite.evaluate(images, ref_small, label=kind)
                for kind, images in (("LQ photo", lq_small), ("bicubic", bicubic_small), ("LAFR (full method)", fixed_small))}  # fmt: skip
 angle = lambda d: "no face found" if d is None else f"Deg {d:.0f}"
 print(tables.markdown(list(judged_real.values())).split("\n\nNetworks")[0])
-fig = viz.image_grid([*lq_small, *fixed_small, *clean_small],
-                     [f"{n.replace('_', ' ')}: degraded by us\n{angle(d)}" for n, d in zip(portraits, judged_real["LQ photo"].per_image["deg"])]
-                     + [f"restored\n{angle(d)}" for d in judged_real["LAFR (full method)"].per_image["deg"]] + ["clean"] * 2,
-                     ncols=2, size=2.3, suptitle="Real portraits: outside what the toy models know (Deg: identity angle to the clean photo, degrees)")
+fig = viz.image_grid(
+    [*lq_small, *fixed_small, *clean_small],
+    [
+        f"{n.replace('_', ' ')}: degraded by us\n{angle(d)}"
+        for n, d in zip(portraits, judged_real["LQ photo"].per_image["deg"])
+    ]
+    + [f"restored\n{angle(d)}" for d in judged_real["LAFR (full method)"].per_image["deg"]]
+    + ["clean"] * 2,
+    ncols=2,
+    size=2.3,
+    suptitle="Real portraits: outside what the toy models know (Deg: identity angle to the clean photo, degrees)",
+)
 viz.save_figure(fig, "06_real_portraits")
 plt.show()
 
@@ -512,10 +598,30 @@ work = Path(tempfile.mkdtemp())
 for i in range(16):
     data.save_image(outputs["LAFR (full method)"][i], work / "restored" / f"face_{i:02d}.png")
     data.save_image(hq[i], work / "gt" / f"face_{i:02d}.png")
-run = subprocess.run([sys.executable, "-m", "lafr", "evaluate", str(work / "restored"), "--gt", str(work / "gt"),
-                      "--metrics", "psnr", "ssim", "deg", "lmd", "--out", str(work / "results.csv"), "--device", device,
-                      "--profile", cfg.name],
-                     capture_output=True, text=True)
+run = subprocess.run(
+    [
+        sys.executable,
+        "-m",
+        "lafr",
+        "evaluate",
+        str(work / "restored"),
+        "--gt",
+        str(work / "gt"),
+        "--metrics",
+        "psnr",
+        "ssim",
+        "deg",
+        "lmd",
+        "--out",
+        str(work / "results.csv"),
+        "--device",
+        device,
+        "--profile",
+        cfg.name,
+    ],
+    capture_output=True,
+    text=True,
+)
 print(run.stdout)
 with open(work / "results.csv") as f:
     rows_csv = list(csv.DictReader(f))
@@ -528,7 +634,10 @@ print("last, what produced each column:", rows_csv[-1])
 # six significant digits. (A command that paired the files wrongly, e.g. shifted by one, is off by
 # several dB and degrees.)
 assert run.returncode == 0, run.stderr
-assert [r["image"] for r in rows_csv] == [f"face_{i:02d}" for i in range(16)] + ["mean", "network"]  # no set metric was asked for
+assert [r["image"] for r in rows_csv] == [f"face_{i:02d}" for i in range(16)] + [
+    "mean",
+    "network",
+]  # no set metric was asked for
 mine = results["LAFR (full method)"].per_image
 for i, row in enumerate(rows_csv[:16]):
     assert abs(float(row["psnr"]) - mine["psnr"][i]) < 1e-3, (i, row["psnr"], mine["psnr"][i])

@@ -31,8 +31,12 @@ def test_ratio_interval_brackets_the_ratio_and_separates_classes():
     assert lo < ratio < hi < 0.3
     # pairs of samples of one distribution: the 95% interval should contain the true ratio, 1, most of
     # the time (percentile bootstrap: about 0.9 here; a 50% interval would manage about half)
-    covered = [lo < 1 < hi for lo, hi in (analysis.ratio_interval(rng.normal(0, 2.0, (60, 8)), rng.normal(0, 2.0, (60, 8)),
-                                                                   seed=k) for k in range(40))]
+    covered = [
+        lo < 1 < hi
+        for lo, hi in (
+            analysis.ratio_interval(rng.normal(0, 2.0, (60, 8)), rng.normal(0, 2.0, (60, 8)), seed=k) for k in range(40)
+        )
+    ]
     assert sum(covered) >= 30
     # seeded, and a narrower level gives a narrower interval inside it
     assert analysis.ratio_interval(tight, spread, seed=3) == analysis.ratio_interval(tight, spread, seed=3)

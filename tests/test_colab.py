@@ -57,7 +57,9 @@ def test_extras_table_names_existing_notebooks():
 
 
 def test_readme_badges_come_from_the_constant():
-    lines = [line for line in (ROOT / "README.md").read_text().splitlines() if "colab.research.google.com/github" in line]
+    lines = [
+        line for line in (ROOT / "README.md").read_text().splitlines() if "colab.research.google.com/github" in line
+    ]
     assert {m.group(1) for line in lines for m in tool.COLAB_LINK.finditer(line)} == {p.name for p in NOTEBOOKS}
     for line in lines:
         for link in tool.COLAB_LINK.finditer(line):
@@ -107,7 +109,9 @@ def test_tool_rewrites_badges_and_setup_cells_keeping_cell_ids(tmp_path):
     text = path.with_suffix(".py")
     original_text = text.read_text()
     nb = nbformat.read(path, as_version=4)
-    expected = [(c.id, tool.setup_source(path.name) if c.source.startswith(tool.SETUP_MARK) else c.source) for c in nb.cells]
+    expected = [
+        (c.id, tool.setup_source(path.name) if c.source.startswith(tool.SETUP_MARK) else c.source) for c in nb.cells
+    ]
     for old in (nb, paired := jupytext.read(text)):  # both sides of the pair hold an old address
         old.cells[0].source = old.cells[0].source.replace(lafr.colab_url(path.name), lafr.colab_url("99_other.ipynb"))
         _setup_cell(old).source = tool.SETUP_MARK + " (old)\nimport sys"

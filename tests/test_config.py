@@ -20,9 +20,27 @@ def test_paper_profile_holds_the_papers_values():
 
 
 # The values the paper states (Sec. 2.4, 3.1, A.2.2): only these may be labelled as the paper's.
-PAPER_STATED = {"train_images", "train_data", "prompt", "codebook_size", "adapter_hidden", "stage1_lr",
-                "stage1_batch_size", "stage1_epochs", "stage2_lr", "stage2_batch_size", "stage2_steps", "lora_rank",
-                "loss_weight_res", "loss_weight_id", "loss_weight_fs", "lpips_weight", "identity_net", "real_benchmarks", "identity_metric_net"}  # fmt: skip
+PAPER_STATED = {
+    "train_images",
+    "train_data",
+    "prompt",
+    "codebook_size",
+    "adapter_hidden",
+    "stage1_lr",
+    "stage1_batch_size",
+    "stage1_epochs",
+    "stage2_lr",
+    "stage2_batch_size",
+    "stage2_steps",
+    "lora_rank",
+    "loss_weight_res",
+    "loss_weight_id",
+    "loss_weight_fs",
+    "lpips_weight",
+    "identity_net",
+    "real_benchmarks",
+    "identity_metric_net",
+}
 PAPER_TEXT = Path(__file__).resolve().parents[2] / "shared" / "paper" / "lafr-paper.txt"
 
 
@@ -34,7 +52,14 @@ def test_only_values_the_paper_states_are_labelled_as_the_papers():
     assert set(config.PAPER_SOURCES) == PAPER_STATED
     for name in PAPER_STATED:
         assert config.source(name).startswith(("Sec.", "A.")), name
-    for name in ("timestep", "stage1_views", "stage1_lr_schedule", "feature_weights", "resolution", "lora_target_layers"):
+    for name in (
+        "timestep",
+        "stage1_views",
+        "stage1_lr_schedule",
+        "feature_weights",
+        "resolution",
+        "lora_target_layers",
+    ):
         assert kinds[name] != "paper" and config.source(name), name
     assert "OSEDiff" in config.source("timestep")
 
@@ -42,10 +67,17 @@ def test_only_values_the_paper_states_are_labelled_as_the_papers():
 @pytest.mark.skipif(not PAPER_TEXT.is_file(), reason="the paper's text is not in this checkout")
 def test_every_double_quoted_label_text_is_the_papers_own_words():
     def plain(text):  # the paper's text without its markdown and LaTeX marks
-        return " ".join(text.replace("$", "").replace("*", "").replace("\\lambda", "\u03bb").replace("\\times", "\u00d7").split())
+        return " ".join(
+            text.replace("$", "").replace("*", "").replace("\\lambda", "\u03bb").replace("\\times", "\u00d7").split()
+        )
 
     paper = plain(PAPER_TEXT.read_text())
-    quotes = [(name, q) for name in config.PAPER.as_dict() if name != "name" for q in re.findall(r'"([^"]+)"', config.source(name))]
+    quotes = [
+        (name, q)
+        for name in config.PAPER.as_dict()
+        if name != "name"
+        for q in re.findall(r'"([^"]+)"', config.source(name))
+    ]
     assert len(quotes) >= len(PAPER_STATED)
     for name, quote in quotes:
         assert plain(quote) in paper, (name, quote)

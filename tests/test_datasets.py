@@ -24,10 +24,15 @@ def local_dataset(tmp_path, monkeypatch):
     archive.parent.mkdir()
     sha = _zip_with_images(archive)
     spec = datasets.DatasetSpec(
-        name="toyset", description="a test", source="local", license="none", images=3,
-        files=(datasets.Remote(archive.as_uri(), "faces.zip", sha),), manual="copy faces.zip into {path}",
+        name="toyset",
+        description="a test",
+        source="local",
+        license="none",
+        images=3,
+        files=(datasets.Remote(archive.as_uri(), "faces.zip", sha),),
+        manual="copy faces.zip into {path}",
         folders={"hq": "faces"},
-    )  # fmt: skip
+    )
     monkeypatch.setitem(datasets.DATASETS, "toyset", spec)
     monkeypatch.delenv("LAFR_OFFLINE", raising=False)
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
@@ -44,7 +49,9 @@ def test_download_checks_and_extracts(local_dataset, tmp_path):
 
 def test_checksum_mismatch_keeps_nothing(local_dataset, tmp_path, monkeypatch):
     spec, archive = local_dataset
-    bad = datasets.DatasetSpec(**{**spec.__dict__, "files": (datasets.Remote(archive.as_uri(), "faces.zip", "0" * 64),)})
+    bad = datasets.DatasetSpec(
+        **{**spec.__dict__, "files": (datasets.Remote(archive.as_uri(), "faces.zip", "0" * 64),)}
+    )
     monkeypatch.setitem(datasets.DATASETS, "toyset", bad)
     with pytest.raises(datasets.DatasetError, match="checksum mismatch.*copy faces.zip into"):
         datasets.dataset_path("toyset", cache=tmp_path / "cache")
@@ -53,7 +60,9 @@ def test_checksum_mismatch_keeps_nothing(local_dataset, tmp_path, monkeypatch):
 
 def test_unreachable_url_fails_fast_with_instructions(local_dataset, tmp_path, monkeypatch):
     spec, _ = local_dataset
-    gone = datasets.DatasetSpec(**{**spec.__dict__, "files": (datasets.Remote((tmp_path / "missing.zip").as_uri(), "faces.zip"),)})
+    gone = datasets.DatasetSpec(
+        **{**spec.__dict__, "files": (datasets.Remote((tmp_path / "missing.zip").as_uri(), "faces.zip"),)}
+    )
     monkeypatch.setitem(datasets.DATASETS, "toyset", gone)
     start = time.perf_counter()
     with pytest.raises(datasets.DatasetError, match="could not download.*To fetch it by hand: copy faces.zip into"):

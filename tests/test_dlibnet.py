@@ -11,14 +11,15 @@ import numpy as np
 import pytest
 import torch
 
-dlib = pytest.importorskip("dlib", reason='dlib is not installed (pip install dlib-bin face-recognition-models)')
+dlib = pytest.importorskip("dlib", reason="dlib is not installed (pip install dlib-bin face-recognition-models)")
 
-from lafr import dlibnet
-from lafr.synthetic import synthetic_face
+from lafr import dlibnet  # noqa: E402 - after the skip for a missing dlib
+from lafr.synthetic import synthetic_face  # noqa: E402
 
 MODEL = dlibnet.default_model_path()
-pytestmark = pytest.mark.skipif(MODEL is None, reason="dlib's model files are not installed "
-                                '(pip install face-recognition-models)')
+pytestmark = pytest.mark.skipif(
+    MODEL is None, reason="dlib's model files are not installed (pip install face-recognition-models)"
+)
 ATOL = 1e-4
 
 

@@ -17,7 +17,9 @@ def folders(tmp_path):
     for i in range(3):
         face = synthetic_face(0, 100_000 + i, size=64)[0]
         data.save_image(face, gt / f"face{i}.png")
-        data.save_image((face * 0.8 + 0.1).clamp(0, 1), restored / f"face{i}.jpg" if i == 0 else restored / f"face{i}.png")
+        data.save_image(
+            (face * 0.8 + 0.1).clamp(0, 1), restored / f"face{i}.jpg" if i == 0 else restored / f"face{i}.png"
+        )
     return gt, restored
 
 
@@ -66,7 +68,10 @@ def test_an_existing_csv_is_not_overwritten(folders, tmp_path, capsys):
     out.write_text("keep me")
     assert cli.main(["evaluate", str(restored), "--gt", str(gt), "--metrics", "psnr", "--out", str(out)]) == 2
     assert out.read_text() == "keep me" and "--overwrite" in capsys.readouterr().err
-    assert cli.main(["evaluate", str(restored), "--gt", str(gt), "--metrics", "psnr", "--out", str(out), "--overwrite"]) == 0
+    assert (
+        cli.main(["evaluate", str(restored), "--gt", str(gt), "--metrics", "psnr", "--out", str(out), "--overwrite"])
+        == 0
+    )
     assert out.read_text().startswith("image,psnr") and "\nnetwork," in out.read_text()
 
 
@@ -83,7 +88,13 @@ def test_ambiguous_names_mismatched_sizes_and_nothing_measurable_are_errors(fold
         data.save_image(small, restored / f"face{i}.png", overwrite=True)
     assert cli.main(["evaluate", str(restored), "--gt", str(gt), "--out", str(tmp_path / "b.csv")]) == 2
     err = capsys.readouterr().err
-    assert "2 pair(s) differ in size" in err and "face1: restored (32, 32), ground truth (64, 64)" in err and "face2" in err
+    assert (
+        "2 pair(s) differ in size" in err
+        and "face1: restored (32, 32), ground truth (64, 64)" in err
+        and "face2" in err
+    )
     _, restored2 = folders
-    assert cli.main(["evaluate", str(gt), "--metrics", "lmd_true", "--gt", str(gt), "--out", str(tmp_path / "c.csv")]) == 2
+    assert (
+        cli.main(["evaluate", str(gt), "--metrics", "lmd_true", "--gt", str(gt), "--out", str(tmp_path / "c.csv")]) == 2
+    )
     assert "no metric could be measured" in capsys.readouterr().err and not (tmp_path / "c.csv").exists()

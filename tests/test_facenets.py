@@ -16,8 +16,15 @@ def offline(monkeypatch):
 def _small_clip(folder):
     from transformers import CLIPVisionConfig, CLIPVisionModelWithProjection
 
-    cfg = CLIPVisionConfig(hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=2,
-                           image_size=32, patch_size=8, projection_dim=16)  # fmt: skip
+    cfg = CLIPVisionConfig(
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        image_size=32,
+        patch_size=8,
+        projection_dim=16,
+    )
     torch.manual_seed(0)
     model = CLIPVisionModelWithProjection(cfg)
     model.save_pretrained(folder / "models" / "image_encoder")
@@ -35,7 +42,9 @@ def test_clip_identity_loads_from_a_local_folder_and_is_differentiable(tmp_path)
     assert x.grad.abs().sum() > 0
     # the same preprocessing as CLIPImageProcessor: [0, 1], resized to the model's size, CLIP's mean and std
     pixels = torch.nn.functional.interpolate((x.detach() + 1) / 2, size=(32, 32), mode="bicubic", antialias=True)
-    pixels = (pixels - torch.tensor(facenets.CLIP_MEAN).view(1, 3, 1, 1)) / torch.tensor(facenets.CLIP_STD).view(1, 3, 1, 1)
+    pixels = (pixels - torch.tensor(facenets.CLIP_MEAN).view(1, 3, 1, 1)) / torch.tensor(facenets.CLIP_STD).view(
+        1, 3, 1, 1
+    )
     assert torch.allclose(emb, reference.eval()(pixel_values=pixels).image_embeds, atol=1e-5)
 
 
@@ -102,10 +111,34 @@ def test_pretrain_toy_trains_saves_and_measures_a_structure_network(tmp_path, ca
     from lafr.cli import main
 
     out = tmp_path / "structure"
-    assert main(["pretrain-toy", "--stage", "structure", "--out", str(out), "--identities", "12", "--views", "2",
-                 "--net-steps", "3", "--net-batch", "8", "--device", "cpu"]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "pretrain-toy",
+                "--stage",
+                "structure",
+                "--out",
+                str(out),
+                "--identities",
+                "12",
+                "--views",
+                "2",
+                "--net-steps",
+                "3",
+                "--net-batch",
+                "8",
+                "--device",
+                "cpu",
+            ]
+        )
+        == 0
+    )
     m = json.loads((out / "manifest.json").read_text())
     assert m["steps"] == 3 and "--stage structure" in m["command"] and "--net-steps 3" in m["command"]
-    assert set(m["quality"]) >= {"landmark_error_px_clean", "landmark_error_px_degraded_tiny", "landmark_error_px_mean_face"}
+    assert set(m["quality"]) >= {
+        "landmark_error_px_clean",
+        "landmark_error_px_degraded_tiny",
+        "landmark_error_px_mean_face",
+    }
     net = facenets.load_toy(str(out))
     assert isinstance(net, facenets.ToyStructureNet) and net.mean_shape.abs().sum() > 0  # the training faces' mean

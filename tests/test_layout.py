@@ -35,9 +35,21 @@ METRIC = {"metrics", "judges", "results", "dlibnet", "cli_evaluate"}
 
 RULES = [  # (modules, what they must not import, why)
     ({"config"}, "everything", "config imports nothing of lafr"),
-    ({"data", "datasets", "synthetic", "degrade"}, MODEL | TRAINING | PRETRAINING | METRIC, "no model, training or metric module"),
-    ({"models", "vae", "unet", "adapter", "pipeline", "cli_restore", "cli_evaluate"}, TRAINING | PRETRAINING, "inference never imports training"),
-    ({"losses", "facenets", "metrics", "judges", "results"}, TRAINING | PRETRAINING, "loss networks and metrics import no (pre)training module"),
+    (
+        {"data", "datasets", "synthetic", "degrade"},
+        MODEL | TRAINING | PRETRAINING | METRIC,
+        "no model, training or metric module",
+    ),
+    (
+        {"models", "vae", "unet", "adapter", "pipeline", "cli_restore", "cli_evaluate"},
+        TRAINING | PRETRAINING,
+        "inference never imports training",
+    ),
+    (
+        {"losses", "facenets", "metrics", "judges", "results"},
+        TRAINING | PRETRAINING,
+        "loss networks and metrics import no (pre)training module",
+    ),
 ]
 
 

@@ -112,8 +112,10 @@ def test_empty_folder(tmp_path):
 # ---- accepted formats and modes ----------------------------------------------------------------
 
 
-@pytest.mark.parametrize("fmt,suffix,tol", [("PNG", "png", 0), ("BMP", "bmp", 0), ("TIFF", "tif", 0),
-                                            ("JPEG", "jpg", 3.0), ("WEBP", "webp", 3.0)])
+@pytest.mark.parametrize(
+    "fmt,suffix,tol",
+    [("PNG", "png", 0), ("BMP", "bmp", 0), ("TIFF", "tif", 0), ("JPEG", "jpg", 3.0), ("WEBP", "webp", 3.0)],
+)
 def test_formats(tmp_path, fmt, suffix, tol):
     yy, xx = np.mgrid[0:40, 0:30]
     arr = np.stack([yy * 6, xx * 8, (yy + xx) * 3], axis=-1).astype(np.uint8)  # smooth: lossy-friendly

@@ -64,7 +64,9 @@ def test_total_is_the_weighted_sum_of_the_terms_switched_on(lpips_alex):
     only_res = losses.MultilevelLoss(f_id, f_fs, lpips_alex, terms=("res",))(restored, gt)
     assert torch.allclose(only_res["total"], only_res["res"]) and float(only_res["id"]) > 0  # still logged
     per_image = losses.MultilevelLoss(f_id, f_fs, lpips_alex)(restored, gt, reduce=False)
-    assert per_image["total"].shape == (4,) and torch.allclose(per_image["total"].mean(), full["res"] + full["id"] + full["fs"])
+    assert per_image["total"].shape == (4,) and torch.allclose(
+        per_image["total"].mean(), full["res"] + full["id"] + full["fs"]
+    )
     with pytest.raises(ValueError, match="terms"):
         losses.MultilevelLoss(f_id, f_fs, lpips_alex, terms=("res", "clip"))
     with pytest.raises(ValueError, match="id_form"):
@@ -112,8 +114,10 @@ def test_offline_lpips_rises_with_degradation_strength(net):
     model = losses.lpips_network(net, "random", seed=0)
     hq = _faces(8)
     with torch.no_grad():
-        scores = [model(degrade(hq, "tiny", seed=list(range(8)), strength=s)[0] * 2 - 1, hq * 2 - 1).flatten()
-                  for s in (0.0, 0.25, 0.5, 0.75, 1.0)]  # fmt: skip
+        scores = [
+            model(degrade(hq, "tiny", seed=list(range(8)), strength=s)[0] * 2 - 1, hq * 2 - 1).flatten()
+            for s in (0.0, 0.25, 0.5, 0.75, 1.0)
+        ]
     scores = torch.stack(scores, 1)  # faces x strengths
     mean = scores.mean(0)
     assert (mean[1:] > mean[:-1]).all(), mean

@@ -103,8 +103,12 @@ def test_frechet_distance_of_shifted_gaussians_is_the_squared_shift():
 def test_the_loss_networks_never_judge():
     suite = metrics.Suite(["psnr"])
     for name in config.PROFILES:
-        metrics.check_judges(config.get_profile(name), suite)  # dlib judges identity; the loss trains with CLIP / the toy net
-    suite.identity_net = config.get_profile("tiny").identity_net  # the false case: the loss's identity network as the judge
+        metrics.check_judges(
+            config.get_profile(name), suite
+        )  # dlib judges identity; the loss trains with CLIP / the toy net
+    suite.identity_net = config.get_profile(
+        "tiny"
+    ).identity_net  # the false case: the loss's identity network as the judge
     with pytest.raises(ValueError, match="the loss trains with"):
         metrics.check_judges(config.get_profile("tiny"), suite)
 
@@ -125,7 +129,9 @@ def test_deg_ranks_the_same_person_blurred_below_different_people_on_real_photos
     assert all(b is not None for b in ref.boxes)
     blurred = suite.evaluate(_blur(faces, 2.0), ref).per_image["deg"]
     emb = ref.embeddings
-    others = [float(metrics.angle_degrees(emb[i], emb[j])) for i in range(len(faces)) for j in range(len(faces)) if i < j]
+    others = [
+        float(metrics.angle_degrees(emb[i], emb[j])) for i in range(len(faces)) for j in range(len(faces)) if i < j
+    ]
     assert max(blurred) < min(others), (blurred, others)
 
 
@@ -135,14 +141,28 @@ def test_fid_hands_pyiqa_the_restored_set_and_its_reference_as_folders(monkeypat
     seen = []
 
     def fake_fid(fdir1, fdir2=None, **kwargs):
-        seen.append((sorted(p.name for p in Path(fdir1).iterdir()), fdir2 and sorted(p.name for p in Path(fdir2).iterdir()), kwargs))
+        seen.append(
+            (
+                sorted(p.name for p in Path(fdir1).iterdir()),
+                fdir2 and sorted(p.name for p in Path(fdir2).iterdir()),
+                kwargs,
+            )
+        )
         return 12.5
 
     real = metrics._pyiqa_metric
-    monkeypatch.setattr(metrics, "_pyiqa_metric", lambda name, device: metrics.Metric(name, True, "fake", None, fake_fid) if name == "fid" else real(name, device))
+    monkeypatch.setattr(
+        metrics,
+        "_pyiqa_metric",
+        lambda name, device: (
+            metrics.Metric(name, True, "fake", None, fake_fid) if name == "fid" else real(name, device)
+        ),
+    )
     images, _ = faces
     s = metrics.Suite(["fid_ffhq"])
-    assert s.evaluate(images, s.reference(images)).set_values["fid_ffhq"] == 12.5 and seen[-1][2]["dataset_name"] == "FFHQ"
+    assert (
+        s.evaluate(images, s.reference(images)).set_values["fid_ffhq"] == 12.5 and seen[-1][2]["dataset_name"] == "FFHQ"
+    )
     assert seen[-1][1] is None and not s.metrics["fid_ffhq"].needs_gt and "FFHQ" in s.metrics["fid_ffhq"].network
     for reference, expect in ((None, 6), (tmp_path / "ref", 2), ("FFHQ", None)):
         if reference:
@@ -152,7 +172,11 @@ def test_fid_hands_pyiqa_the_restored_set_and_its_reference_as_folders(monkeypat
         s = metrics.Suite(["fid"], fid_reference=None if reference is None else str(reference))
         res = s.evaluate(images, s.reference(images))
         assert res.set_values["fid"] == 12.5 and len(seen[-1][0]) == 6
-        assert (seen[-1][1] is None and seen[-1][2]["dataset_name"] == "FFHQ") if expect is None else len(seen[-1][1]) == expect
+        assert (
+            (seen[-1][1] is None and seen[-1][2]["dataset_name"] == "FFHQ")
+            if expect is None
+            else len(seen[-1][1]) == expect
+        )
 
 
 def test_arcface_judges_deg_when_its_weights_are_in_torchs_cache(monkeypatch, tmp_path, faces):
@@ -160,7 +184,11 @@ def test_arcface_judges_deg_when_its_weights_are_in_torchs_cache(monkeypatch, tm
     here a locally saved file with random weights); without them, Deg is unavailable with the path."""
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
     missing = metrics.Suite(["deg", "psnr"], identity_net="arcface")
-    assert "deg" in missing.unavailable and "recognition_arcface_ir_se50.pth" in missing.unavailable["deg"] and "psnr" in missing.metrics
+    assert (
+        "deg" in missing.unavailable
+        and "recognition_arcface_ir_se50.pth" in missing.unavailable["deg"]
+        and "psnr" in missing.metrics
+    )
     torch.manual_seed(0)
     target = tmp_path / "torch" / "hub" / "checkpoints" / "recognition_arcface_ir_se50.pth"
     target.parent.mkdir(parents=True, exist_ok=True)

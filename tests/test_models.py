@@ -12,10 +12,16 @@ from lafr import models, vae as vae_io
 
 def _tiny_vae(levels=2, scaling_factor=0.5):
     return AutoencoderKL(
-        in_channels=3, out_channels=3, latent_channels=4, block_out_channels=(8,) * levels,
-        down_block_types=("DownEncoderBlock2D",) * levels, up_block_types=("UpDecoderBlock2D",) * levels,
-        layers_per_block=1, norm_num_groups=4, scaling_factor=scaling_factor,
-    )  # fmt: skip
+        in_channels=3,
+        out_channels=3,
+        latent_channels=4,
+        block_out_channels=(8,) * levels,
+        down_block_types=("DownEncoderBlock2D",) * levels,
+        up_block_types=("UpDecoderBlock2D",) * levels,
+        layers_per_block=1,
+        norm_num_groups=4,
+        scaling_factor=scaling_factor,
+    )
 
 
 def _save_sd_like(folder, with_text_encoder=True):
@@ -25,10 +31,17 @@ def _save_sd_like(folder, with_text_encoder=True):
     torch.manual_seed(0)
     _tiny_vae().save_pretrained(folder / "vae")
     UNet2DConditionModel(
-        sample_size=8, in_channels=4, out_channels=4, layers_per_block=1, block_out_channels=(8, 16),
-        down_block_types=("CrossAttnDownBlock2D", "DownBlock2D"), up_block_types=("UpBlock2D", "CrossAttnUpBlock2D"),
-        cross_attention_dim=16, attention_head_dim=4, norm_num_groups=4,
-    ).save_pretrained(folder / "unet")  # fmt: skip
+        sample_size=8,
+        in_channels=4,
+        out_channels=4,
+        layers_per_block=1,
+        block_out_channels=(8, 16),
+        down_block_types=("CrossAttnDownBlock2D", "DownBlock2D"),
+        up_block_types=("UpBlock2D", "CrossAttnUpBlock2D"),
+        cross_attention_dim=16,
+        attention_head_dim=4,
+        norm_num_groups=4,
+    ).save_pretrained(folder / "unet")
     models.noise_scheduler().save_pretrained(folder / "scheduler")
     if with_text_encoder:
         chars = string.ascii_lowercase + ",."
@@ -40,9 +53,20 @@ def _save_sd_like(folder, with_text_encoder=True):
         tok_dir.mkdir()
         (tok_dir / "vocab.json").write_text(json.dumps(vocab))
         (tok_dir / "merges.txt").write_text("#version: 0.2\n")
-        CLIPTokenizer(str(tok_dir / "vocab.json"), str(tok_dir / "merges.txt"), model_max_length=77).save_pretrained(tok_dir)
-        cfg = CLIPTextConfig(vocab_size=len(vocab), hidden_size=16, intermediate_size=32, num_hidden_layers=1,
-                             num_attention_heads=2, max_position_embeddings=77, bos_token_id=0, eos_token_id=1, pad_token_id=1)
+        CLIPTokenizer(str(tok_dir / "vocab.json"), str(tok_dir / "merges.txt"), model_max_length=77).save_pretrained(
+            tok_dir
+        )
+        cfg = CLIPTextConfig(
+            vocab_size=len(vocab),
+            hidden_size=16,
+            intermediate_size=32,
+            num_hidden_layers=1,
+            num_attention_heads=2,
+            max_position_embeddings=77,
+            bos_token_id=0,
+            eos_token_id=1,
+            pad_token_id=1,
+        )
         CLIPTextModel(cfg).save_pretrained(folder / "text_encoder")
     return folder
 

@@ -16,13 +16,20 @@ def pair_differences(notebook: Path, text: Path) -> list[str]:
     """How the cells of a notebook and of its paired text file differ, both read by jupytext's own
     readers: the number of cells, then each cell's type, source and metadata (tags included)."""
     a, b = jupytext.read(notebook), jupytext.read(text)
-    found = [] if len(a.cells) == len(b.cells) else [f"{len(a.cells)} cells in {notebook.name}, {len(b.cells)} in {text.name}"]
+    found = (
+        []
+        if len(a.cells) == len(b.cells)
+        else [f"{len(a.cells)} cells in {notebook.name}, {len(b.cells)} in {text.name}"]
+    )
     for i, (x, y) in enumerate(zip(a.cells, b.cells)):
         for what in ("cell_type", "source", "metadata"):
             if x[what] != y[what]:
                 mine, theirs = str(x[what]).splitlines() or [""], str(y[what]).splitlines() or [""]
                 k = next((k for k, (m, t) in enumerate(zip(mine, theirs)) if m != t), min(len(mine), len(theirs)) - 1)
-                found.append(f"cell {i}: {what} differs at line {k + 1} ({notebook.name}: {mine[k][:90]!r}; {text.name}: {theirs[k][:90]!r})")
+                found.append(
+                    f"cell {i}: {what} differs at line {k + 1} ({notebook.name}: {mine[k][:90]!r}; {text.name}: "
+                    f"{theirs[k][:90]!r})"
+                )
     return found
 
 

@@ -12,7 +12,9 @@ needs_paper = pytest.mark.skipif(not PAPER_TEXT.is_file(), reason="the paper's t
 
 def paper_lines():
     """The paper's lines, whitespace normalised, underlines (second-best) stripped."""
-    return [" ".join(line.replace("<u>", "").replace("</u>", "").split()) for line in PAPER_TEXT.read_text().splitlines()]
+    return [
+        " ".join(line.replace("<u>", "").replace("</u>", "").split()) for line in PAPER_TEXT.read_text().splitlines()
+    ]
 
 
 def printed(key, v):
@@ -55,7 +57,10 @@ def test_caption_is_the_papers_first_sentence(name):
 @pytest.mark.parametrize("name", ["Table 1", "Table 5", "Table 7", "Table 11"])
 def test_directions_are_the_papers_arrows(name):
     """The header line after the caption: each arrowed column is ours, with the arrow's direction."""
-    lines = [line.replace("\\uparrow", "\u2191").replace("\\downarrow", "\u2193") for line in PAPER_TEXT.read_text().splitlines()]
+    lines = [
+        line.replace("\\uparrow", "\u2191").replace("\\downarrow", "\u2193")
+        for line in PAPER_TEXT.read_text().splitlines()
+    ]
     at = next(i for i, line in enumerate(lines) if line.startswith(f"{name}: "))
     header = next(line for line in lines[at + 1 :] if line.strip()).split("\t")
     arrowed = {c[:-1].strip(): c[-1] == "\u2191" for c in header if c.strip() and c[-1] in "\u2191\u2193"}
@@ -87,8 +92,13 @@ def test_every_column_is_a_label_or_a_metric_with_decimals_and_direction():
 
 
 def test_format_table_prints_the_papers_decimals_and_marks():
-    text = paper.format_table([{"#": 4, "L_id": False, "PSNR": 25.2, "Deg": 49.2}, {"#": 6, "L_id": True, "PSNR": 26.26, "ours": 0.123456}])
+    text = paper.format_table(
+        [{"#": 4, "L_id": False, "PSNR": 25.2, "Deg": 49.2}, {"#": 6, "L_id": True, "PSNR": 26.26, "ours": 0.123456}]
+    )
     assert text.splitlines()[0] == "| # | L_id | PSNR | Deg | ours |"
     assert "| 4 | \u00d7 | 25.20 | 49.20 |  |" in text and "| 6 | \u2713 | 26.26 |  | 0.1235 |" in text
     table_3 = paper.format_table(paper.TABLE_3)  # the paper's mix of integers and decimals, as printed
-    assert "| LAFR(Ours) | 0.121 | 7.5 | 411 | 0.6 | 5.5 |" in table_3 and "| DiffBIR | 5.826 | 144.6 | 1822 | 15360 | 2 |" in table_3
+    assert (
+        "| LAFR(Ours) | 0.121 | 7.5 | 411 | 0.6 | 5.5 |" in table_3
+        and "| DiffBIR | 5.826 | 144.6 | 1822 | 15360 | 2 |" in table_3
+    )

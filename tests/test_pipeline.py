@@ -71,8 +71,13 @@ def test_save_and_load_the_trained_system(faces, tmp_path):
     assert (restored - _pipe()(faces)).abs().max() > 1e-3  # the LoRA weights matter
     pipe.save_pretrained(tmp_path / "system")
     config = json.loads((tmp_path / "system" / pipeline.CONFIG_NAME).read_text())
-    assert config == {"base_model": models.TOY_NAME, "timestep": T, "resolution": 64, "adapter": "adapter",
-                      "lora": {"rank": 4, "names": list(pipeline.unet_mod.CONV_NAMES)}}  # fmt: skip
+    assert config == {
+        "base_model": models.TOY_NAME,
+        "timestep": T,
+        "resolution": 64,
+        "adapter": "adapter",
+        "lora": {"rank": 4, "names": list(pipeline.unet_mod.CONV_NAMES)},
+    }
     loaded = pipeline.LAFRPipeline.from_pretrained(tmp_path / "system")
     assert (loaded(faces) - restored).abs().max() < 1e-5
     # a committed adapter by name, not a copy, and the LoRA weights in float16: small files, same system
@@ -82,7 +87,8 @@ def test_save_and_load_the_trained_system(faces, tmp_path):
     small = pipeline.LAFRPipeline.from_pretrained(tmp_path / "small")
     assert (small(faces) - restored).abs().max() < 2e-3
     assert (tmp_path / "small" / "unet_lora" / "pytorch_lora_weights.safetensors").stat().st_size < 0.6 * (
-        tmp_path / "system" / "unet_lora" / "pytorch_lora_weights.safetensors").stat().st_size
+        tmp_path / "system" / "unet_lora" / "pytorch_lora_weights.safetensors"
+    ).stat().st_size
     with pytest.raises(ValueError, match="adapter_name"):
         pipe.save_pretrained(tmp_path / "bad", adapter_name="my-adapter")
     with pytest.raises(ValueError, match="not 'lafr-toy-adapter-residual'"):  # a name must be the truth

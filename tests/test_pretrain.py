@@ -49,10 +49,14 @@ def test_decoder_finetuning_keeps_the_encoder(monkeypatch):
     vae = models.build_toy_vae()
     before = {k: v.clone() for k, v in vae.state_dict().items()}
     faces, pts = pretrain.make_faces(0, 8, 64, landmarks=True)
-    tuned, steps, history = pretrain_decoder.finetune_decoder(vae, faces, pts, 3, 4, 1e-3, "cpu", 0, warmup=1, log=lambda *a: None)
+    tuned, steps, history = pretrain_decoder.finetune_decoder(
+        vae, faces, pts, 3, 4, 1e-3, "cpu", 0, warmup=1, log=lambda *a: None
+    )
     assert steps == 3 and history
     after = tuned.state_dict()
     for k, v in before.items():
         if k.startswith(("encoder.", "quant_conv.")):  # fails if the encoder is put in the graph and trained
             assert torch.equal(v, after[k]), k
-    assert any(not torch.equal(v, after[k]) for k, v in before.items() if k.startswith("decoder.")), "the decoder did not train"
+    assert any(not torch.equal(v, after[k]) for k, v in before.items() if k.startswith("decoder.")), (
+        "the decoder did not train"
+    )

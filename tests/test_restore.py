@@ -58,7 +58,10 @@ def test_refuses_to_overwrite_anything(system, inputs, tmp_path, capsys):
     other = tmp_path / "other"
     other.mkdir()
     data.save_image(torch.rand(3, 16, 16), other / "a.jpg")
-    assert main(["restore", str(folder / "a.png"), str(other / "a.jpg"), "-o", str(tmp_path / "o2"), "--model", system]) == 2
+    assert (
+        main(["restore", str(folder / "a.png"), str(other / "a.jpg"), "-o", str(tmp_path / "o2"), "--model", system])
+        == 2
+    )
     assert "same file" in capsys.readouterr().err
 
 

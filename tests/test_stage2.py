@@ -9,8 +9,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from safetensors.torch import load_file
 import torch
+from safetensors.torch import load_file
 
 from lafr import adapter as adapter_mod, losses, models, pipeline, train
 from lafr.config import get_profile
@@ -59,7 +59,9 @@ def test_resume_reproduces_an_uninterrupted_run(loss, tmp_path):
 def test_training_lowers_the_loss_and_moves_only_lora(loss, tmp_path):
     pipe, faces, z = _setup()
     frozen = {k: v.detach().clone() for k, v in pipe.unet.named_parameters() if "lora_" not in k}
-    history = train.train_lora(CFG, pipe, loss, z, faces, tmp_path, steps=24, batch_size=8, lr=5e-4, seed=0, progress=False)
+    history = train.train_lora(
+        CFG, pipe, loss, z, faces, tmp_path, steps=24, batch_size=8, lr=5e-4, seed=0, progress=False
+    )
     first, last = sum(h["total"] for h in history[:4]) / 4, sum(h["total"] for h in history[-4:]) / 4
     assert last < 0.8 * first, (first, last)
     assert all(torch.equal(v, dict(pipe.unet.named_parameters())[k]) for k, v in frozen.items())
@@ -81,7 +83,9 @@ def test_gradient_accumulation_equals_one_larger_batch(loss, tmp_path):
     # Adam divides by the gradient's size, so summation-order noise in tiny gradients shows: compare
     # with the size of the update (measured: 8.5e-5 against an update of 0.27 on 2 threads)
     assert dist(acc, big) < 1e-3 * dist(big, zero)
-    assert dist(one, big) > 0.3 * dist(big, zero)  # batches of 2 without accumulation differ (measured 0.33 against 0.27)
+    assert dist(one, big) > 0.3 * dist(
+        big, zero
+    )  # batches of 2 without accumulation differ (measured 0.33 against 0.27)
     with pytest.raises(ValueError, match="multiple of grad_accum"):
         train.train_lora(CFG, accumulated, loss, z, faces, tmp_path / "bad", steps=5, batch_size=2, grad_accum=2, **kw)
 
@@ -91,7 +95,9 @@ def test_gradient_checkpointing_and_bf16_train_the_same_way(loss, tmp_path):
     pipe, faces, z = _setup()
     plain = train.train_lora(CFG, pipe, loss, z, faces, tmp_path / "plain", **kw)
     ckpt_pipe, _, _ = _setup()
-    checkpointed = train.train_lora(CFG, ckpt_pipe, loss, z, faces, tmp_path / "ckpt", gradient_checkpointing=True, **kw)
+    checkpointed = train.train_lora(
+        CFG, ckpt_pipe, loss, z, faces, tmp_path / "ckpt", gradient_checkpointing=True, **kw
+    )
     assert ckpt_pipe.unet.is_gradient_checkpointing and ckpt_pipe.vae.is_gradient_checkpointing
     assert not pipe.unet.is_gradient_checkpointing
     assert [h["total"] for h in checkpointed] == pytest.approx([h["total"] for h in plain], abs=1e-5)
@@ -100,19 +106,26 @@ def test_gradient_checkpointing_and_bf16_train_the_same_way(loss, tmp_path):
     script = (
         "import json, sys; sys.path.insert(0, 'tests'); import test_stage2 as t; from lafr import losses, train\n"
         "pipe, faces, z = t._setup()\n"
-        f"h = train.train_lora(t.CFG, pipe, losses.build_loss(t.CFG), z, faces, {str(tmp_path / 'bf16')!r}, mixed_precision='bf16', **{kw!r})\n"
+        f"h = train.train_lora(t.CFG, pipe, losses.build_loss(t.CFG), z, faces, {str(tmp_path / 'bf16')!r}, "
+        f"mixed_precision='bf16', **{kw!r})\n"
         "print(json.dumps([x['total'] for x in h]))"
     )
-    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=Path(__file__).resolve().parents[1])
+    run = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, cwd=Path(__file__).resolve().parents[1]
+    )
     assert run.returncode == 0, run.stderr[-2000:]
     bf16 = json.loads(run.stdout.strip().splitlines()[-1])
-    assert bf16 == pytest.approx([h["total"] for h in plain], rel=0.05) and bf16 != [h["total"] for h in plain]  # close, not equal
+    assert bf16 == pytest.approx([h["total"] for h in plain], rel=0.05) and bf16 != [
+        h["total"] for h in plain
+    ]  # close, not equal
 
 
 def test_a_learning_rate_of_zero_is_honoured(loss, tmp_path):
     pipe, faces, z = _setup()
     start = _lora(pipe)
-    train.train_lora(CFG, pipe, loss, z, faces, tmp_path, steps=2, batch_size=4, lr=0.0, progress=False, checkpoint_every=2)
+    train.train_lora(
+        CFG, pipe, loss, z, faces, tmp_path, steps=2, batch_size=4, lr=0.0, progress=False, checkpoint_every=2
+    )
     assert all(torch.equal(v, start[k]) for k, v in _lora(pipe).items())  # not the profile's rate in disguise
 
 
@@ -130,8 +143,27 @@ def test_train_lora_command_stops_resumes_and_writes_a_manifest(tmp_path, capsys
 
     from lafr.cli import main
 
-    common = ["train-lora", "--out", str(tmp_path / "run"), "--steps", "3", "--batch-size", "4", "--views", "1",
-              "--eval-faces", "4", "--timestep", "249", "--device", "cpu", "--lora-dtype", "float16", "--seed", "3"]  # fmt: skip
+    common = [
+        "train-lora",
+        "--out",
+        str(tmp_path / "run"),
+        "--steps",
+        "3",
+        "--batch-size",
+        "4",
+        "--views",
+        "1",
+        "--eval-faces",
+        "4",
+        "--timestep",
+        "249",
+        "--device",
+        "cpu",
+        "--lora-dtype",
+        "float16",
+        "--seed",
+        "3",
+    ]
     assert main(common + ["--stop-after", "2"]) == 0
     assert "continue with --resume" in capsys.readouterr().out
     assert main(common + ["--resume"]) == 0

@@ -60,11 +60,50 @@ def test_dataset():
 
 # --- identity and views (notebook 04) ----------------------------------------------------------
 
-_IDENTITY = ("a", "b", "chin", "skin", "hair", "hair_long", "hair_length", "hairline", "parting", "bald",
-             "eye_x", "eye_y", "eye_w", "eye_h", "iris_r", "iris", "brow_y", "brow_arch", "brow_h",
-             "nose_y", "nose_w", "mouth_y", "mouth_w", "lip_h", "lip", "strand_freq", "phase")  # fmt: skip
-_NUISANCE = ("cx", "cy", "roll", "yaw", "pitch", "gaze", "smile", "light", "light_strength", "bg",
-             "bg_angle", "bg_blobs", "bg_blob_colors")  # fmt: skip
+_IDENTITY = (
+    "a",
+    "b",
+    "chin",
+    "skin",
+    "hair",
+    "hair_long",
+    "hair_length",
+    "hairline",
+    "parting",
+    "bald",
+    "eye_x",
+    "eye_y",
+    "eye_w",
+    "eye_h",
+    "iris_r",
+    "iris",
+    "brow_y",
+    "brow_arch",
+    "brow_h",
+    "nose_y",
+    "nose_w",
+    "mouth_y",
+    "mouth_w",
+    "lip_h",
+    "lip",
+    "strand_freq",
+    "phase",
+)
+_NUISANCE = (
+    "cx",
+    "cy",
+    "roll",
+    "yaw",
+    "pitch",
+    "gaze",
+    "smile",
+    "light",
+    "light_strength",
+    "bg",
+    "bg_angle",
+    "bg_blobs",
+    "bg_blob_colors",
+)
 
 
 def test_view_0_is_the_face_the_toy_models_were_trained_on():
@@ -103,8 +142,12 @@ def test_views_move_the_landmarks_and_look_alike():
     assert (pa - pb).abs().max() > 0.5 and (pb > 0).all() and (pb < 64).all()
     assert not torch.equal(synthetic_face(5, 3, 64, view=1)[0], synthetic_face(5, 3, 64, view=2)[0])
     c = slice(20, 44)
-    same = np.mean([(synthetic_face(5, i, 64)[0] - synthetic_face(5, i, 64, view=1)[0])[:, c, c].abs().mean() for i in range(20)])
-    other = np.mean([(synthetic_face(5, i, 64)[0] - synthetic_face(5, i + 1, 64)[0])[:, c, c].abs().mean() for i in range(20)])
+    same = np.mean(
+        [(synthetic_face(5, i, 64)[0] - synthetic_face(5, i, 64, view=1)[0])[:, c, c].abs().mean() for i in range(20)]
+    )
+    other = np.mean(
+        [(synthetic_face(5, i, 64)[0] - synthetic_face(5, i + 1, 64)[0])[:, c, c].abs().mean() for i in range(20)]
+    )
     assert same < 0.8 * other, (same, other)
     with pytest.raises(ValueError, match="view"):
         synthetic_face(0, 0, 64, view=-1)
@@ -133,9 +176,15 @@ def test_blend_walks_from_one_face_to_another():
     a, b, a1 = synthetic.face_params(3, 1), synthetic.face_params(3, 2), synthetic.face_params(3, 1, view=1)
     assert torch.equal(synthetic.render(synthetic.blend(a, b, 0.0))[0], synthetic_face(3, 1, 64)[0])
     assert torch.equal(synthetic.render(synthetic.blend(a, b, 1.0))[0], synthetic_face(3, 2, 64, nuisance_from=1)[0])
-    assert torch.equal(synthetic.render(synthetic.blend(a, a1, 1.0, "nuisance"))[0], synthetic_face(3, 1, 64, view=1)[0])
+    assert torch.equal(
+        synthetic.render(synthetic.blend(a, a1, 1.0, "nuisance"))[0], synthetic_face(3, 1, 64, view=1)[0]
+    )
     half = synthetic.blend(a, b, 0.5)
-    assert half.a == pytest.approx((a.a + b.a) / 2) and half.cx == a.cx and half.skin == pytest.approx((a.skin + b.skin) / 2)
+    assert (
+        half.a == pytest.approx((a.a + b.a) / 2)
+        and half.cx == a.cx
+        and half.skin == pytest.approx((a.skin + b.skin) / 2)
+    )
     assert synthetic.blend(a, a1, 0.5, "nuisance").yaw == pytest.approx((a.yaw + a1.yaw) / 2)
     with pytest.raises(ValueError, match="what"):
         synthetic.blend(a, b, 0.5, "pose")

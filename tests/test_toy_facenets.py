@@ -30,7 +30,9 @@ def test_weights_load_strictly_into_the_configured_architecture(name):
     model.load_state_dict(weights, strict=True)  # every tensor present, nothing extra
     assert all(weights[k].shape == v.shape for k, v in model.state_dict().items())
     loaded = facenets.load_toy(name)
-    assert isinstance(loaded, NETS[name]) and not loaded.training and not any(p.requires_grad for p in loaded.parameters())
+    assert (
+        isinstance(loaded, NETS[name]) and not loaded.training and not any(p.requires_grad for p in loaded.parameters())
+    )
 
 
 @pytest.mark.parametrize("name", NETS)
@@ -109,7 +111,9 @@ def test_identity_term_punishes_another_person_more_than_a_blur_or_another_view(
     changes = {
         "blur": torch.stack([degrade.blur(f, kernel) for f in faces]),
         "view": _people(view=1),
-        "person": torch.stack([synthetic_face(0, HELDOUT_OFFSET + N + i, 64, nuisance_from=HELDOUT_OFFSET + i)[0] for i in range(N)]),
+        "person": torch.stack(
+            [synthetic_face(0, HELDOUT_OFFSET + N + i, 64, nuisance_from=HELDOUT_OFFSET + i)[0] for i in range(N)]
+        ),
     }
     with torch.no_grad():
         term = {k: float(loss(x * 2 - 1, gt)["id"]) for k, x in changes.items()}
@@ -122,7 +126,11 @@ def test_structure_term_punishes_a_warp_more_than_a_colour_shift_of_equal_pixel_
     gt = faces * 2 - 1
     warped = degrade.warp(faces, 2.0, seed=0)
     mse = float((warped - faces).square().mean())
-    tint = next(a for a in (0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.6) if float((degrade.colour_shift(faces, a) - faces).square().mean()) >= mse)
+    tint = next(
+        a
+        for a in (0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.6)
+        if float((degrade.colour_shift(faces, a) - faces).square().mean()) >= mse
+    )
     with torch.no_grad():
         fs_warp = float(loss(warped * 2 - 1, gt)["fs"])
         fs_tint = float(loss(degrade.colour_shift(faces, tint) * 2 - 1, gt)["fs"])

@@ -19,8 +19,10 @@ def toy():
     return models.load_base(models.TOY_NAME)
 
 
-@pytest.mark.parametrize("part,build,config", [("vae", models.build_toy_vae, models.TOY_VAE_CONFIG),
-                                               ("unet", models.build_toy_unet, models.TOY_UNET_CONFIG)])
+@pytest.mark.parametrize(
+    "part,build,config",
+    [("vae", models.build_toy_vae, models.TOY_VAE_CONFIG), ("unet", models.build_toy_unet, models.TOY_UNET_CONFIG)],
+)
 def test_weights_load_strictly_into_the_configured_architecture(part, build, config):
     weights = load_file(models.TOY_DIR / part / "diffusion_pytorch_model.safetensors")
     model = build()
@@ -79,17 +81,22 @@ def test_prior_draws_faces(toy):
     assert float(space.score(torch.rand(8, 3, 64, 64)).mean()) < 0.5 * float(space.score(heldout).mean())
     # not one face in many tints (collapse), and not blurred (a blurred face scores well in face space)
     assert analysis.diversity(samples) >= 0.5 * analysis.diversity(heldout)
-    assert float(analysis.high_frequency_energy(samples).mean()) >= 0.5 * float(analysis.high_frequency_energy(heldout).mean())
+    assert float(analysis.high_frequency_energy(samples).mean()) >= 0.5 * float(
+        analysis.high_frequency_energy(heldout).mean()
+    )
 
 
 def test_every_committed_weight_file_is_package_data():
     """An installed lafr (pip install git+..., as on Colab) must carry every file under lafr/weights."""
     import fnmatch
-    import tomllib
     from pathlib import Path
+
+    import tomllib
 
     root = Path(models.__file__).resolve().parents[1]
     patterns = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]["lafr"]
     files = [p.relative_to(root / "lafr").as_posix() for p in (root / "lafr" / "weights").rglob("*") if p.is_file()]
-    missing = [f for f in files if not any(fnmatch.fnmatchcase(f, pat) and f.count("/") == pat.count("/") for pat in patterns)]
+    missing = [
+        f for f in files if not any(fnmatch.fnmatchcase(f, pat) and f.count("/") == pat.count("/") for pat in patterns)
+    ]
     assert files and not missing, missing

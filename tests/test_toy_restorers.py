@@ -17,7 +17,11 @@ CFG = get_profile("tiny")
 SYSTEMS = {  # name: what its manifest must say
     "lafr-toy-restorer": {"targets": "conv", "terms": ["res", "id", "fs"], "adapter": "lafr-toy-adapter"},
     "lafr-toy-restorer-no-adapter": {"targets": "conv", "terms": ["res", "id", "fs"], "adapter": "none"},
-    "lafr-toy-restorer-attention": {"targets": "attention", "terms": ["res", "id", "fs"], "adapter": "lafr-toy-adapter"},
+    "lafr-toy-restorer-attention": {
+        "targets": "attention",
+        "terms": ["res", "id", "fs"],
+        "adapter": "lafr-toy-adapter",
+    },
     "lafr-toy-restorer-res-only": {"targets": "conv", "terms": ["res"], "adapter": "lafr-toy-adapter"},
 }
 
@@ -43,7 +47,11 @@ def test_committed_system_matches_its_manifest(name, heldout):
     assert manifest["code_version"] and "uncommitted" not in manifest["code_version"] and manifest["seconds"] > 0
     assert manifest["lora"]["targets"] == expected["targets"] and manifest["terms"] == expected["terms"]
     assert manifest["adapter"] == expected["adapter"] and manifest["timestep"] == CFG.timestep
-    assert (manifest["steps"], manifest["lr"], manifest["batch_size"]) == (CFG.stage2_steps, CFG.stage2_lr, CFG.stage2_batch_size)
+    assert (manifest["steps"], manifest["lr"], manifest["batch_size"]) == (
+        CFG.stage2_steps,
+        CFG.stage2_lr,
+        CFG.stage2_batch_size,
+    )
     assert "/root/" not in json.dumps(manifest) and "/home/" not in json.dumps(manifest)  # no machine paths
     assert (folder / "loss.csv").read_text().count("\n") == CFG.stage2_steps + 1  # the whole curve, for notebook 05
 
@@ -82,7 +90,12 @@ def test_the_budget_run_passes_through_the_committed_restorer():
     resuming exact, across code versions."""
     m = json.loads((pipeline.TOY_SYSTEMS["lafr-toy-restorer"] / "measurements.json").read_text())["budget"]
     manifest = json.loads((pipeline.TOY_SYSTEMS["lafr-toy-restorer"] / "manifest.json").read_text())
-    assert (m["timestep"], m["lr"], m["batch"], m["views"]) == (manifest["timestep"], manifest["lr"], manifest["batch_size"], manifest["views"])
+    assert (m["timestep"], m["lr"], m["batch"], m["views"]) == (
+        manifest["timestep"],
+        manifest["lr"],
+        manifest["batch_size"],
+        manifest["views"],
+    )
     at_budget = m["heldout_by_step"][str(CFG.stage2_steps)]
     for key in ("psnr_face", "psnr_eyes", "psnr_mouth", "mse", "lpips", "id", "fs"):
         assert at_budget[key] == pytest.approx(manifest["quality"]["restored"][key], abs=1e-3), key

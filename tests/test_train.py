@@ -34,8 +34,16 @@ def test_resume_reproduces_an_uninterrupted_run(pairs, tmp_path):
 def test_training_reduces_the_latent_gap_in_both_modes(pairs, tmp_path):
     z_lq, z_hq = pairs
     for st in (True, False):
-        model, hist = train.train_adapter(CFG.replace(argmin_straight_through=st), z_lq, z_hq, tmp_path / str(st),
-                                          epochs=30, lr=3e-3, seed=0, progress=False)  # fmt: skip
+        model, hist = train.train_adapter(
+            CFG.replace(argmin_straight_through=st),
+            z_lq,
+            z_hq,
+            tmp_path / str(st),
+            epochs=30,
+            lr=3e-3,
+            seed=0,
+            progress=False,
+        )
         assert hist[-1]["loss"] < 0.7 * hist[0]["loss"], (st, hist[0], hist[-1])
 
 
@@ -73,8 +81,21 @@ def test_train_adapter_command_trains_stops_and_resumes(tmp_path):
     for i in range(16):
         data.save_image(synthetic_face(5, i, 64)[0], faces / f"{i:02d}.png")
     out = tmp_path / "run"
-    common = ["train-adapter", "--data", str(faces), "--out", str(out), "--views", "2", "--epochs", "2",
-              "--eval-faces", "8", "--device", "cpu"]  # fmt: skip
+    common = [
+        "train-adapter",
+        "--data",
+        str(faces),
+        "--out",
+        str(out),
+        "--views",
+        "2",
+        "--epochs",
+        "2",
+        "--eval-faces",
+        "8",
+        "--device",
+        "cpu",
+    ]
     assert cli.main(common + ["--stop-after", "2"]) == 0
     assert (out / "checkpoint.safetensors").exists() and not (out / "adapter").exists()
     assert cli.main(common + ["--resume"]) == 0
@@ -103,8 +124,30 @@ def test_train_adapter_command_ablation_options(tmp_path):
     for i in range(16):
         data.save_image(synthetic_face(6, i, 64)[0], faces / f"{i:02d}.png")
     out = tmp_path / "run"
-    assert cli.main(["train-adapter", "--data", str(faces), "--out", str(out), "--views", "1", "--epochs", "1",
-                     "--eval-faces", "4", "--device", "cpu", "--residual", "--soft", "--lr", "0.002"]) == 0  # fmt: skip
+    assert (
+        cli.main(
+            [
+                "train-adapter",
+                "--data",
+                str(faces),
+                "--out",
+                str(out),
+                "--views",
+                "1",
+                "--epochs",
+                "1",
+                "--eval-faces",
+                "4",
+                "--device",
+                "cpu",
+                "--residual",
+                "--soft",
+                "--lr",
+                "0.002",
+            ]
+        )
+        == 0
+    )
     import json
 
     manifest = json.loads((out / "manifest.json").read_text())

@@ -105,7 +105,9 @@ def test_sd21_counts_on_the_meta_device():
     with torch.device("meta"):
         unet = UNet2DConditionModel(**models.SD21_UNET_CONFIG)
         table = unet_mod.parameter_table(unet, text_encoder=123)
-        assert len(unet_mod.lora_targets(unet)) == 66 == sum(1 for m in unet.modules() if isinstance(m, torch.nn.Conv2d))
+        assert (
+            len(unet_mod.lora_targets(unet)) == 66 == sum(1 for m in unet.modules() if isinstance(m, torch.nn.Conv2d))
+        )
         unet_mod.add_lora(unet, rank=4)
     assert unet_mod.trainable_parameters(unet) == 2_327_200
     total = 865_910_724

@@ -6,8 +6,8 @@ measurements notebook 05 shows beside them (``lafr/weights/toy_restorer/measurem
   trained (their manifests);
 - ``budget``: held-out numbers along one longer run (``tools/stage2_sweep.py --eval-every``).
 
-    python tools/collect_toy_restorers.py --runs RUNS_DIR --sweeps runs/sweep-a/results.json runs/sweep-b/*/results.json \
-        --budget runs/budget/results.json
+    python tools/collect_toy_restorers.py --runs RUNS_DIR \
+        --sweeps runs/sweep-a/results.json runs/sweep-b/*/results.json --budget runs/budget/results.json
 """
 
 from __future__ import annotations
@@ -28,14 +28,21 @@ RUN_OF = {  # built-in name: the run folder under --runs (tools/train_toy_restor
     "lafr-toy-restorer-attention": "toy-restorer-attention",
     "lafr-toy-restorer-res-only": "toy-restorer-res-only",
 }
-SEED_RUNS = ("toy-restorer", "toy-restorer-no-adapter", "seeds/toy-restorer-seed*", "seeds/toy-restorer-no-adapter-seed*")
+SEED_RUNS = (
+    "toy-restorer",
+    "toy-restorer-no-adapter",
+    "seeds/toy-restorer-seed*",
+    "seeds/toy-restorer-no-adapter-seed*",
+)
 
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--runs", required=True, help="the runs/ folder the training script wrote")
     p.add_argument("--sweeps", nargs="+", required=True, help="results.json files of tools/stage2_sweep.py")
-    p.add_argument("--sweep-note", default="", help="a note on the sweeps (for example, a code version that was not recorded)")
+    p.add_argument(
+        "--sweep-note", default="", help="a note on the sweeps (for example, a code version that was not recorded)"
+    )
     p.add_argument("--budget", help="results.json of a stage2_sweep.py run with --eval-every")
     p.add_argument("--note", default="", help="a note added to each copied manifest (how the runs ran)")
     p.add_argument("--machine", default="", help="the machine, for manifests written before train-lora recorded it")
@@ -65,7 +72,9 @@ def main(argv=None) -> int:
         if sweep["baselines"] is None:
             sweep["baselines"] = r["baselines"]
         elif r["baselines"] != sweep["baselines"]:
-            raise ValueError(f"{path}: its baselines differ from the first sweep's: not the same held-out faces or models")
+            raise ValueError(
+                f"{path}: its baselines differ from the first sweep's: not the same held-out faces or models"
+            )
         sweep["runs"] += r["runs"]
     sweep["runs"].sort(key=lambda r: r["timestep"])
 
@@ -75,15 +84,26 @@ def main(argv=None) -> int:
             if not (folder / "system" / "manifest.json").is_file():
                 continue  # a log file, or a run that has not finished
             m = json.loads((folder / "system" / "manifest.json").read_text())
-            seeds["runs"].append({"run": folder.name, "command": m["command"], "seed": m["seed"], "adapter": m["adapter"],
-                                  "code_version": m["code_version"], "quality": m["quality"]})  # fmt: skip
+            seeds["runs"].append(
+                {
+                    "run": folder.name,
+                    "command": m["command"],
+                    "seed": m["seed"],
+                    "adapter": m["adapter"],
+                    "code_version": m["code_version"],
+                    "quality": m["quality"],
+                }
+            )
     measurements = {"timestep_sweep": sweep, "seeds": seeds}
     if args.budget:
         r = json.loads(Path(args.budget).read_text())
         (run,) = r["runs"]
-        measurements["budget"] = {"command": r["command"], "code_version": r.get("code_version", "not recorded"),
-                                  **{k: run[k] for k in ("timestep", "steps", "lr", "batch", "views", "terms", "adapter")},
-                                  "heldout_by_step": run["heldout_by_step"]}  # fmt: skip
+        measurements["budget"] = {
+            "command": r["command"],
+            "code_version": r.get("code_version", "not recorded"),
+            **{k: run[k] for k in ("timestep", "steps", "lr", "batch", "views", "terms", "adapter")},
+            "heldout_by_step": run["heldout_by_step"],
+        }
     out = TOY_SYSTEMS["lafr-toy-restorer"] / "measurements.json"
     out.write_text(json.dumps(measurements, indent=1) + "\n")
     print(f"wrote {out.relative_to(ROOT)}: {len(sweep['runs'])} timesteps, {len(seeds['runs'])} seeded runs")

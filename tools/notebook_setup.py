@@ -6,9 +6,9 @@
 
 In each notebook the badge is in the first cell and the setup cell is the one whose first line is
 ``SETUP_FIRST_LINE``; cell ids and all other cells stay as they are.  Both sides of each pair are
-rewritten: ``NN_name.ipynb`` and its jupytext text file ``NN_name.py`` (README, "Contributing").  The setup cell runs before lafr
-is installed, so it holds the address literally; tests/test_colab.py checks that it equals
-``setup_source`` and that every badge matches ``lafr.colab_url``.
+rewritten: ``NN_name.ipynb`` and its jupytext text file ``NN_name.py`` (README, "Contributing").
+The setup cell runs before lafr is installed, so it holds the address literally; tests/test_colab.py
+checks that it equals ``setup_source`` and that every badge matches ``lafr.colab_url``.
 """
 
 from __future__ import annotations
@@ -33,8 +33,10 @@ SETUP_MARK = "# Setup: installs lafr only on Colab"  # how the setup cell is fou
 SETUP_FIRST_LINE = SETUP_MARK + " (locally, follow the README)."
 COLAB_LINK = re.compile(r"https://colab\.research\.google\.com/github/[^)\s]*?/notebooks/([\w.-]+\.ipynb)")
 
-_SETUP = '''{first_line}
-import subprocess, sys
+_SETUP = """{first_line}
+import subprocess
+import sys
+
 if "google.colab" in sys.modules:
     requirement = "{requirement}"
     pip = subprocess.run([sys.executable, "-m", "pip", "install", "-q", requirement], capture_output=True, text=True)
@@ -44,7 +46,7 @@ if "google.colab" in sys.modules:
             "If that address is wrong or the repository is private, put the right address in `requirement` "
             "above and run this cell again. Or upload a copy of the repository to Colab (Files panel, or "
             "`git clone` it) and run `pip install -e <its folder>` in a cell."
-        )'''
+        )"""
 
 
 def setup_source(notebook: str) -> str:
@@ -89,7 +91,9 @@ def update_notebook(path: Path) -> bool:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--root", default=str(ROOT), help="folder holding notebooks/ and README.md (default: this checkout)")
+    parser.add_argument(
+        "--root", default=str(ROOT), help="folder holding notebooks/ and README.md (default: this checkout)"
+    )
     root = Path(parser.parse_args(argv).root)
     for path in sorted((root / "notebooks").glob("*.ipynb")):
         print(f"{path}: {'updated' if update_notebook(path) else 'up to date'}")
