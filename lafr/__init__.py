@@ -2,7 +2,7 @@
 
 * where the repository lives (``REPOSITORY``): the notebooks' Colab badges and setup cells and the
   README's badges are made from it by ``tools/notebook_setup.py``;
-* filters for two lines of library noise that students would read as errors.
+* filters for a few lines of library noise that students would read as errors.
 """
 
 import logging

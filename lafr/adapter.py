@@ -133,7 +133,7 @@ class LatentAlignmentAdapter(ModelMixin, ConfigMixin):
 
     def parameter_table(self) -> dict[str, int]:
         """Parameters per part: feature extractor, codebook, mapping network, total."""
-        count = lambda m: sum(p.numel() for p in m.parameters())  # noqa: E731
+        count = lambda m: sum(p.numel() for p in m.parameters())
         table = {
             "feature extractor": count(self.extractor),
             "codebook": self.codebook.numel(),

@@ -1,7 +1,7 @@
 """Resumable training state: weights, AdamW state and counters in one safetensors file.
 
-Every training loop of lafr (stage 1 and stage 2 in ``lafr.train``, the toy prior in
-``lafr.pretrain``) saves its whole state here, so that a run stopped and resumed ends with exactly
+The resumable training loops of lafr (stage 1 and stage 2 in ``lafr.train``, the toy prior in
+``lafr.pretrain``) save their whole state here, so that a run stopped and resumed ends with exactly
 the weights of an uninterrupted run.  A checkpoint is written to a temporary name and renamed, so a
 crash never leaves half a checkpoint.  Taught in notebook 03.
 """

@@ -59,9 +59,8 @@ def cmd_restore(args) -> int:
         for f in chunk:
             try:
                 images.append((f, data.load_image(f)))
-            except (
-                ValueError
-            ) as e:  # lafr.data.ImageError: unreadable, empty, not an image ... (its message names the file)
+            # lafr.data.ImageError (a ValueError): unreadable, empty, not an image ... (its message names the file)
+            except ValueError as e:
                 why = str(e) if str(f) in str(e) else f"{f}: {e}"
                 skipped.append(why)
                 print(f"lafr restore: skipped {why}", file=sys.stderr)

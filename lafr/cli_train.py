@@ -1,6 +1,8 @@
 """The training commands of ``lafr``: ``pretrain-toy``, ``train-adapter`` (stage 1) and ``train-lora``
-(stage 2).  Their flags are in ``lafr.cli``; each command loads the profile, trains through
-``lafr.train`` or ``lafr.pretrain``, judges what it saved on held-out faces, and writes a manifest.
+(stage 2).  Their flags are in ``lafr.cli``.  ``pretrain-toy`` runs the toy models' pretraining
+(``lafr.pretrain``, ``lafr.pretrain_decoder``, ``lafr.pretrain_facenets``); ``train-adapter`` and
+``train-lora`` load the profile, train through ``lafr.train``, judge what they saved on held-out
+faces, and write its manifest.
 Taught in notebooks 03 (stage 1) and 05 (stage 2); the toy models' training in notebook 02.
 """
 
@@ -212,8 +214,8 @@ def cmd_train_lora(args) -> int:
     views = args.views or cfg.stage1_views
     print(
         f"stage 2, profile {cfg.name}: {len(faces)} training faces x {views} degraded views; t = {cfg.timestep}; "
-        f"LoRA rank {cfg.lora_rank} on {args.targets} layers ({unet_mod.trainable_parameters(pipe.unet):,} "
-        "parameters); "
+        f"LoRA rank {cfg.lora_rank} on {args.targets} layers "
+        f"({unet_mod.trainable_parameters(pipe.unet):,} parameters); "
         f"terms {', '.join(args.terms)}; adapter: {'yes' if adapter is not None else 'no'}"
     )
     z_in = train.stage2_inputs(pipe, faces, cfg.degradation, views=views, seed=cfg.seed)
@@ -281,8 +283,8 @@ def cmd_train_lora(args) -> int:
     (Path(args.out) / "system" / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
     r, q = quality["restored"], quality["lq_image"]
     print(
-        f"held-out PSNR: restored {r['psnr_face']:.2f} dB (eyes {r['psnr_eyes']:.2f}), LQ image {q['psnr_face']:.2f} "
-        "dB "
+        f"held-out PSNR: restored {r['psnr_face']:.2f} dB (eyes {r['psnr_eyes']:.2f}), "
+        f"LQ image {q['psnr_face']:.2f} dB "
         f"(eyes {q['psnr_eyes']:.2f}); the trained system is in {Path(args.out) / 'system'}"
     )
     return 0

@@ -87,7 +87,7 @@ DATASETS: dict[str, DatasetSpec] = load_manifest()
 
 
 def cache_dir() -> Path:
-    """lafr's cache (saved training state, the tour's executed notebooks): ``LAFR_CACHE``, else
+    """lafr's cache (downloads of an installed lafr, saved training state): ``LAFR_CACHE``, else
     ``$XDG_CACHE_HOME/lafr`` or ``~/.cache/lafr``."""
     env = os.environ.get("LAFR_CACHE")
     if env:

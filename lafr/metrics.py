@@ -1,4 +1,4 @@
-"""Measuring a face restorer: the metrics of the paper's Tables 1 and 2 (Sec. 3.1), and result tables.
+"""Measuring a face restorer: the metrics of the paper's Tables 1 and 2 (Sec. 3.1).
 
 Full-reference metrics compare a restored face with its ground truth; no-reference metrics judge a
 restored face alone; set metrics compare two sets of faces.
@@ -227,7 +227,7 @@ class Suite:
         if name in ("fid", "fid_ffhq"):
             self._fid_model = _pyiqa_metric("fid", self.device).model  # raises Unavailable offline (Inception weights)
             where = "FFHQ" if name == "fid_ffhq" else self.fid_reference
-            fn = lambda restored, ref: self._fid(restored, ref, where)  # noqa: E731
+            fn = lambda restored, ref: self._fid(restored, ref, where)
             return Metric(
                 name,
                 name == "fid" and where is None,
@@ -378,7 +378,7 @@ def _keys(name: str) -> set[str]:
     only, the file or folder name without its extension, and a built-in toy network's folder."""
     from lafr.facenets import TOY_DIRS
 
-    norm = lambda s: re.sub(r"[^a-z0-9]", "", s.lower())  # noqa: E731
+    norm = lambda s: re.sub(r"[^a-z0-9]", "", s.lower())
     stem = Path(name.strip()).stem
     keys = {norm(name), norm(stem)}
     if name.strip() in TOY_DIRS:

@@ -355,8 +355,8 @@ def pretrain_toy_network(
     manifest = {
         "name": name,
         "command": f"lafr pretrain-toy --stage {stage} --out {provenance.shown_path(out)} --device {device} "
-        f"--seed {seed} "
-        f"--identities {identities} --views {views} --net-steps {done} --net-batch {batch} --net-lr {lr}",
+        f"--seed {seed} --identities {identities} --views {views} --net-steps {done} --net-batch {batch} "
+        f"--net-lr {lr}",
         "code_version": provenance.git_version(),
         "device": machine,
         "torch": torch.__version__,

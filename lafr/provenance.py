@@ -2,7 +2,8 @@
 
 Every committed weight file of the tiny profile, and every system ``lafr train-adapter`` or
 ``lafr train-lora`` writes, comes with a ``manifest.json`` saying how it was made.  These helpers
-fill in the parts that are about the run rather than the method.  Taught in notebook 02.
+fill in the parts that are about the run rather than the method; notebook 02 reads the toy
+models' manifests.
 """
 
 from __future__ import annotations

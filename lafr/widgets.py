@@ -107,5 +107,5 @@ def codebook_map_figure(
 
 def codebook_explorer(adapter, vae, faces: torch.Tensor, preset: str, share: torch.Tensor, chance: float | None = None):
     """Sliders for the face and the degradation strength over ``codebook_map_figure``."""
-    draw = lambda i, s: codebook_map_figure(adapter, vae, faces[i], preset, share, s, seed=i, chance=chance)  # noqa: E731
+    draw = lambda i, s: codebook_map_figure(adapter, vae, faces[i], preset, share, s, seed=i, chance=chance)
     return _face_and_strength_sliders(draw, len(faces), 1.0)

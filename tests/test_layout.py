@@ -1,5 +1,5 @@
 """The package's layering, read from its source (``ast``): every import of a lafr module, at module
-level or inside a function, is an edge.  The rules (DESIGN.md, section 3):
+level or inside a function, is an edge.  The rules (README, "Architecture"):
 
 * no import cycle among lafr's modules;
 * every module sits on a layer, and imports only from its own layer or below;

@@ -1,6 +1,6 @@
 """Write data/README.md's table from data/datasets.json (tests/test_datasets.py checks they agree).
 
-python tools/build_data_readme.py
+Run: ``python tools/build_data_readme.py``
 """
 
 import json
