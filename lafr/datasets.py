@@ -15,11 +15,10 @@ notebook 06.
 from __future__ import annotations
 
 import hashlib
+import http.client
 import json
 import os
-import shutil
 import tarfile
-import tempfile
 import urllib.error
 import urllib.request
 import zipfile
@@ -35,12 +34,13 @@ class DatasetError(RuntimeError):
 
 @dataclass(frozen=True)
 class Remote:
-    """One file of a dataset: where to download it, its name in the cache, its SHA-256 if known."""
+    """One file of a dataset: where to download it, its name in the cache, its SHA-256 and size if known."""
 
     url: str
     filename: str
     sha256: str | None = None
     extract: bool = True
+    size: int | None = None  # bytes, when known: checked, and the progress bar's total
 
 
 @dataclass(frozen=True)
@@ -117,24 +117,63 @@ def sha256sum(path: Path, chunk: int = 1 << 20) -> str:
     return h.hexdigest()
 
 
-def download(url: str, dest: Path, sha256: str | None = None, timeout: float = 30.0) -> Path:
-    """Download ``url`` to ``dest`` (atomically: a partial file never takes the final name) and
-    check its SHA-256.  Every network wait is bounded by ``timeout`` seconds, so offline it fails
-    quickly with ``DatasetError`` instead of hanging."""
-    dest = Path(dest)
+HUB = "https://huggingface.co/"  # a registry URL that starts so is a Hugging Face Hub file
+
+
+def hub_url(url: str) -> str:
+    """``url``, or, for a Hub file when ``HF_ENDPOINT`` is set (the variable huggingface_hub honours:
+    a mirror, or a local copy of the Hub), the same path on that endpoint."""
+    endpoint = os.environ.get("HF_ENDPOINT", "").rstrip("/")
+    return endpoint + "/" + url[len(HUB) :] if endpoint and url.startswith(HUB) else url
+
+
+def download(url: str, dest: Path, sha256: str | None = None, timeout: float = 30.0, size: int | None = None) -> Path:
+    """Download ``url`` to ``dest`` and check its size and SHA-256 when known.
+
+    The bytes go to ``dest`` + ``.part`` first, and take the final name only once checked, so a
+    partial file never looks complete.  An interrupted download keeps its ``.part`` file and the next
+    call resumes it (an HTTP range request; a server that ignores it sends the whole file again).
+    A file that fails its checks is deleted.  Every network wait is bounded by ``timeout`` seconds,
+    so offline it fails quickly with ``DatasetError`` instead of hanging.  Hub files follow
+    ``HF_ENDPOINT`` (``hub_url``).  ``dataset_path`` calls it for every file of the registry."""
+    from tqdm.auto import tqdm
+
+    dest, source = Path(dest), hub_url(url)
+    part = dest.with_name(dest.name + ".part")
     dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=dest.name, suffix=".part")
+    have = part.stat().st_size if part.exists() else 0
+    request = urllib.request.Request(source, headers={"Range": f"bytes={have}-"} if have else {})
+    length = total = None
     try:
-        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as response:
-            shutil.copyfileobj(response, out, length=1 << 20)
-        if sha256 and (got := sha256sum(Path(tmp))) != sha256:
-            raise DatasetError(f"{url}: checksum mismatch (sha256 {got}, expected {sha256}); file discarded")
-        os.replace(tmp, dest)
-    except (urllib.error.URLError, OSError, TimeoutError) as e:
-        raise DatasetError(f"could not download {url}: {getattr(e, 'reason', e)}") from None
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            if have and getattr(response, "status", None) != 206:  # the range was not honoured: start again
+                have = 0
+            length = response.headers.get("Content-Length")
+            total = have + int(length) if length and length.isdigit() else size
+            bar = tqdm(total=total, initial=have, unit="B", unit_scale=True, desc=dest.name, leave=False)
+            with open(part, "ab" if have else "wb") as out, bar:
+                while block := response.read(1 << 20):
+                    out.write(block)
+                    bar.update(len(block))
+    except urllib.error.HTTPError as e:
+        if not (e.code == 416 and have):  # 416 to a range request: the kept part is already whole
+            raise DatasetError(f"could not download {source}: the server answered {e.code} {e.reason}") from None
+    except (urllib.error.URLError, http.client.HTTPException, OSError, TimeoutError) as e:
+        kept = f"; {part.stat().st_size:,} bytes kept in {part}, run again to resume" if part.exists() else ""
+        raise DatasetError(f"could not download {source}: {getattr(e, 'reason', e)}{kept}") from None
+    got = part.stat().st_size
+    if total is not None and length and got < total:  # the connection ended before the file did
+        raise DatasetError(
+            f"could not download {source}: interrupted after {got:,} of {total:,} bytes, kept in "
+            f"{part}; run again to resume"
+        )
+    if size is not None and got != size:
+        part.unlink()
+        raise DatasetError(f"{source}: {got:,} bytes, expected {size:,}; file discarded")
+    if sha256 and (digest := sha256sum(part)) != sha256:
+        part.unlink()
+        raise DatasetError(f"{source}: checksum mismatch (sha256 {digest}, expected {sha256}); file discarded")
+    os.replace(part, dest)
     return dest
 
 
@@ -183,7 +222,7 @@ def dataset_path(name: str, download_missing: bool = True, cache: str | os.PathL
             )
         else:
             try:
-                download(remote.url, target, remote.sha256)
+                download(remote.url, target, remote.sha256, size=remote.size)
             except DatasetError as e:
                 raise DatasetError(f"{e}. To fetch it by hand: {how}") from None
         if remote.extract:

@@ -10,15 +10,21 @@ DATA = Path(__file__).resolve().parents[1] / "data"
 BEGIN, END = "<!-- table: made by tools/build_data_readme.py -->", "<!-- end of table -->"
 
 
+def _size(n: int) -> str:
+    return f"{n / 1e9:.1f} GB" if n >= 1e9 else f"{n / 1e6:.0f} MB"
+
+
 def table() -> str:
     rows = ["| name | what it is | images | licence | how it is fetched |", "|---|---|---|---|---|"]
     for d in json.loads((DATA / "datasets.json").read_text())["datasets"]:
+        sizes = [f.get("size") for f in d["files"]]
+        size = f" ({_size(sum(sizes))})" if sizes and all(sizes) else ""
         if not d["files"]:
             how = "by hand (see below)"
         elif all(f["sha256"] for f in d["files"]):
-            how = "downloaded on first use, SHA-256 checked"
+            how = f"downloaded on first use{size}, SHA-256 checked"
         else:
-            how = "downloaded on first use (no published SHA-256)"
+            how = f"downloaded on first use{size} (no published SHA-256)"
         rows.append(f"| `{d['name']}` | {d['description']} | {d['images']:,} | {d['license']} | {how} |")
     return "\n".join([BEGIN, *rows, END])
 
