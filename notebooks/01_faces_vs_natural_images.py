@@ -281,7 +281,8 @@ def measure(a, b):
 
 def table(rows):
     print(
-        f"{'class A versus class B':<70} {'intra A':>8} {'intra B':>8} {'ratio':>6} {'95% interval':>13} {'silhouette':>10}"
+        f"{'class A versus class B':<70} {'intra A':>8} {'intra B':>8} {'ratio':>6} {'95% interval':>13} "
+        f"{'silhouette':>10}"
     )
     for name, m in rows:
         interval = "[{:4.2f}, {:4.2f}]".format(*m["interval"]) if "interval" in m else "not given"

@@ -178,7 +178,8 @@ for name, r in region_db.items():
 if "decoder" in manifest:
     d = manifest["decoder"]
     print(
-        f"\nThe decoder stage: {d['command']}\n  {d['steps']} steps on {d['device']} in {d['seconds']:.0f} s; {d['loss']}"
+        f"\nThe decoder stage: {d['command']}\n  {d['steps']} steps on {d['device']} in {d['seconds']:.0f} s; "
+        f"{d['loss']}"
     )
     for label, q in (("before", d["before"]), ("after", manifest["quality"])):
         print(
@@ -269,7 +270,8 @@ for r in rows:
 z_lq_full = encode(lq_full)
 gap = float((z_lq_full - z_hq).abs().mean())
 print(
-    f"\nfor scale: at full strength the gap is {gap:.3f}; the HQ latents' spread is {spread:.3f} ({gap / spread:.0%} of it)"
+    f"\nfor scale: at full strength the gap is {gap:.3f}; the HQ latents' spread is {spread:.3f} ({gap / spread:.0%} "
+    "of it)"
 )
 print("\nper-channel mean / std of the latents (HQ, then LQ at full strength):")
 for c in range(z_hq.shape[1]):

@@ -115,7 +115,8 @@ for part in tables["paper"]:
     print(f"{part:<18}" + "".join(f"{tables[name][part]:>26,}" for name in sizes))
 paper_total = tables["paper"]["total"]
 print(
-    f"\npaper-size total {paper_total / 1e6:.2f}M: appendix A.2.2 says 5.2M ({100 * (paper_total / 5.2e6 - 1):+.1f}%), Table 6 says 3.5M"
+    f"\npaper-size total {paper_total / 1e6:.2f}M: appendix A.2.2 says 5.2M "
+    f"({100 * (paper_total / 5.2e6 - 1):+.1f}%), Table 6 says 3.5M"
 )
 
 # %% [markdown]
@@ -275,8 +276,18 @@ for name, residual in (("paper form", False), ("with a skip from the LQ latent (
     curve = [(0, train.evaluate_adapter(untrained, h_lq, h_hq)["l1_aligned"])]
     with tempfile.TemporaryDirectory() as out:  # checkpoints of the live run, deleted afterwards
         for stop in range(every, live_steps + every, every):
-            model, _ = train.train_adapter(cfg, z_lq, z_hq, out, epochs=epochs, stop_after=min(stop, live_steps), seed=seed,
-                                           resume=stop > every, adapter_overrides={"residual": residual}, progress=False)  # fmt: skip
+            model, _ = train.train_adapter(
+                cfg,
+                z_lq,
+                z_hq,
+                out,
+                epochs=epochs,
+                stop_after=min(stop, live_steps),
+                seed=seed,
+                resume=stop > every,
+                adapter_overrides={"residual": residual},
+                progress=False,
+            )
             curve.append((min(stop, live_steps), train.evaluate_adapter(model, h_lq, h_hq)["l1_aligned"]))
     live[name] = np.array(curve)
     print(
@@ -335,9 +346,11 @@ trained, manifest = adapter_mod.load_trained_adapter(adapter_weights or cfg.adap
 trained = trained.to(device)
 if manifest:
     print(
-        f"made by: {manifest['command']}\n  {manifest['training_pairs']} training pairs ({manifest['views']} degraded views "
+        f"made by: {manifest['command']}\n  {manifest['training_pairs']} training pairs ({manifest['views']} "
+        "degraded views "
         f"of each training face), {manifest['epochs']} epochs, "
-        f"lr {manifest['lr']}, {manifest['seconds']:.0f} s on {manifest['device']}, code {manifest['code_version'][:12]}"
+        f"lr {manifest['lr']}, {manifest['seconds']:.0f} s on {manifest['device']}, code "
+        f"{manifest['code_version'][:12]}"
     )
 print("config:", {k: v for k, v in trained.config.items() if not k.startswith("_")})
 
@@ -404,7 +417,8 @@ for k in (64, 256, 1024):
     km = MiniBatchKMeans(k, random_state=seed, n_init=1, batch_size=4096).fit(hq_vectors)
     floor[k] = float(np.abs(km.cluster_centers_[km.predict(hq_vectors)] - hq_vectors).mean())
     print(
-        f"{k:>5} entries: L1 of a k-means per-position codebook of z_HQ {floor[k]:.4f}   (do nothing: {result['l1_lq']:.4f})"
+        f"{k:>5} entries: L1 of a k-means per-position codebook of z_HQ {floor[k]:.4f}   (do nothing: "
+        f"{result['l1_lq']:.4f})"
     )
 
 # %%
@@ -508,7 +522,8 @@ for name, images in all_dec.items():
     print(f"PSNR of decode(z_{name}) against the HQ face: {float(psnr(images, heldout).mean()):.2f} dB")
 ceiling = data.from_model(vae_io.decode(vae, clouds["HQ"].to(device)).float().cpu())
 print(
-    f"PSNR of decode(z_HQ), the ceiling for any latent aligner with this VAE: {float(psnr(ceiling, heldout).mean()):.2f} dB"
+    "PSNR of decode(z_HQ), the ceiling for any latent aligner with this VAE: "
+    f"{float(psnr(ceiling, heldout).mean()):.2f} dB"
 )
 
 # %% [markdown]
@@ -605,10 +620,12 @@ rows = {
     "ablation: skip from LQ": (ablation, ab, ablation_manifest),
 }
 print(
-    f"{'held-out faces':<24}{'L1 to z_HQ':>11}{'reduction':>11}{'entries used':>14}{'perplexity':>12}{'decoded PSNR':>14}"
+    f"{'held-out faces':<24}{'L1 to z_HQ':>11}{'reduction':>11}{'entries used':>14}{'perplexity':>12}"
+    f"{'decoded PSNR':>14}"
 )
 print(
-    f"{'z_LQ (do nothing)':<24}{result['l1_lq']:>11.4f}{'':>11}{'':>14}{'':>12}{float(psnr(all_dec['LQ'], heldout).mean()):>11.2f} dB"
+    f"{'z_LQ (do nothing)':<24}{result['l1_lq']:>11.4f}{'':>11}{'':>14}{'':>12}"
+    f"{float(psnr(all_dec['LQ'], heldout).mean()):>11.2f} dB"
 )
 for name, (_, r, _) in rows.items():
     dec_r = data.from_model(vae_io.decode(vae, r["aligned"].to(device)).float().cpu())
@@ -672,7 +689,8 @@ r_lq, r_hq = train.latent_pairs(vae, train.to_uint8(real), cfg.degradation, view
 r_lq, r_hq = r_lq.to(device), r_hq.to(device)
 on_real = {name: train.evaluate_adapter(model, r_lq, r_hq) for name, (model, _, _) in rows.items()}
 print(
-    f"{len(real)} real photos x {views} degraded views; latent L1 to z_HQ, do nothing: {on_real['paper form (no skip)']['l1_lq']:.4f}"
+    f"{len(real)} real photos x {views} degraded views; latent L1 to z_HQ, do nothing: "
+    f"{on_real['paper form (no skip)']['l1_lq']:.4f}"
 )
 for name, r in on_real.items():
     synthetic_reduction = rows[name][1]["reduction"]

@@ -139,7 +139,8 @@ roles = {"identity (F_id)": loss.identity_net, "structure (F_fs)": loss.structur
 for role, net in roles.items():
     n_params = sum(p.numel() for p in net.parameters())
     print(
-        f"{role:<17} {type(net).__name__:<20} {n_params / 1e6:6.2f}M parameters, trainable: {any(p.requires_grad for p in net.parameters())}"
+        f"{role:<17} {type(net).__name__:<20} {n_params / 1e6:6.2f}M parameters, trainable: "
+        f"{any(p.requires_grad for p in net.parameters())}"
     )
 print(
     f"LPIPS: net {cfg.lpips_net!r}, backbone {cfg.lpips_backbone!r}; weights: res {loss.weights['res']}, "
@@ -228,7 +229,8 @@ if hasattr(loss.structure_net, "landmarks"):  # the toy structure network finds 
         ncols=4,
         size=1.8,
         landmarks=[*found["clean"][show], *found["degraded"][show]],
-        suptitle=f"Landmarks the structure network finds (error {err['clean']:.2f} px clean, {err['degraded']:.2f} px degraded)",
+        suptitle=f"Landmarks the structure network finds (error {err['clean']:.2f} px clean, {err['degraded']:.2f} "
+        "px degraded)",
     )
     viz.save_figure(fig, "04_structure_landmarks")
     plt.show()
@@ -261,7 +263,8 @@ if hasattr(loss.structure_net, "landmarks"):
         f_warp = candidates(degrade.warp(faces, 2 * size / 64, seed=seed))
         f_tint = candidates(degrade.colour_shift(faces, 0.3))
     print(
-        f"{'1 - cos, mean over faces':<24}{'two different faces':>22}{'a face, warped 2 px':>22}{'a face, colour-shifted':>24}"
+        f"{'1 - cos, mean over faces':<24}{'two different faces':>22}{'a face, warped 2 px':>22}"
+        f"{'a face, colour-shifted':>24}"
     )
     for name in f_gt:
         dist = lambda a, b: (1 - F.cosine_similarity(a, b)).mean().item()
@@ -474,7 +477,8 @@ with torch.no_grad():
             changed.append(synthetic.render(face, size)[0])
         out = loss(torch.stack(changed).to(device) * 2 - 1, gt)
         print(
-            f"only the {group:<22} changed: identity {out['id'].item():.3f}, structure {out['fs'].item():.3f}, MSE {out['mse'].item():.4f}"
+            f"only the {group:<22} changed: identity {out['id'].item():.3f}, structure {out['fs'].item():.3f}, MSE "
+            f"{out['mse'].item():.4f}"
         )
 
 # %% [markdown]

@@ -165,7 +165,8 @@ for level in tables["SD 2.1 (paper profile)"]:
     print(f"{level:<34}" + "".join(f"{t[level] / 1e6:>25.2f}M" for t in tables.values()))
 sd = list(tables["SD 2.1 (paper profile)"].values())
 print(
-    f"SD 2.1: the pruned UNet keeps {sd[1] / sd[0]:.0%} of the unpruned system's parameters, the folded one {sd[2] / sd[0]:.0%}"
+    f"SD 2.1: the pruned UNet keeps {sd[1] / sd[0]:.0%} of the unpruned system's parameters, the folded one "
+    f"{sd[2] / sd[0]:.0%}"
 )
 
 # %% [markdown]
@@ -240,11 +241,13 @@ toy_trainable = unet_mod.trainable_parameters(toy_lora)
 del toy_lora, sd_lora
 
 print(
-    f"SD 2.1: {len(sd_targets)} layers, {sd_trainable:,} trainable parameters; by name: {dict(Counter(n.rsplit('.', 1)[-1] for n in sd_targets))}"
+    f"SD 2.1: {len(sd_targets)} layers, {sd_trainable:,} trainable parameters; by name: "
+    f"{dict(Counter(n.rsplit('.', 1)[-1] for n in sd_targets))}"
 )
 print(f"  a loose pattern ('conv' in the name) would also take: {sorted(set(loose) - set(sd_targets))}")
 print(
-    f"this profile's UNet: {len(toy_targets)} of its {len(toy_convs)} Conv2d layers, {toy_trainable:,} trainable parameters; "
+    f"this profile's UNet: {len(toy_targets)} of its {len(toy_convs)} Conv2d layers, {toy_trainable:,} trainable "
+    "parameters; "
     f"left out: {sorted({n.rsplit('.', 1)[-1] for n in set(toy_convs) - set(toy_targets)})}"
 )
 
@@ -465,7 +468,8 @@ for ax in axes:
     ax.set_xlabel("training step")
     ax.legend(fontsize=7)
 fig.suptitle(
-    f"Held-out numbers along one 3,000-step run (tiny profile); dotted: this profile's budget ({cfg.stage2_steps:,} steps)"
+    f"Held-out numbers along one 3,000-step run (tiny profile); dotted: this profile's budget ({cfg.stage2_steps:,} "
+    "steps)"
 )
 viz.save_figure(fig, "05_budget")
 plt.show()
@@ -521,7 +525,8 @@ scores = {name: train.evaluate_restorer(x, hq, landmarks, judge) for name, x in 
 print(f"{'':<22}{'PSNR face':>10}{'eyes':>8}{'mouth':>8}{'LPIPS':>9}{'identity':>10}{'structure':>10}")
 for name, sc in scores.items():
     print(
-        f"{name:<22}{sc['psnr_face']:>10.2f}{sc['psnr_eyes']:>8.2f}{sc['psnr_mouth']:>8.2f}{sc['lpips']:>9.4f}{sc['id']:>10.4f}{sc['fs']:>10.4f}"
+        f"{name:<22}{sc['psnr_face']:>10.2f}{sc['psnr_eyes']:>8.2f}{sc['psnr_mouth']:>8.2f}{sc['lpips']:>9.4f}"
+        f"{sc['id']:>10.4f}{sc['fs']:>10.4f}"
     )
 
 # per face: how often, and by how much, does the method beat each simpler option? (whole-face PSNR)

@@ -120,7 +120,8 @@ for name in everything:
     label = tables.label(name)
     if name in metrics.SET_METRICS:
         print(
-            f"{label:<9} a set metric: {'asked for' if name in cfg.eval_metrics else 'not asked for'} in the {cfg.name} "
+            f"{label:<9} a set metric: {'asked for' if name in cfg.eval_metrics else 'not asked for'} in the "
+            f"{cfg.name} "
             "profile; measured on whole sets with lafr evaluate (section 4)"
         )
     elif name in suite.metrics:
@@ -168,11 +169,15 @@ ref_photos = face_suite.reference(clean, names)
 ladder = {case: face_suite.evaluate(images, ref_photos).per_image for case, images in cases.items()}
 other = float(metrics.angle_degrees(ref_photos.embeddings[0], ref_photos.embeddings[1]))
 same_person = {  # changes that keep the person; each image's face is found afresh (a mirrored face moves)
-    "mirrored": [x.flip(-1) for x in clean], "darker (gamma 2)": [x**2 for x in clean], "brighter (gamma 0.5)": [x**0.5 for x in clean],
+    "mirrored": [x.flip(-1) for x in clean],
+    "darker (gamma 2)": [x**2 for x in clean],
+    "brighter (gamma 0.5)": [x**0.5 for x in clean],
     "grey": [x.mean(0, keepdim=True).expand(3, -1, -1) for x in clean],
-}  # fmt: skip
-kept = {change: metrics.angle_degrees(face_suite.reference(images).embeddings, ref_photos.embeddings).tolist()
-        for change, images in same_person.items()}  # fmt: skip
+}
+kept = {
+    change: metrics.angle_degrees(face_suite.reference(images).embeddings, ref_photos.embeddings).tolist()
+    for change, images in same_person.items()
+}
 judge_name = face_suite.metrics["deg"].network.split(" (")[0]
 
 fig, axes = plt.subplots(1, 2, figsize=(12, 3.3), constrained_layout=True)
@@ -202,7 +207,8 @@ for change, values in kept.items():
     print(f"{change:<24} Deg {', '.join(f'{v:.1f}' for v in values)}")
 for case, values in ladder.items():
     print(
-        f"{case:<24} Deg {', '.join(f'{v:.1f}' for v in values['deg'])}   LMD {', '.join(f'{v:.2f}' for v in values['lmd'])}"
+        f"{case:<24} Deg {', '.join(f'{v:.1f}' for v in values['deg'])}   LMD "
+        f"{', '.join(f'{v:.2f}' for v in values['lmd'])}"
     )
 
 # %%
@@ -313,7 +319,8 @@ if "lmd_true" in suite.metrics and true_landmarks is not None:
     floor = metrics.Suite(["lmd_true"]).evaluate(list(hq), ref).summary["lmd_true"]
     print(f"\nthe ground truth itself: LMD-true {floor:.2f} px (dlib's own offset from the renderer's landmarks)")
 print(
-    f"\n8-bit rounding alone moves the full method's Deg per face by {np.mean(moved):.2f} degrees on average, at most {max(moved):.2f}"
+    f"\n8-bit rounding alone moves the full method's Deg per face by {np.mean(moved):.2f} degrees on average, at "
+    f"most {max(moved):.2f}"
 )
 
 
@@ -341,8 +348,10 @@ gen = torch.Generator().manual_seed(seed)
 judged = [
     m for m in ("psnr", "ssim", "deg", "lmd", "lmd_true") if m in suite.metrics and results["LQ photo"].measured(m)
 ]
-margins = {other: {m: gain("LAFR (full method)", other, m, gen) for m in judged}
-           for other in ("LQ photo", "bicubic", "Lanczos", "decode(z_LQ)", "adapter only")}  # fmt: skip
+margins = {
+    other: {m: gain("LAFR (full method)", other, m, gen) for m in judged}
+    for other in ("LQ photo", "bicubic", "Lanczos", "decode(z_LQ)", "adapter only")
+}
 for other, by_metric in margins.items():
     print(f"LAFR against {other}:")
     for m, g in by_metric.items():
@@ -371,7 +380,8 @@ fig = viz.image_grid(
     titles,
     ncols=len(columns) + 1,
     size=2.1,
-    suptitle="Held-out faces (the first four, not chosen): PSNR, identity angle (degrees) and landmark distance (pixels)",
+    suptitle="Held-out faces (the first four, not chosen): PSNR, identity angle (degrees) and landmark distance "
+    "(pixels)",
 )
 viz.save_figure(fig, "06_side_by_side")
 plt.show()
@@ -460,8 +470,17 @@ print(
 
 # %%
 ablations = ["LAFR (full method)"] + [label for label, _ in cfg.restorer_ablation_weights if label in results]
-toy = [{"ours": name, **{tables.PAPER_NAMES[m]: results[name].summary[m] for m in ("psnr", "ssim", "deg", "lmd") if m in results[name].summary}}
-       for name in ablations]  # fmt: skip
+toy = [
+    {
+        "ours": name,
+        **{
+            tables.PAPER_NAMES[m]: results[name].summary[m]
+            for m in ("psnr", "ssim", "deg", "lmd")
+            if m in results[name].summary
+        },
+    }
+    for name in ablations
+]
 print(f"Ours ({cfg.name} profile, held-out faces; Deg by {suite.metrics['deg'].network.split(' (')[0]}):")
 print(paper.format_table(toy))
 pairwise = {
@@ -537,8 +556,10 @@ for bench in cfg.real_benchmarks:
         print(f"{bench}: not available ({err})")
         continue
     fixed = full(lq)
-    real[bench] = {kind: nr_suite.evaluate(images, nr_suite.reference(images, lq_names), label=f"{bench}: {kind}")
-                   for kind, images in (("LQ input", lq), ("restored", fixed))}  # fmt: skip
+    real[bench] = {
+        kind: nr_suite.evaluate(images, nr_suite.reference(images, lq_names), label=f"{bench}: {kind}")
+        for kind, images in (("LQ input", lq), ("restored", fixed))
+    }
     print(tables.markdown(list(real[bench].values())).split("\n\nNetworks")[0], "\n")
 print("The paper, Table 2 (Wider-Test):")
 print(paper.format_table(paper.TABLE_2["Wider-Test"]))
@@ -552,8 +573,10 @@ bicubic_small = [
 ]
 ref_small = suite.reference(clean_small, list(portraits))
 fixed_small = list(full(lq_small))
-judged_real = {kind: suite.evaluate(images, ref_small, label=kind)
-               for kind, images in (("LQ photo", lq_small), ("bicubic", bicubic_small), ("LAFR (full method)", fixed_small))}  # fmt: skip
+judged_real = {
+    kind: suite.evaluate(images, ref_small, label=kind)
+    for kind, images in (("LQ photo", lq_small), ("bicubic", bicubic_small), ("LAFR (full method)", fixed_small))
+}
 angle = lambda d: "no face found" if d is None else f"Deg {d:.0f}"
 print(tables.markdown(list(judged_real.values())).split("\n\nNetworks")[0])
 fig = viz.image_grid(

@@ -34,3 +34,28 @@ def test_a_finding_and_an_unformatted_file_are_caught(tmp_path):
     assert "E501" in _ruff("check", "long.py", cwd=tmp_path).stdout
     assert _ruff("format", "--check", "messy.py", cwd=tmp_path).returncode == 1
     assert _ruff("format", "--check", "unused.py", cwd=tmp_path).returncode == 0  # formatted; only its lint fails
+
+
+def long_code_lines(text_file: Path, limit: int = 120) -> list[str]:
+    """Lines over ``limit`` characters in a notebook's code cells (read with jupytext).  Only
+    markdown cells may be longer (their tables and links cannot wrap), which is why ruff's E501 is
+    off for notebooks/*.py."""
+    import jupytext
+
+    cells = jupytext.read(text_file).cells
+    return [
+        f"{text_file.name}, cell {i}: {line[:60]}..."
+        for i, cell in enumerate(cells)
+        if cell.cell_type == "code"
+        for line in cell.source.splitlines()
+        if len(line) > limit
+    ]
+
+
+def test_notebook_code_keeps_the_line_length(tmp_path):
+    found = [line for path in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.py")) for line in long_code_lines(path)]
+    assert not found, "\n".join(found)
+    false_case = tmp_path / "nb.py"  # a long markdown line passes; a long code line does not
+    false_case.write_text(f"# %% [markdown]\n# {'word ' * 40}\n\n# %%\nx = {'1 + ' * 40}1\n")
+    found = long_code_lines(false_case)
+    assert len(found) == 1 and found[0].startswith("nb.py, cell 1: x = 1 + 1")
