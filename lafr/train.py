@@ -36,15 +36,19 @@ from lafr.degrade import degrade
 
 def training_faces(cfg) -> torch.Tensor:
     """The profile's training faces, n x 3 x R x R uint8: ``cfg.train_images`` synthetic faces, or the
-    seeded FFHQ subset.  Taught in notebook 03."""
+    seeded FFHQ subset (fetched on first use, resized once and kept: ``datasets.ffhq_subset``,
+    ``data.load_square``).  Taught in notebook 03."""
+    from tqdm.auto import tqdm
+
     from lafr import data, datasets
     from lafr.synthetic import synthetic_face
 
     if cfg.train_data == "synthetic":
         faces = [synthetic_face(cfg.seed, i, cfg.resolution)[0] for i in range(cfg.train_images)]
     else:
-        files = datasets.ffhq_subset(cfg.train_images, cfg.train_subset_seed)
-        faces = [data.resize_square(data.load_image(f), cfg.resolution) for f in files]
+        files = datasets.ffhq_subset(cfg.train_images, cfg.train_subset_seed)  # fetched once
+        kept = datasets.ffhq_root() / "resized" / f"{cfg.resolution}px"  # resized once
+        faces = [data.load_square(f, cfg.resolution, cache=kept) for f in tqdm(files, desc="FFHQ faces", leave=False)]
     return to_uint8(torch.stack(faces))
 
 

@@ -234,8 +234,15 @@ assert f.grad.abs().sum() > 0
 # (`lafr.train.train_adapter`: an `accelerate` loop with safetensors checkpoints, exact resume and a
 # CSV loss log; `lafr train-adapter` is the same loop from the command line). We train for a minute,
 # in 50-step pieces (each piece resumes from the last one's checkpoint), and after each piece measure
-# the L1 to $z_{HQ}$ on **held-out faces** that no training step sees. Two lines mark what the adapter
-# must beat:
+# the L1 to $z_{HQ}$ on **held-out faces** that no training step sees.
+#
+# The training faces (`lafr.train.training_faces`) are synthetic in the tiny profile. In the paper
+# profile they are 600 FFHQ faces, as in the paper, whose own draw is not published: ours is fixed by
+# a seed and made within 3 of the 70 shards of the Hub's copy of FFHQ (`lafr.datasets.ffhq_draw`), so
+# the first run downloads about 3.9 GB instead of 90 GB, keeps the 600 faces and their resized copies,
+# and every later run reads only those. A copy of FFHQ you already have is used instead (`data/README.md`).
+#
+# Two lines mark what the adapter must beat:
 #
 # - **ignore the input**: give every face the same latent, the average HQ training latent. An adapter
 #   below this line has learnt to read $z_{LQ}$, not just to draw an average face.

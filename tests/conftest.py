@@ -1,6 +1,7 @@
 import os
 
 import pytest
+from localhub import serve
 
 # Tests never touch the network: any dataset download is refused unless a test points it at a local file.
 os.environ.setdefault("LAFR_OFFLINE", "1")
@@ -12,3 +13,10 @@ def _isolated_cache(tmp_path, monkeypatch):
     """Each test gets its own dataset cache and figures folder."""
     monkeypatch.setenv("LAFR_CACHE", str(tmp_path / "cache"))
     monkeypatch.setenv("LAFR_FIGURES", str(tmp_path / "figures"))
+
+
+@pytest.fixture
+def server():
+    """A local imitation of the Hub on 127.0.0.1 (``tests/localhub.py``), stopped after the test."""
+    with serve() as srv:
+        yield srv

@@ -90,7 +90,7 @@ def test_manual_dataset_says_what_and_where(tmp_path):
     with pytest.raises(datasets.DatasetError) as e:
         datasets.dataset_path("ffhq", cache=tmp_path)
     msg = str(e.value)
-    assert "download_ffhq.py" in msg and str(tmp_path / "ffhq") in msg and "Google Drive" in msg
+    assert "ffhq_subset" in msg and str(tmp_path / "ffhq") in msg and "images1024x1024" in msg
 
 
 def test_every_registered_dataset_is_described():
@@ -110,7 +110,7 @@ def test_ffhq_subset_is_seeded_and_checked(tmp_path):
         (root / f"{int(n[:5]) // 1000:02d}000").mkdir(parents=True, exist_ok=True)
         if i != 17:
             (root / f"{int(n[:5]) // 1000:02d}000" / n).touch()
-    with pytest.raises(datasets.DatasetError, match=f"1 of the 600 FFHQ training images are missing.*{names[17]}"):
+    with pytest.raises(datasets.DatasetError, match=f"1 of the 600 FFHQ training faces are missing.*{names[17][:5]}"):
         datasets.ffhq_subset(root=root)
     (root / "x.png").touch()
     (root / names[17]).touch()

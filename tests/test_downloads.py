@@ -3,62 +3,13 @@ follow HF_ENDPOINT, an interrupted download resumes, and a wrong size, a wrong c
 server each give a clear error and keep nothing that could pass for the file."""
 
 import hashlib
-import http.server
 import io
 import re
-import threading
 import zipfile
 
 import pytest
 
 from lafr import datasets
-
-
-class _Handler(http.server.BaseHTTPRequestHandler):
-    def log_message(self, *args):  # quiet
-        pass
-
-    def do_GET(self):
-        srv = self.server
-        srv.requests.append((self.path, self.headers.get("Range")))
-        if srv.refuse:
-            self.send_error(srv.refuse)
-            return
-        if self.path not in srv.files:
-            self.send_error(404)
-            return
-        body = srv.files[self.path]
-        start = 0
-        if srv.ranges and (m := re.fullmatch(r"bytes=(\d+)-", self.headers.get("Range") or "")):
-            start = int(m.group(1))
-            if start >= len(body):
-                self.send_error(416)
-                return
-            self.send_response(206)
-            self.send_header("Content-Range", f"bytes {start}-{len(body) - 1}/{len(body)}")
-        else:
-            self.send_response(200)
-        self.send_header("Content-Length", str(len(body) - start))
-        self.end_headers()
-        if srv.cut_after is not None:  # send part of the file, then drop the connection, once
-            self.wfile.write(body[start : start + srv.cut_after])
-            srv.cut_after = None
-            self.close_connection = True
-            return
-        self.wfile.write(body[start:])
-
-
-@pytest.fixture
-def server():
-    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    srv.files, srv.requests, srv.refuse, srv.cut_after, srv.ranges = {}, [], None, None, True
-    thread = threading.Thread(target=srv.serve_forever, daemon=True)
-    thread.start()
-    srv.url = f"http://127.0.0.1:{srv.server_address[1]}"
-    yield srv
-    srv.shutdown()
-    srv.server_close()
-    thread.join(timeout=5)
 
 
 def _zip(n: int = 40) -> bytes:

@@ -19,7 +19,14 @@ def table() -> str:
     for d in json.loads((DATA / "datasets.json").read_text())["datasets"]:
         sizes = [f.get("size") for f in d["files"]]
         size = f" ({_size(sum(sizes))})" if sizes and all(sizes) else ""
-        if not d["files"]:
+        if d.get("shards"):
+            s = d["shards"]
+            how = (
+                f"its training faces from {s['draw_from']} shards of the Hub's copy on first use (about "
+                f"{_size(s['draw_from'] * s['approx_shard_size'])}, pinned revision, no published SHA-256), "
+                "or a copy by hand"
+            )
+        elif not d["files"]:
             how = "by hand (see below)"
         elif all(f["sha256"] for f in d["files"]):
             how = f"downloaded on first use{size}, SHA-256 checked"
