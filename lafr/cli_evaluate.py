@@ -96,6 +96,7 @@ def cmd_evaluate(args) -> int:
         names,
         device=args.device,
         identity_net=config.get_profile(args.profile).identity_metric_net,
+        landmark_net=config.get_profile(args.profile).landmark_metric_net,
         fid_reference=args.fid_reference,
     )
     metrics.check_judges(config.get_profile(args.profile), suite)

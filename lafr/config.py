@@ -189,10 +189,16 @@ class Profile:
         "the metrics of the paper's Tables 1 and 2 (lafr.metrics names; FID against the ground truth, FID-F against "
         "FFHQ), as prior work computes them",
     )
-    identity_metric_net: str = (
-        _paper(  # "arcface" (IR-SE50 as facexlib ships it; the paper names no checkpoint) or "dlib"
-            "arcface", "Sec. 3.1", "we compute Deg. and LMD using the embedding angle of ArcFace Deng et al. (2019a)"
-        )
+    identity_metric_net: str = _other(  # a network of lafr.metrics.IDENTITY_NETS
+        "arcface_r18",
+        'the paper: "we compute Deg. and LMD using the embedding angle of ArcFace" (Sec. 3.1), naming no checkpoint; '
+        "we follow VQFR's published metric script (ArcFace ResNet-18 on the whole face, grayscale 128 px); whether "
+        "the paper did is not stated",
+    )
+    landmark_metric_net: str = _other(  # a network of lafr.metrics.LANDMARK_NETS
+        "fan",
+        "the paper names no landmark network; we follow VQFR's published LMD script: FAN (alignment_WFLW_4HG, "
+        "98 landmarks) on the whole face",
     )
     real_benchmarks: tuple = _paper(
         ("lfw_test", "webphoto_test", "wider_test"),
@@ -261,6 +267,7 @@ TINY = PAPER.replace(
     analysis_images_per_class=120,
     eval_metrics=("psnr", "ssim", "deg", "lmd", "lmd_true", "piqe", "fd_dlib"),  # those that need no download
     identity_metric_net="dlib",  # offline: dlib's face-recognition ResNet, ported to PyTorch (lafr.dlibnet)
+    landmark_metric_net="dlib",  # offline: dlib's 68-point predictor
     real_benchmarks=("packaged_photos",),  # the two real portraits inside scikit-image and matplotlib
 )
 

@@ -88,6 +88,30 @@ def load_manifest(path: str | os.PathLike | None = None) -> dict[str, DatasetSpe
 DATASETS: dict[str, DatasetSpec] = load_manifest()
 
 
+@dataclass(frozen=True)
+class NetworkSpec:
+    """The weight file of a network that judges (Deg, LMD): what it is, where it comes from, its licence."""
+
+    name: str
+    description: str
+    source: str
+    license: str
+    file: Remote
+
+
+def load_networks(path: str | os.PathLike | None = None) -> dict[str, NetworkSpec]:
+    """The judging networks of the manifest (its ``networks`` list) by name.  Taught in notebook 06."""
+    path = Path(path) if path else manifest_path()
+    try:
+        entries = json.loads(path.read_text()).get("networks", [])
+        return {e["name"]: NetworkSpec(**{**e, "file": Remote(**e["file"])}) for e in entries}
+    except (ValueError, KeyError, TypeError) as e:
+        raise ValueError(f"{path}: not a valid network list ({type(e).__name__}: {e})") from None
+
+
+NETWORKS: dict[str, NetworkSpec] = load_networks()
+
+
 def cache_dir() -> Path:
     """lafr's cache (downloads of an installed lafr, saved training state): ``LAFR_CACHE``, else
     ``$XDG_CACHE_HOME/lafr`` or ``~/.cache/lafr``."""
@@ -231,6 +255,29 @@ def dataset_path(name: str, download_missing: bool = True, cache: str | os.PathL
             _extract(target, root)
     done.write_text("ok\n")
     return root
+
+
+def network_file(name: str, download_missing: bool = True, timeout: float = 30.0) -> Path:
+    """The weight file of the judging network ``name`` (``NETWORKS``), downloaded once into
+    ``cache_dir()/networks`` (resumable, bounded waits, size and checksum checked when known).  A file
+    placed there by hand is used as it is.  Raises ``DatasetError`` saying where to put the file when
+    it cannot be had.  Used by ``lafr.judges``; taught in notebook 06."""
+    if name not in NETWORKS:
+        raise KeyError(f"unknown network {name!r}; known: {sorted(NETWORKS)}")
+    remote = NETWORKS[name].file
+    target = cache_dir() / "networks" / remote.filename
+    how = f"put {remote.url} at {target}"
+    if target.exists():
+        if remote.sha256 and sha256sum(target) != remote.sha256:
+            raise DatasetError(f"{target}: checksum mismatch; delete it and fetch it again ({how})")
+        return target
+    if not download_missing or _offline():
+        off = "LAFR_OFFLINE/HF_HUB_OFFLINE is set" if _offline() else "download_missing=False"
+        raise DatasetError(f"{name}'s weights are not in the cache and downloads are off ({off}): {how}")
+    try:
+        return download(remote.url, target, remote.sha256, timeout=timeout, size=remote.size)
+    except DatasetError as e:
+        raise DatasetError(f"{e}; or {how}") from None
 
 
 def ffhq_draw(n: int = 600, seed: int = 0, shards: int | None = None) -> list[int]:

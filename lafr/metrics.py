@@ -8,7 +8,7 @@ restored face alone; set metrics compare two sets of faces.
 | PSNR, SSIM | pixels (RGB; pyiqa ``psnr`` and ``ssimc``) | none | yes |
 | LPIPS, DISTS | deep-feature distance (pyiqa) | AlexNet / VGG, ImageNet-trained | no: weights download |
 | Deg | identity: the angle between face embeddings (degrees) | the profile's ``identity_metric_net`` | dlib's ResNet |
-| LMD | geometry: mean distance of 68 landmarks (pixels) | dlib's 68-point predictor | yes |
+| LMD | geometry: mean distance between landmarks (pixels) | the profile's ``landmark_metric_net`` | dlib's 68 |
 | NIQE, MUSIQ, CLIPIQA, MANIQA | no-reference quality (pyiqa) | various | no: weights download |
 | PIQE | no-reference quality (pyiqa; not in the paper) | none | yes |
 | FID, FID-F | Inception-feature set distance (clean-fid): to the ground truth; FID-F to FFHQ | Inception | no |
@@ -17,10 +17,15 @@ restored face alone; set metrics compare two sets of faces.
 Conventions, so that numbers can be compared: images are float tensors in [0, 1], N x 3 x H x W (a
 list when sizes differ).  PSNR and SSIM are on RGB (the paper does not say; OSEDiff, its base
 framework, reports Y, which pyiqa calls ``psnry`` and ``ssim``); PSNR of identical images is pyiqa's
-cap, 80 dB.  Deg and LMD find the face on the *ground truth* (dlib's HOG detector, on a copy enlarged
-to at least 256 px) and read the restored face in the same box, so every restorer is judged on the
-same faces; an image whose ground truth has no detectable face gets no Deg or LMD (``None``, with
-the reason in ``Results.notes``), never a made-up number.  LMD is in pixels of the image as given.
+cap, 80 dB.  The paper profile's Deg and LMD follow VQFR's published metric scripts (ArcFace
+ResNet-18 on the whole aligned face, grayscale 128 px; FAN's 98 landmarks on the whole face at
+256 px), which find no face and crop nothing.  VQFR's Deg script leaves pairs within 1 degree out of
+its mean; ours keeps them and says how many there were (``Results.notes``).  dlib's judges (the tiny
+profile's, and IR-SE50's crops) find the face on the *ground truth* (dlib's HOG detector, on a copy
+enlarged to at least 256 px) and read the restored face in the same box, so every restorer is judged
+on the same faces; an image whose ground truth has no detectable face gets no value from them
+(``None``, with the reason in ``Results.notes``), never a made-up number.  LMD is in pixels of the
+image as given.
 
 A metric whose network cannot be had (offline, no weights) is reported as unavailable with the
 reason, and the others still run.  The networks that judge are never those the loss trained with
@@ -41,7 +46,18 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from lafr.judges import SYNTHETIC_ORDER, DlibFaces, Unavailable, load_arcface, quiet_downloads, synthetic_points
+from lafr.judges import (
+    SYNTHETIC_ORDER,
+    DlibFaces,
+    Unavailable,
+    fan_landmarks,
+    load_arcface,
+    load_arcface_r18,
+    load_fan,
+    quiet_downloads,
+    synthetic_points,
+    vqfr_gray,
+)
 from lafr.results import LOWER_IS_BETTER, Results
 
 FULL_REFERENCE = ("psnr", "ssim", "lpips", "dists", "deg", "lmd")
@@ -126,6 +142,33 @@ def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
     return max(0.0, float(mu @ mu + np.trace(s_a + s_b - 2 * root.real)))  # >= 0; rounding can dip below
 
 
+# ---- the networks that judge Deg and LMD ----------------------------------------------------------
+
+# name -> (what the results say, whether it reads the face in dlib's box, embedding width)
+IDENTITY_NETS = {
+    "arcface_r18": (
+        "ArcFace ResNet-18 (arcface_resnet18.pth) on the whole face, grayscale 128 px, as VQFR's Deg script",
+        False,
+        512,
+    ),
+    "arcface_irse50": (
+        "ArcFace IR-SE50 (recognition_arcface_ir_se50) on 112 px crops aligned by dlib's landmarks",
+        True,
+        512,
+    ),
+    "dlib": (
+        "dlib's face-recognition ResNet (dlib_face_recognition_resnet_model_v1, ported to PyTorch) on dlib's "
+        "150 px chips",
+        True,
+        128,
+    ),
+}
+LANDMARK_NETS = {
+    "fan": "FAN (alignment_WFLW_4HG.pth, 98 landmarks) on the whole face at 256 px, as VQFR's LMD script",
+    "dlib": "dlib's 68-point shape predictor (shape_predictor_68_face_landmarks), in the ground truth's HOG box",
+}
+
+
 # ---- the reference: ground truth, measured once --------------------------------------------------
 
 
@@ -137,7 +180,7 @@ class Reference:
     images: list
     names: list
     boxes: list = field(default_factory=list)  # per face: (l, t, r, b) or None
-    landmarks: list = field(default_factory=list)  # per face: dlib's 68 x 2, or None
+    landmarks: list = field(default_factory=list)  # per face: the landmark network's K x 2, or None
     embeddings: torch.Tensor | None = None  # per face: the identity embedding (NaN rows where no face)
     true_landmarks: list | None = None  # per face: the renderer's landmarks (synthetic faces only)
 
@@ -147,7 +190,9 @@ class Suite:
 
     ``Suite(names, device)`` builds each metric of ``names`` (default: all of ``FULL_REFERENCE``,
     ``NO_REFERENCE`` and ``SET_METRICS``); ``suite.unavailable`` maps the others to their reason.
-    ``identity_net`` names the network behind Deg (``"dlib"``: ``lafr.dlibnet``).  FID compares the
+    ``identity_net`` names the network behind Deg and ``landmark_net`` the one behind LMD
+    (``IDENTITY_NETS``, ``LANDMARK_NETS``: the prior work's ``"arcface_r18"`` and ``"fan"``, or dlib's
+    networks, offline).  FID compares the
     restored set with ``fid_reference``: a folder of images, ``"FFHQ"`` (clean-fid's stored FFHQ
     statistics at 1024 px, as prior work), or None for the ground-truth set.  Taught in notebook 06."""
 
@@ -156,6 +201,7 @@ class Suite:
         names=None,
         device="cpu",
         identity_net: str = "dlib",
+        landmark_net: str = "dlib",
         batch_size: int = 32,
         fid_reference: str | None = None,
     ):
@@ -171,7 +217,8 @@ class Suite:
         )
         self.metrics: dict[str, Metric] = {}
         self.unavailable: dict[str, str] = {}
-        self.faces = self.embedder = self.crop = None
+        self.landmark_net = landmark_net  # both checked when a metric that needs them is built
+        self.faces = self.embedder = self.crop = self.fan = None
         for name in names:
             try:
                 self.metrics[name] = self._build(name)
@@ -185,29 +232,38 @@ class Suite:
         return self.faces
 
     def _identity(self):
-        """The identity network (``identity_net``: "dlib" or "arcface") and the crop it reads."""
+        """The identity network (``identity_net``, one of ``IDENTITY_NETS``) and the crop it reads."""
+        if self.identity_net not in IDENTITY_NETS:
+            raise ValueError(f"unknown identity network {self.identity_net!r}; known: {sorted(IDENTITY_NETS)}")
         if self.embedder is None:
-            if self.identity_net == "arcface":
+            if self.identity_net == "arcface_r18":
+                self.embedder, self.crop = load_arcface_r18(self.device), vqfr_gray
+            elif self.identity_net == "arcface_irse50":
+                self._face_tools()
                 self.embedder, self.crop = load_arcface(self.device), self.faces.arcface_crop
-            elif self.identity_net == "dlib":
+            else:
                 from lafr.dlibnet import load_dlib_resnet
 
+                self._face_tools()
                 try:
                     self.embedder, self.crop = load_dlib_resnet(device=self.device), self.faces.chip
                 except (FileNotFoundError, ImportError, ValueError) as e:
                     raise Unavailable(str(e)) from None
-            else:
-                raise ValueError(f"unknown identity network {self.identity_net!r}: 'dlib' or 'arcface'")
         return self.embedder
+
+    def _in_box(self, name: str) -> bool:
+        """Whether metric ``name`` reads the face inside dlib's box of the ground truth."""
+        return {
+            "deg": IDENTITY_NETS[self.identity_net][1],
+            "fd_dlib": True,
+            "lmd": self.landmark_net != "fan",
+            "lmd_true": True,
+        }.get(name, False)
 
     def _build(self, name: str) -> Metric:
         if name in ("deg", "fd_dlib"):
-            self._face_tools(), self._identity()
-            net = {
-                "dlib": "dlib's face-recognition ResNet (dlib_face_recognition_resnet_model_v1, ported to PyTorch) "
-                "on dlib's 150 px chips",
-                "arcface": "ArcFace IR-SE50 (recognition_arcface_ir_se50) on 112 px crops aligned by dlib's landmarks",
-            }[self.identity_net]
+            self._identity()
+            net = IDENTITY_NETS[self.identity_net][0]
             if name == "deg":
                 return Metric(name, True, net, self._deg)
             if self.identity_net != "dlib":
@@ -216,14 +272,14 @@ class Suite:
                     + self.identity_net
                 )
             return Metric(name, True, net + "; a Frechet distance like FID's, but NOT FID", self._fd)
+        if name == "lmd" and self.landmark_net not in LANDMARK_NETS:
+            raise ValueError(f"unknown landmark network {self.landmark_net!r}; known: {sorted(LANDMARK_NETS)}")
+        if name == "lmd" and self.landmark_net == "fan":
+            self.fan = load_fan(self.device)
+            return Metric(name, True, LANDMARK_NETS["fan"], self._lmd)
         if name in ("lmd", "lmd_true"):
             self._face_tools()
-            return Metric(
-                name,
-                True,
-                "dlib's 68-point shape predictor (shape_predictor_68_face_landmarks), in the ground truth's HOG box",
-                self._lmd if name == "lmd" else self._lmd_true,
-            )
+            return Metric(name, True, LANDMARK_NETS["dlib"], self._lmd if name == "lmd" else self._lmd_true)
         if name in ("fid", "fid_ffhq"):
             self._fid_model = _pyiqa_metric("fid", self.device).model  # raises Unavailable offline (Inception weights)
             where = "FFHQ" if name == "fid_ffhq" else self.fid_reference
@@ -242,16 +298,34 @@ class Suite:
         that are available need them."""
         images = list(images)
         ref = Reference(images, list(names or [f"{i:04d}" for i in range(len(images))]), true_landmarks=true_landmarks)
-        if self.faces is not None and any(m in self.metrics for m in ("deg", "lmd", "lmd_true", "fd_dlib")):
+        if any(self._in_box(m) for m in self.metrics):  # dlib finds the face once, on the ground truth
             ref.boxes = [self.faces.box(x) for x in images]
-            ref.landmarks = [None if b is None else self.faces.landmarks(x, b) for x, b in zip(images, ref.boxes)]
-            if self.embedder is not None:
-                ref.embeddings = self._embed(images, ref.boxes)
+        if "lmd" in self.metrics:
+            ref.landmarks = [self._landmarks(x, b) for x, b in zip(images, self._boxes(ref, "lmd"))]
+        if self.embedder is not None and any(m in self.metrics for m in ("deg", "fd_dlib")):
+            ref.embeddings = self._embed(images, self._boxes(ref, "deg"))
         return ref
+
+    def measured(self, ref: Reference) -> list[int]:
+        """Indices of the faces the face metrics (Deg, LMD) read: those whose ground truth dlib found a
+        face in, when a metric reads dlib's box; else every face.  Taught in notebook 06."""
+        if not any(self._in_box(m) for m in self.metrics):
+            return list(range(len(ref.images)))
+        return [i for i, b in enumerate(ref.boxes) if b is not None]
+
+    def _boxes(self, ref: Reference, name: str) -> list:
+        """Where metric ``name`` reads each face: dlib's box of the ground truth (None: no face found),
+        or ``"whole"`` for a network that reads the whole aligned face."""
+        return ref.boxes if self._in_box(name) else ["whole"] * len(ref.images)
+
+    def _landmarks(self, img, box):
+        if box is None:
+            return None
+        return fan_landmarks(self.fan, img) if self.landmark_net == "fan" else self.faces.landmarks(img, box)
 
     def _embed(self, images, boxes) -> torch.Tensor:
         chips = [self.crop(x, b) for x, b in zip(images, boxes) if b is not None]
-        width = 512 if self.identity_net == "arcface" else 128
+        width = IDENTITY_NETS[self.identity_net][2]
         out = torch.full((len(images), width), float("nan"), dtype=torch.float64)
         if chips:
             with torch.no_grad():
@@ -264,9 +338,10 @@ class Suite:
 
     # -- the face metrics --
     def _deg(self, restored, ref):
-        emb = self._embed(restored, ref.boxes)
+        boxes = self._boxes(ref, "deg")
+        emb = self._embed(restored, boxes)
         angles = angle_degrees(emb, ref.embeddings)
-        return [None if b is None else float(a) for a, b in zip(angles, ref.boxes)]
+        return [None if b is None else float(a) for a, b in zip(angles, boxes)]
 
     def _fd(self, restored, ref):
         ok = [b is not None for b in ref.boxes]
@@ -306,8 +381,8 @@ class Suite:
 
     def _lmd(self, restored, ref):
         return [
-            None if b is None else float(np.linalg.norm(self.faces.landmarks(x, b) - lm, axis=1).mean())
-            for x, b, lm in zip(restored, ref.boxes, ref.landmarks)
+            None if b is None else float(np.linalg.norm(self._landmarks(x, b) - lm, axis=1).mean())
+            for x, b, lm in zip(restored, self._boxes(ref, "lmd"), ref.landmarks)
         ]
 
     def _lmd_true(self, restored, ref):
@@ -353,11 +428,19 @@ class Suite:
                 res.per_image[name] = value
             else:
                 res.set_values[name] = value
+        label = {"deg": "Deg", "lmd": "LMD", "lmd_true": "LMD-true", "fd_dlib": "FD-dlib"}
+        in_box = [label[m] for m in self.metrics if self._in_box(m)]
         res.notes = [
-            f"{n}: no face found in the ground truth by dlib's HOG detector; Deg and LMD left empty"
+            f"{n}: no face found in the ground truth by dlib's HOG detector; {', '.join(in_box)} left empty"
             for n, b in zip(ref.names, ref.boxes)
             if b is None
         ]
+        close = [a for a in res.per_image.get("deg", []) if a is not None and a < 1.0]
+        if close:
+            res.notes.append(
+                f"deg: {len(close)} of {len(res.per_image['deg'])} faces are within 1 degree of their ground truth; "
+                "they count in the mean here (VQFR's script leaves them out of its mean and counts them apart)"
+            )
         return res
 
 

@@ -39,7 +39,6 @@ PAPER_STATED = {
     "lpips_weight",
     "identity_net",
     "real_benchmarks",
-    "identity_metric_net",
 }
 PAPER_TEXT = Path(__file__).resolve().parents[2] / "shared" / "paper" / "lafr-paper.txt"
 

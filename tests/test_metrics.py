@@ -179,22 +179,23 @@ def test_fid_hands_pyiqa_the_restored_set_and_its_reference_as_folders(monkeypat
         )
 
 
-def test_arcface_judges_deg_when_its_weights_are_in_torchs_cache(monkeypatch, tmp_path, faces):
-    """The paper profile's Deg: ArcFace's weights come from torch's hub cache (a download there;
-    here a locally saved file with random weights); without them, Deg is unavailable with the path."""
-    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
-    missing = metrics.Suite(["deg", "psnr"], identity_net="arcface")
+def test_arcface_irse50_judges_deg_when_its_weights_are_in_lafrs_cache(faces):
+    """The named option IR-SE50: its weights come from lafr's network cache (a download there; here a
+    locally saved file with random weights); without them, Deg is unavailable with the path."""
+    from lafr import datasets
+
+    missing = metrics.Suite(["deg", "psnr"], identity_net="arcface_irse50")
     assert (
         "deg" in missing.unavailable
         and "recognition_arcface_ir_se50.pth" in missing.unavailable["deg"]
         and "psnr" in missing.metrics
     )
     torch.manual_seed(0)
-    target = tmp_path / "torch" / "hub" / "checkpoints" / "recognition_arcface_ir_se50.pth"
+    target = datasets.cache_dir() / "networks" / "recognition_arcface_ir_se50.pth"
     target.parent.mkdir(parents=True, exist_ok=True)
     torch.save(judges.ArcFaceIdentity().net.state_dict(), target)
-    suite = metrics.Suite(["deg"], identity_net="arcface")
-    assert "ArcFace" in suite.metrics["deg"].network
+    suite = metrics.Suite(["deg"], identity_net="arcface_irse50")
+    assert "IR-SE50" in suite.metrics["deg"].network
     images, _ = faces
     ref = suite.reference(images)
     assert ref.embeddings.shape == (len(images), 512)
