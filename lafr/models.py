@@ -141,8 +141,27 @@ def resolve(model: str | os.PathLike) -> str:
     return str(TOY_DIR) if str(model) == TOY_NAME else str(model)
 
 
+def pinned(model: str) -> tuple[str | None, tuple[str, ...]]:
+    """The revision a profile pins ``model`` to (None when no profile's ``base_model`` is ``model``) and
+    the mirrors it names for it."""
+    from lafr.config import PROFILES
+
+    for p in PROFILES.values():
+        if p.base_model == str(model):
+            return p.base_model_revision or None, tuple(p.base_model_mirrors)
+    return None, ()
+
+
 def _how_to_supply(model: str) -> str:
-    return (
+    mirrors = pinned(model)[1]
+    also = (
+        f"If the Hub cannot give {model!r}, another copy of the same model: "
+        + ", ".join(f"LAFR_BASE_MODEL={m}" for m in mirrors)
+        + " (not pinned to a revision). "
+        if mirrors
+        else ""
+    )
+    return also + (
         f"Point lafr at a local copy with the LAFR_BASE_MODEL environment variable (or the model argument "
         f"of load_base and the --model option of the commands that take one): "
         f"(a folder in the diffusers layout: vae/, unet/, scheduler/, and text_encoder/ + tokenizer/ "
@@ -153,6 +172,9 @@ def _how_to_supply(model: str) -> str:
 
 def _load(cls, model: str, subfolder: str, **kwargs):
     local = Path(model).is_dir()
+    revision = None if local else pinned(model)[0]  # a profile's hub model: its pinned commit
+    if revision:
+        kwargs["revision"] = revision
     try:
         return cls.from_pretrained(model, subfolder=subfolder, local_files_only=local or _offline(), **kwargs)
     except (OSError, ValueError) as e:
@@ -162,8 +184,9 @@ def _load(cls, model: str, subfolder: str, **kwargs):
                 f"the toy models are missing from {TOY_DIR} ({e}). They are committed to the repository; "
                 "restore them with git, or make them again with `lafr pretrain-toy`."
             ) from None
+        at = f" at revision {revision}" if revision else ""
         raise ModelNotFoundError(
-            f"could not load {subfolder} of {model!r} from {where}: {e}\n{_how_to_supply(model)}"
+            f"could not load {subfolder} of {model!r}{at} from {where}: {e}\n{_how_to_supply(model)}"
         ) from None
 
 

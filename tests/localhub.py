@@ -7,8 +7,10 @@ no code path of lafr exists only for the tests.  The server honours HTTP range r
 downloads), and can refuse every request, ignore ranges, or drop the connection part-way once.
 """
 
+import hashlib
 import http.server
 import io
+import json
 import re
 import tarfile
 import threading
@@ -22,14 +24,94 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     def log_message(self, *args):  # quiet
         pass
 
-    def do_GET(self):
+    def do_HEAD(self):
+        self.do_GET(head=True)
+
+    def _hub_file(self, head: bool) -> bytes | None:
+        """A file of a repository in ``srv.repos`` ({(kind, repo_id): (commit, {path: bytes})}, kind "" for
+        models, "datasets" for datasets), answered as the Hub answers ``/<repo>/resolve/<revision>/<path>``:
+        the commit in X-Repo-Commit, an ETag, and 404 with the Hub's X-Error-Code for a revision or an
+        entry it does not have.  None when the request was answered here."""
+        m = re.fullmatch(r"/(?:(datasets)/)?([^/]+/[^/]+)/resolve/([^/]+)/(.+)", self.path.split("?")[0])
+        repo = m and self.server.repos.get((m.group(1) or "", m.group(2)))
+        if repo is None:
+            self.send_response(404)
+            self.send_header("X-Error-Code", "RepoNotFound")
+            self.end_headers()
+            return None
+        commit, files = repo
+        if m.group(3) not in (commit, "main"):
+            self.send_response(404)
+            self.send_header("X-Error-Code", "RevisionNotFound")
+            self.end_headers()
+            return None
+        if m.group(4) not in files:
+            self.send_response(404)
+            self.send_header("X-Error-Code", "EntryNotFound")
+            self.send_header("X-Repo-Commit", commit)
+            self.end_headers()
+            return None
+        body = files[m.group(4)]
+        self.send_response(200)
+        self.send_header("X-Repo-Commit", commit)
+        self.send_header("ETag", '"' + hashlib.sha256(body).hexdigest() + '"')
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if not head:
+            self.wfile.write(body)
+        return None
+
+    def _json(self, code: int, value, error: str = "") -> None:
+        body = json.dumps(value).encode()
+        self.send_response(code)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        if error:
+            self.send_header("X-Error-Code", error)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _hub_api(self) -> None:
+        """The two API routes the Hub clients ask here: a repository's info at a revision
+        (``/api/models/<repo>/revision/<rev>``) and a folder's listing (``/api/models/<repo>/tree/<rev>/<path>``)."""
+        m = re.fullmatch(
+            r"/api/(models|datasets)/([^/]+/[^/]+)/(revision|tree)/([^/]+)(?:/(.*))?", self.path.split("?")[0]
+        )
+        repo = m and self.server.repos.get(("" if m.group(1) == "models" else "datasets", m.group(2)))
+        if repo is None:
+            return self._json(404, {"error": "Repository not found"}, "RepoNotFound")
+        commit, files = repo
+        if m.group(4) not in (commit, "main"):
+            return self._json(404, {"error": "Invalid rev id"}, "RevisionNotFound")
+        if m.group(3) == "revision":
+            return self._json(200, {"id": m.group(2), "sha": commit, "siblings": [{"rfilename": f} for f in files]})
+        folder = (m.group(5) or "").strip("/")
+        inside = [f for f in files if not folder or f.startswith(folder + "/")]
+        if not inside:
+            return self._json(404, {"error": "Entry not found"}, "EntryNotFound")
+        entries = {}
+        for f in inside:
+            rest = f[len(folder) + 1 :] if folder else f
+            head = rest.split("/")[0]
+            path = f"{folder}/{head}" if folder else head
+            if "/" in rest:
+                entries[path] = {"type": "directory", "path": path, "oid": commit, "size": 0}
+            else:
+                oid = hashlib.sha1(files[f]).hexdigest()
+                entries[path] = {"type": "file", "path": path, "oid": oid, "size": len(files[f])}
+        return self._json(200, list(entries.values()))
+
+    def do_GET(self, head: bool = False):
         srv = self.server
         srv.requests.append((self.path, self.headers.get("Range")))
         if srv.refuse:
             self.send_error(srv.refuse)
             return
+        if self.path.startswith("/api/"):
+            self._hub_api()
+            return
         if self.path not in srv.files:
-            self.send_error(404)
+            self._hub_file(head)
             return
         body = srv.files[self.path]
         start = 0
@@ -58,6 +140,7 @@ def serve():
     ``.refuse`` (an HTTP status for every request), ``.ranges`` (honour Range), ``.cut_after`` (bytes)."""
     srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
     srv.files, srv.requests, srv.refuse, srv.cut_after, srv.ranges = {}, [], None, None, True
+    srv.repos = {}
     thread = threading.Thread(target=srv.serve_forever, daemon=True)
     thread.start()
     srv.url = f"http://127.0.0.1:{srv.server_address[1]}"
@@ -86,3 +169,11 @@ def ffhq_shard(first: int, per: int = 1000, size: int = 16, omit: tuple[int, ...
             img.seek(0)
             t.addfile(info, img)
     return buf.getvalue()
+
+
+def folder_files(folder) -> dict[str, bytes]:
+    """Every file under ``folder`` by its path relative to it: a repository's content to serve."""
+    from pathlib import Path
+
+    folder = Path(folder)
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
