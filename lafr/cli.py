@@ -195,6 +195,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ta.add_argument("--stop-after", type=int, help="stop after this many steps (resume later with --resume)")
     ta.add_argument("--eval-faces", type=int, default=128, help="held-out faces to evaluate on")
+    ta.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="override a profile value, e.g. --set resolution=256 --set train_images=100 (repeatable; the manifest "
+        "records it)",
+    )
     ta.set_defaults(func=cli_train.cmd_train_adapter)
 
     tl = sub.add_parser(
@@ -240,6 +248,14 @@ def build_parser() -> argparse.ArgumentParser:
     tl.add_argument("--resume", action="store_true", help="continue from --out/checkpoint.safetensors")
     tl.add_argument("--stop-after", type=int, help="stop after this many steps (resume later with --resume)")
     tl.add_argument("--eval-faces", type=int, default=128, help="held-out faces to judge the restorer on")
+    tl.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="override a profile value, e.g. --set resolution=256 --set train_images=100 (repeatable; the manifest "
+        "records it)",
+    )
     tl.add_argument(
         "--seed",
         type=int,

@@ -119,7 +119,7 @@ def cmd_train_adapter(args) -> int:
 
     from lafr import models, train
 
-    cfg = config.get_profile(args.profile)
+    cfg = config.get_profile(args.profile, **config.parse_overrides(args.set))
     if args.epochs is not None:
         cfg = cfg.replace(stage1_epochs=args.epochs)
     if args.lr is not None:
@@ -148,6 +148,7 @@ def cmd_train_adapter(args) -> int:
     manifest = {
         "command": "lafr " + shlex.join(args.argv),
         "profile": cfg.name,
+        "overrides": config.parse_overrides(args.set),  # --set
         "seed": cfg.seed,
         "code_version": provenance.git_version(),
         "torch": torch.__version__,
@@ -183,7 +184,7 @@ def cmd_train_lora(args) -> int:
 
     from lafr import adapter as adapter_mod, data, losses, models, pipeline, train, unet as unet_mod
 
-    cfg = config.get_profile(args.profile)
+    cfg = config.get_profile(args.profile, **config.parse_overrides(args.set))
     changes = {
         k: v
         for k, v in {
@@ -257,6 +258,7 @@ def cmd_train_lora(args) -> int:
     manifest = {
         "command": "lafr " + shlex.join(args.argv),
         "profile": cfg.name,
+        "overrides": config.parse_overrides(args.set),  # --set
         "seed": seed,
         "data_seed": cfg.seed,
         "code_version": provenance.git_version(),

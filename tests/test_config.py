@@ -102,3 +102,13 @@ def test_overrides_and_unknown_fields():
     assert config.get_profile("tiny", resolution=128).resolution == 128
     with pytest.raises(ValueError, match="colour"):
         config.get_profile("tiny", colour="red")
+
+
+def test_profile_values_from_the_command_line():
+    got = config.parse_overrides(["resolution=128", "train_images=8", "real_benchmarks=lfw_test,wider_test"])
+    assert got == {"resolution": 128, "train_images": 8, "real_benchmarks": ("lfw_test", "wider_test")}
+    assert config.get_profile("paper", **got).resolution == 128
+    for bad, why in (("resolution=big", "resolution takes a int"), ("colour=red", "expected NAME=VALUE"),
+                     ("resolution", "expected NAME=VALUE")):  # fmt: skip
+        with pytest.raises(ValueError, match=why):
+            config.parse_overrides([bad])

@@ -1,0 +1,156 @@
+"""The paper profile's whole route, played here against a local imitation of the Hub.
+
+A server on 127.0.0.1 (``tests/localhub.py``) stands in for huggingface.co: it serves SD 2.1 base
+at its pinned commit, IP-Adapter's CLIP image encoder and SadTalker's ``epoch_20.pth``, all at the
+paper's architecture with random weights (``tests/standins.py``), and three FFHQ shards whose drawn
+faces are synthetic.  The files that do not come from the Hub are put where lafr and torch look for
+them: the judges' weights in lafr's network cache, VGG-16 in torch's hub cache, CelebA-Test's HQ
+faces in lafr's dataset cache.  Then the commands a user types run in fresh processes with
+``HF_ENDPOINT`` set and empty caches: ``lafr train-adapter`` and ``lafr train-lora`` with
+``--profile paper`` (each stopped and resumed once), ``lafr restore`` and ``lafr evaluate``.  The
+working size is cut to 128 px and the training to a few steps (``--set``); everything else is the
+paper profile's.  Random weights learn nothing: this checks the route (files, layouts, revisions,
+loaders, resumption), never the quality.  About 5 minutes and 12 GB of memory on 2 CPU cores.
+"""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import standins
+from localhub import ffhq_shard, folder_files
+
+from lafr import config, datasets
+from lafr.synthetic import synthetic_face
+
+PAPER = config.PAPER
+SMALL = ["--set", "resolution=128", "--set", "train_images=8", "--views", "1", "--eval-faces", "2", "--device", "cpu"]
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    """The stand-ins on disk, once for the module; the server and caches are made per test."""
+    root = tmp_path_factory.mktemp("hub-standins")
+    standins.sd21_base(root / "sd21")
+    standins.ip_adapter_image_encoder(root / "ip-adapter")
+    standins.d3dfr_checkpoint(root / "sadtalker" / "epoch_20.pth")
+    yield root
+    shutil.rmtree(root, ignore_errors=True)  # about 8 GB: not left for pytest's kept temporary folders
+
+
+@pytest.fixture
+def hub(world, server, tmp_path):
+    revision = PAPER.base_model_revision
+    server.repos[("", PAPER.base_model)] = (revision, folder_files(world / "sd21"))
+    server.repos[("", PAPER.identity_net)] = ("1" * 40, folder_files(world / "ip-adapter"))
+    server.repos[("", PAPER.structure_net)] = ("2" * 40, folder_files(world / "sadtalker"))
+    ids = datasets.ffhq_draw(8)
+    faces = {i: (synthetic_face(0, i, 128)[0].permute(1, 2, 0).numpy() * 255).round().astype(np.uint8) for i in ids}
+    shard = datasets.DATASETS["ffhq"].shards
+    commit = shard["url"].split("/resolve/")[1].split("/")[0]
+    server.repos[("datasets", "gaunernst/ffhq-1024-wds")] = (
+        commit,
+        {f"{k * 1000:05d}.tar": ffhq_shard(k * 1000, faces=faces) for k in sorted({i // 1000 for i in ids})},
+    )
+    cache = tmp_path / "cache"
+    standins.judges_files(cache / "networks")
+    standins.vgg16(tmp_path / "torch")
+    celeba = cache / "celeba_test" / "celeba_512_validation"  # the dataset cache as a finished download leaves it
+    from lafr import data
+
+    for i in range(4):
+        data.save_image(synthetic_face(7, 1000 + i, 512)[0], celeba / f"{i:08d}.png")
+    (cache / "celeba_test" / ".complete").write_text("ok\n")
+    env = {k: v for k, v in os.environ.items() if k not in ("LAFR_OFFLINE", "HF_HUB_OFFLINE", "LAFR_BASE_MODEL")}
+    env.update(
+        HF_ENDPOINT=server.url,
+        HF_HOME=str(tmp_path / "hf"),
+        HF_HUB_DISABLE_XET="1",
+        TORCH_HOME=str(tmp_path / "torch"),
+        LAFR_CACHE=str(cache),
+        LAFR_FIGURES=str(tmp_path / "figures"),
+        PYTHONUNBUFFERED="1",
+    )
+    server.env = env
+    yield server
+    shutil.rmtree(tmp_path / "hf", ignore_errors=True)  # the Hub cache's copy of the stand-ins
+
+
+def run(hub, *args, cwd, timeout=900) -> subprocess.CompletedProcess:
+    out = subprocess.run(
+        [sys.executable, "-m", "lafr", *args], env=hub.env, cwd=cwd, capture_output=True, text=True, timeout=timeout
+    )
+    print(f"$ lafr {' '.join(args)}\n{out.stdout}\n{out.stderr[-3000:]}")  # shown with pytest -s
+    return out
+
+
+def lafr(hub, *args, cwd, timeout=900) -> str:
+    out = run(hub, *args, cwd=cwd, timeout=timeout)
+    assert out.returncode == 0, f"lafr {' '.join(args)} failed:\n{out.stdout[-3000:]}\n{out.stderr[-5000:]}"
+    return out.stdout + out.stderr
+
+
+def test_the_paper_route_end_to_end(hub, tmp_path):
+    stage1 = tmp_path / "stage1"
+    base = ["--profile", "paper", *SMALL, "--set", "stage1_epochs=2", "--set", "stage1_batch_size=4"]
+    said = lafr(hub, "train-adapter", *base, "--out", str(stage1), "--stop-after", "2", cwd=tmp_path)
+    assert "continue with --resume" in said and "FFHQ: fetching 8 training faces" in said
+    said = lafr(hub, "train-adapter", *base, "--out", str(stage1), "--resume", cwd=tmp_path)
+    manifest = json.loads((stage1 / "manifest.json").read_text())
+    assert manifest["profile"] == "paper" and manifest["overrides"]["resolution"] == 128
+    asked = {path for path, _ in hub.requests}
+    assert not any("/resolve/main/" in p for p in asked if PAPER.base_model in p)  # only the pinned commit
+
+    stage2 = tmp_path / "stage2"
+    lora = ["--profile", "paper", *SMALL, "--adapter", str(stage1), "--steps", "2", "--batch-size", "2"]
+    said = lafr(hub, "train-lora", *lora, "--out", str(stage2), "--stop-after", "1", cwd=tmp_path)
+    assert "continue with --resume" in said
+    lafr(hub, "train-lora", *lora, "--out", str(stage2), "--resume", cwd=tmp_path)
+    assert (stage2 / "system" / "lafr_pipeline.json").is_file()
+    assert any(PAPER.identity_net in p for p in asked | {p for p, _ in hub.requests})
+
+    from lafr import data
+
+    lq, gt = tmp_path / "lq", tmp_path / "gt"
+    for i in range(2):
+        face = synthetic_face(3, 2000 + i, 128)[0]
+        data.save_image(face, gt / f"face{i}.png")
+        data.save_image(face.flip(-1), lq / f"face{i}.png")
+    lafr(hub, "restore", str(lq), "-o", str(tmp_path / "restored"), "--profile", "paper",
+         "--model", str(stage2 / "system"), "--device", "cpu", cwd=tmp_path)  # fmt: skip
+    said = lafr(hub, "evaluate", str(tmp_path / "restored"), "--gt", str(gt), "--profile", "paper",
+                "--out", str(tmp_path / "results.csv"), "--device", "cpu", cwd=tmp_path)  # fmt: skip
+    assert "ResNet-18" in said and "FAN" in said
+    rows = (tmp_path / "results.csv").read_text().splitlines()
+    header = rows[0].split(",")
+    assert {"deg", "lmd", "psnr"} <= set(header) and len(rows) >= 3
+
+
+def test_a_missing_file_a_moved_revision_and_a_refusing_hub_are_named(hub, tmp_path):
+    """The false cases, through the same commands: each stops with an error that names what is wrong."""
+    stage1 = ["train-adapter", "--profile", "paper", *SMALL, "--set", "stage1_epochs=1", "--out", str(tmp_path / "a")]
+    files = hub.repos[("", PAPER.identity_net)][1]
+    del files["models/image_encoder/model.safetensors"]  # IP-Adapter's image encoder without its weights
+    out = run(hub, "train-lora", "--profile", "paper", *SMALL, "--adapter", "none", "--steps", "1",
+              "--out", str(tmp_path / "b"), cwd=tmp_path)  # fmt: skip
+    assert out.returncode != 0 and "identity network (F_id, a CLIP image encoder)" in out.stderr
+    assert "h94/IP-Adapter" in out.stderr
+
+    commit, sd = hub.repos[("", PAPER.base_model)]
+    hub.repos[("", PAPER.base_model)] = ("0" * 40, sd)  # the pinned commit is gone from the Hub
+    shutil.rmtree(tmp_path / "hf", ignore_errors=True)
+    out = run(hub, *stage1, cwd=tmp_path)
+    assert (
+        out.returncode != 0
+        and f"at revision {commit}" in out.stderr
+        and "Manojb/stable-diffusion-2-1-base" in out.stderr
+    )
+
+    hub.refuse = 503
+    shutil.rmtree(tmp_path / "cache" / "ffhq", ignore_errors=True)
+    out = run(hub, *stage1, cwd=tmp_path)
+    assert out.returncode != 0 and "answered 503" in out.stderr and "images1024x1024" in out.stderr
