@@ -49,6 +49,10 @@
 import subprocess
 import sys
 
+# Paper profile on Colab: True keeps runs/ and the downloads on your Google Drive, so that a new session
+# resumes training where the last one stopped (README, "Colab").
+keep_on_drive = False
+
 if "google.colab" in sys.modules:
     requirement = "lafr @ git+https://github.com/lafr-course/lafr@main"
     pip = subprocess.run([sys.executable, "-m", "pip", "install", "-q", requirement], capture_output=True, text=True)
@@ -59,6 +63,13 @@ if "google.colab" in sys.modules:
             "above and run this cell again. Or upload a copy of the repository to Colab (Files panel, or "
             "`git clone` it) and run `pip install -e <its folder>` in a cell."
         )
+    if keep_on_drive:
+        import importlib
+
+        importlib.invalidate_caches()  # see the package pip has just installed
+        import lafr
+
+        print("kept on Google Drive:", lafr.keep_on_drive())
 
 # %% tags=["parameters"]
 # Parameters (papermill and `lafr tour` override these).

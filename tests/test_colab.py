@@ -124,3 +124,23 @@ def test_tool_rewrites_badges_and_setup_cells_keeping_cell_ids(tmp_path):
     assert text.read_text() == original_text  # the text file, header included, exactly as committed
     assert (tmp_path / "README.md").read_text() == readme
     assert tool.update_notebook(path) is False  # a second run changes nothing
+
+
+def test_keep_on_drive_points_runs_and_caches_into_one_folder(tmp_path, monkeypatch):
+    """What the setup cell does on Colab with keep_on_drive = True (here without mounting Drive)."""
+    for name in ("LAFR_CACHE", "HF_HOME", "TORCH_HOME"):
+        monkeypatch.setenv(name, "unset")
+    work, drive = tmp_path / "content", tmp_path / "drive"
+    work.mkdir()
+    got = lafr.keep_on_drive(str(drive), mount=False, cwd=str(work))
+    assert got["LAFR_CACHE"] == str(drive / "cache") == __import__("os").environ["LAFR_CACHE"]
+    assert (work / "runs").is_symlink() and (work / "runs").resolve() == (drive / "runs").resolve()
+    (work / "runs" / "stage2").mkdir()
+    assert lafr.keep_on_drive(str(drive), mount=False, cwd=str(work)) == got  # a second call, a new session
+    assert (drive / "runs" / "stage2").is_dir()
+    other = tmp_path / "elsewhere"
+    (other / "runs").mkdir(parents=True)
+    (other / "runs" / "kept.txt").write_text("mine")
+    with pytest.raises(FileExistsError, match="is not a link to.*nothing was changed"):
+        lafr.keep_on_drive(str(drive), mount=False, cwd=str(other))
+    assert (other / "runs" / "kept.txt").read_text() == "mine"

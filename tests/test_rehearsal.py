@@ -10,7 +10,7 @@ faces in lafr's dataset cache.  Then the commands a user types run in fresh proc
 ``--profile paper`` (each stopped and resumed once), ``lafr restore`` and ``lafr evaluate``.  The
 working size is cut to 128 px and the training to a few steps (``--set``); everything else is the
 paper profile's.  Random weights learn nothing: this checks the route (files, layouts, revisions,
-loaders, resumption), never the quality.  About 5 minutes and 12 GB of memory on 2 CPU cores.
+loaders, resumption), never the quality.  About 4 minutes and 16 GB of memory on 2 CPU cores.
 """
 
 import json
