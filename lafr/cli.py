@@ -25,6 +25,18 @@ from pathlib import Path
 from lafr import cli_evaluate, cli_restore, cli_train, config
 
 
+def _add_set(parser) -> None:
+    """The training commands' ``--set NAME=VALUE`` (``config.parse_overrides``)."""
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="override a profile value, e.g. --set resolution=256 --set train_images=100 (repeatable; the manifest "
+        "records it)",
+    )
+
+
 def _cuda() -> bool:
     import torch
 
@@ -195,14 +207,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ta.add_argument("--stop-after", type=int, help="stop after this many steps (resume later with --resume)")
     ta.add_argument("--eval-faces", type=int, default=128, help="held-out faces to evaluate on")
-    ta.add_argument(
-        "--set",
-        action="append",
-        default=[],
-        metavar="NAME=VALUE",
-        help="override a profile value, e.g. --set resolution=256 --set train_images=100 (repeatable; the manifest "
-        "records it)",
-    )
+    _add_set(ta)
     ta.set_defaults(func=cli_train.cmd_train_adapter)
 
     tl = sub.add_parser(
@@ -248,14 +253,7 @@ def build_parser() -> argparse.ArgumentParser:
     tl.add_argument("--resume", action="store_true", help="continue from --out/checkpoint.safetensors")
     tl.add_argument("--stop-after", type=int, help="stop after this many steps (resume later with --resume)")
     tl.add_argument("--eval-faces", type=int, default=128, help="held-out faces to judge the restorer on")
-    tl.add_argument(
-        "--set",
-        action="append",
-        default=[],
-        metavar="NAME=VALUE",
-        help="override a profile value, e.g. --set resolution=256 --set train_images=100 (repeatable; the manifest "
-        "records it)",
-    )
+    _add_set(tl)
     tl.add_argument(
         "--seed",
         type=int,
