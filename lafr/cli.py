@@ -64,7 +64,20 @@ def cmd_tour(args) -> int:
         else Path(os.environ.get("LAFR_CACHE", Path.home() / ".cache" / "lafr")) / "tour"
     )
     out.mkdir(parents=True, exist_ok=True)
+    args.parameters = {"profile": args.profile, **_parse_params(args.param)}
+    if args.set:
+        settings = config.parse_overrides(args.set)
+        config.get_profile(args.profile, **settings)  # a wrong value stops here, not in a kernel
+        # papermill writes lists, not tuples, into the parameters cell; Profile.replace turns them back
+        args.parameters["settings"] = {k: list(v) if isinstance(v, tuple) else v for k, v in settings.items()}
+    args.accepts = _notebook_parameters(notebooks, args.parameters)
+    unknown = sorted(set(args.parameters) - set().union(*args.accepts.values()))
+    if unknown:
+        known = ", ".join(sorted(set().union(*args.accepts.values())))
+        raise ValueError(f"-p {', '.join(unknown)}: no such parameter in these notebooks; they take: {known}")
     print(f"lafr tour: profile {args.profile}, {len(notebooks)} notebook(s), executed copies in {out}")
+    if len(args.parameters) > 1:
+        print("  parameters: " + ", ".join(f"{k}={v!r}" for k, v in args.parameters.items() if k != "profile"))
     failures = 0
     previous = os.environ.get("LAFR_PROFILE")
     os.environ["LAFR_PROFILE"] = args.profile  # the kernels inherit it
@@ -80,8 +93,55 @@ def cmd_tour(args) -> int:
     return 1 if failures else 0
 
 
+def _notebook_parameters(notebooks, wanted) -> dict:
+    """Each notebook's parameter names (its ``parameters`` cell, as papermill reads it)."""
+    try:
+        import papermill
+    except ImportError:
+        return {nb: set(wanted) for nb in notebooks}  # _run_notebook says how to install papermill
+    return {nb: set(papermill.inspect_notebook(str(nb))) for nb in notebooks}
+
+
+def _parse_params(pairs) -> dict:
+    """``["n_faces=4", "adapter_weights=runs/a"]`` -> ``{"n_faces": 4, "adapter_weights": "runs/a"}``: notebook
+    parameters (``-p``, as papermill's), each a Python literal, else a string."""
+    import ast
+
+    out = {}
+    for pair in pairs or ():
+        key, sep, text = pair.partition("=")
+        if not sep or not key.strip().isidentifier():
+            raise ValueError(f"-p {pair!r}: expected NAME=VALUE with NAME a notebook parameter")
+        try:
+            out[key.strip()] = ast.literal_eval(text)
+        except (ValueError, SyntaxError):
+            out[key.strip()] = text
+    return out
+
+
+def _failed_cells(executed: Path) -> list[str]:
+    """'cell N (its first line): Error: message' for each code cell of an executed notebook that raised; N counts
+    the notebook's own cells from 1, as a reader finds them (the cells papermill adds are skipped)."""
+    import nbformat
+
+    cells = [
+        c
+        for c in nbformat.read(executed, as_version=4).cells
+        if not {"injected-parameters", "papermill-error-cell-tag"} & set(c.metadata.get("tags", []))  # papermill's
+    ]
+    said = []
+    for number, cell in enumerate(cells, 1):
+        for output in cell.get("outputs", []) if cell.cell_type == "code" else []:
+            if output.get("output_type") == "error":
+                message = (output.get("evalue") or "").strip().splitlines()
+                first = next((line.strip() for line in cell.source.splitlines() if line.strip()), "")
+                said.append(f"cell {number} ({first[:60]}): {output['ename']}: {message[0][:160] if message else ''}")
+    return said
+
+
 def _run_notebook(nb: Path, out: Path, args) -> int:
-    """Run one notebook; print its wall time and status; return 1 if it failed."""
+    """Run one notebook; print its wall time and status (with --keep-going, every failing cell); return 1 if it
+    failed."""
     try:
         import papermill
     except ImportError:
@@ -94,16 +154,22 @@ def _run_notebook(nb: Path, out: Path, args) -> int:
         papermill.execute_notebook(
             str(nb),
             str(out / nb.name),
-            parameters={"profile": args.profile},
+            parameters={
+                k: v for k, v in args.parameters.items() if k in args.accepts[nb]
+            },  # each -p only where the notebook has it
             cwd=str(nb.resolve().parent),
             progress_bar=False,
             execution_timeout=args.timeout,
+            allow_errors=args.keep_going,  # nbclient runs the remaining cells; papermill still raises at the end
         )
         status, failed = "passed", 0
     except Exception as e:  # noqa: BLE001 - report every notebook, then fail at the end
         last = str(e).strip().splitlines()[-1][:200] if str(e).strip() else ""
         status, failed = f"FAILED ({type(e).__name__}: {last})", 1
     print(f"  {nb.name:<45} {time.perf_counter() - start:7.1f} s  {status}", flush=True)
+    if failed and args.keep_going and (out / nb.name).is_file():
+        for line in _failed_cells(out / nb.name):
+            print(f"      {line}", flush=True)
     return failed
 
 
@@ -137,6 +203,24 @@ def build_parser() -> argparse.ArgumentParser:
     tour.add_argument("--out", help="folder for the executed copies (default: $LAFR_CACHE/tour or ~/.cache/lafr/tour)")
     tour.add_argument("--notebooks-dir", help="folder of notebooks (default: ./notebooks)")
     tour.add_argument("--timeout", type=int, default=1800, help="seconds allowed per cell (default 1800)")
+    tour.add_argument(
+        "--set",
+        action="append",
+        metavar="NAME=VALUE",
+        help="change a profile value in every notebook (their `settings` parameter), e.g. --set resolution=256",
+    )
+    tour.add_argument(
+        "-p",
+        "--param",
+        action="append",
+        metavar="NAME=VALUE",
+        help="set a notebook parameter (a Python literal, else a string), e.g. -p n_faces=16",
+    )
+    tour.add_argument(
+        "--keep-going",
+        action="store_true",
+        help="run every cell even after one fails, and list each failing cell (the notebook still counts as failed)",
+    )
     tour.set_defaults(func=cmd_tour)
 
     pre = sub.add_parser(

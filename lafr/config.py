@@ -223,6 +223,11 @@ class Profile:
         unknown = set(changes) - {f.name for f in dataclasses.fields(self)}
         if unknown:
             raise ValueError(f"unknown profile field(s): {sorted(unknown)}")
+        # a list where the field holds a tuple (JSON and papermill have no tuples): the tuple
+        changes = {
+            k: tuple(v) if isinstance(v, list) and isinstance(getattr(self, k), tuple) else v
+            for k, v in changes.items()
+        }
         return dataclasses.replace(self, **changes)
 
     def as_dict(self) -> dict:

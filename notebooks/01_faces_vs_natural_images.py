@@ -62,6 +62,7 @@ if "google.colab" in sys.modules:
 # %% tags=["parameters"]
 # Parameters (papermill and `lafr tour` override these).
 profile = None  # None: the LAFR_PROFILE environment variable, else "tiny"
+settings = {}  # profile values to change, as `lafr tour --set`: e.g. {"resolution": 256} on a small GPU
 seed = 0
 
 # %%
@@ -72,7 +73,7 @@ import torch
 from lafr import analysis, data, degrade, synthetic, viz
 from lafr.config import get_profile
 
-cfg = get_profile(profile)
+cfg = get_profile(profile, **settings)
 torch.manual_seed(seed)
 torch.set_num_threads(max(1, torch.get_num_threads()))
 

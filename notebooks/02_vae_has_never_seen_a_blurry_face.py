@@ -69,10 +69,12 @@ if "google.colab" in sys.modules:
 # %% tags=["parameters"]
 # Parameters (papermill and `lafr tour` override these).
 profile = None  # None: the LAFR_PROFILE environment variable, else "tiny"
+settings = {}  # profile values to change, as `lafr tour --set`: e.g. {"resolution": 256} on a small GPU
 seed = 0
 n_faces = 64  # held-out faces to measure on
 n_reference = 300  # other HQ faces: the HQ latent distribution that LQ latents are compared with
 n_samples = 32  # faces to draw from the prior
+sample_steps = 50  # DDIM steps per drawn face (the prior's claims were checked at 50)
 # degradation strengths, from the mildest end of the preset (0.0) to its full range (1.0)
 strengths = [0.0, 0.25, 0.5, 0.75, 1.0]
 
@@ -88,7 +90,7 @@ from lafr import analysis, data, degrade, models, pretrain, regions, vae as vae_
 from lafr.config import get_profile
 from lafr.synthetic import HELDOUT_OFFSET, synthetic_face
 
-cfg = get_profile(profile)
+cfg = get_profile(profile, **settings)
 torch.manual_seed(seed)
 device = "cuda" if torch.cuda.is_available() else "cpu"
 base = models.load_base(cfg.base_model, prompt=cfg.prompt, device=device)
@@ -533,11 +535,11 @@ plt.show()
 # does nothing).
 
 # %%
-samples = pretrain.sample_faces(base, n=n_samples, steps=50, seed=seed)
+samples = pretrain.sample_faces(base, n=n_samples, steps=sample_steps, seed=seed)
 if samples.shape[-1] != cfg.resolution:
     samples = data.resize_square(samples, cfg.resolution)
 fig = viz.image_grid(
-    list(samples[:32]), ncols=8, size=1.1, suptitle="Samples from the pretrained prior (DDIM, 50 steps)"
+    list(samples[:32]), ncols=8, size=1.1, suptitle=f"Samples from the pretrained prior (DDIM, {sample_steps} steps)"
 )
 viz.save_figure(fig, "02_prior_samples")
 plt.show()

@@ -73,6 +73,7 @@ if "google.colab" in sys.modules:
 # %% tags=["parameters"]
 # Parameters (papermill and `lafr tour` override these).
 profile = None  # None: the LAFR_PROFILE environment variable, else "tiny"
+settings = {}  # profile values to change, as `lafr tour --set`: e.g. {"resolution": 256} on a small GPU
 seed = 0
 adapter_weights = None  # None: the profile's trained adapter (tiny: the committed toy adapter)
 ablation_weights = None  # None: the profile's skip-connection ablation (tiny: committed too)
@@ -89,7 +90,7 @@ import torch
 from lafr import adapter as adapter_mod, analysis, config, data, degrade, models, train, vae as vae_io, viz, widgets
 from lafr.config import get_profile
 
-cfg = get_profile(profile)
+cfg = get_profile(profile, **settings)
 torch.manual_seed(seed)
 device = "cuda" if torch.cuda.is_available() else "cpu"
 base = models.load_base(cfg.base_model, prompt=cfg.prompt, device=device)
@@ -285,7 +286,7 @@ print(
 )
 
 every = 50
-epochs = -(-live_steps // (len(z_lq) // cfg.stage1_batch_size))  # enough epochs for live_steps
+epochs = -(-live_steps // max(1, len(z_lq) // cfg.stage1_batch_size))  # enough epochs for live_steps
 live = {}
 for name, residual in (("paper form", False), ("with a skip from the LQ latent (ablation)", True)):
     start = time.perf_counter()

@@ -77,6 +77,7 @@ if "google.colab" in sys.modules:
 # %% tags=["parameters"]
 # Parameters (papermill and `lafr tour` override these).
 profile = None  # None: the LAFR_PROFILE environment variable, else "tiny"
+settings = {}  # profile values to change, as `lafr tour --set`: e.g. {"resolution": 256} on a small GPU
 seed = 0
 n_faces = 16  # faces (or people) per measurement (lower it on a small GPU in the paper profile)
 adapter_weights = None  # None: the profile's trained adapter (tiny: the committed toy adapter); section 9
@@ -91,7 +92,7 @@ from lafr import degrade, facenets, losses, pretrain_facenets, viz
 from lafr.config import get_profile
 from lafr.synthetic import HELDOUT_OFFSET, synthetic_face
 
-cfg = get_profile(profile)
+cfg = get_profile(profile, **settings)
 torch.manual_seed(seed)
 device = "cuda" if torch.cuda.is_available() else "cpu"
 size = cfg.resolution

@@ -74,6 +74,7 @@ if "google.colab" in sys.modules:
 # %% tags=["parameters"]
 # Parameters (papermill and `lafr tour` override these).
 profile = None  # None: the LAFR_PROFILE environment variable, else "tiny"
+settings = {}  # profile values to change, as `lafr tour --set`: e.g. {"resolution": 256} on a small GPU
 seed = 0
 n_faces = 128  # held-out faces the restorers are judged on (the manifests use 128)
 live_steps = 200  # stage-2 steps trained live in section 5 (the committed restorers had 1,500)
@@ -104,7 +105,7 @@ from lafr import (
 )
 from lafr.config import get_profile
 
-cfg = get_profile(profile)
+cfg = get_profile(profile, **settings)
 torch.manual_seed(seed)
 device = "cuda" if torch.cuda.is_available() else "cpu"
 adapter_weights = adapter_weights or cfg.adapter_weights

@@ -71,6 +71,7 @@ if "google.colab" in sys.modules:
 # %% tags=["parameters"]
 # Parameters (papermill and `lafr tour` override these).
 profile = None  # None: the LAFR_PROFILE environment variable, else "tiny"
+settings = {}  # profile values to change, as `lafr tour --set`: e.g. {"resolution": 256} on a small GPU
 seed = 0
 n_faces = 128  # held-out faces the restorers are judged on (notebook 05 and the manifests use 128)
 n_real = 8  # images per real benchmark restored in section 6 (None: the whole set, as the paper; FID needs it)
@@ -84,7 +85,7 @@ import torch
 from lafr import data, datasets, degrade, metrics, models, paper, pipeline, results as tables, train, viz
 from lafr.config import get_profile
 
-cfg = get_profile(profile)
+cfg = get_profile(profile, **settings)
 torch.manual_seed(seed)
 device = "cuda" if torch.cuda.is_available() else "cpu"
 restorer_weights = restorer_weights or cfg.restorer_weights

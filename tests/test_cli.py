@@ -68,6 +68,38 @@ def test_tour_runs_notebooks_and_fails_on_a_failing_one(tmp_path, capsys, monkey
     assert cli.main(["tour", str(nbs / "01_ok.ipynb"), "--out", str(out)]) == 0
 
 
+def test_tour_passes_settings_and_parameters_and_keeps_going(tmp_path, capsys, monkeypatch):
+    """--set reaches the notebooks' profile (a tuple value too), -p their parameters; --keep-going runs the
+    cells after a failed one and names every failing cell."""
+    monkeypatch.delenv("LAFR_PROFILE", raising=False)
+    nb = tmp_path / "01_claims.ipynb"
+    _notebook(nb, "")
+    body = nbformat.read(nb, as_version=4)
+    body.cells[0].source = "profile = None\nsettings = {}\nn_faces = 128"
+    body.cells[1:] = [
+        nbformat.v4.new_code_cell(
+            "from lafr.config import get_profile\ncfg = get_profile(profile, **settings)\n"
+            "assert cfg.resolution == 96 and cfg.eval_metrics == ('psnr', 'ssim'), cfg\n"
+            "assert n_faces == 4 and isinstance(n_faces, int)"
+        ),
+        nbformat.v4.new_code_cell("assert n_faces > 100, 'first claim'"),
+        nbformat.v4.new_code_cell("reached = True"),
+        nbformat.v4.new_code_cell("assert reached and n_faces > 200, 'second claim'"),
+    ]
+    nbformat.write(body, nb)
+    out = tmp_path / "out"
+    args = ["tour", str(nb), "--out", str(out), "--set", "resolution=96", "--set", "eval_metrics=psnr,ssim"]
+    code = cli.main([*args, "-p", "n_faces=4", "--keep-going"])
+    text = capsys.readouterr().out
+    assert code == 1 and "'resolution': 96" in text and "n_faces=4" in text
+    assert "cell 3 (assert n_faces > 100, 'first claim'): AssertionError: first claim" in text
+    assert "cell 5 (assert reached and n_faces > 200, 'second claim'): AssertionError: second claim" in text
+    assert "cell 2 " not in text and "cell 4 " not in text  # the settings and parameters arrived
+    assert cli.main([*args, "-p", "n_faces=4"]) == 1
+    text = capsys.readouterr().out
+    assert "first claim" in text and "second claim" not in text  # without --keep-going: stops at the first
+
+
 def _broken_folder(tmp_path):
     folder = tmp_path / "broken"
     folder.mkdir()
@@ -79,6 +111,9 @@ def _broken_folder(tmp_path):
 EXPECTED_FAILURES = {
     "missing notebook": (["tour", "{tmp}/missing.ipynb"], "notebook(s) not found"),
     "no notebooks": (["tour", "--notebooks-dir", "{tmp}/empty"], "no notebooks found"),
+    "tour with an unknown profile value": (["tour", "--set", "resolutio=96"], "'resolutio=96': expected NAME=VALUE"),
+    "tour with a wrong parameter": (["tour", "-p", "n faces=4"], "'n faces=4': expected NAME=VALUE"),
+    "tour with an unknown parameter": (["tour", "-p", "n_face=4"], "-p n_face: no such parameter in these notebooks"),
     "prior without a VAE": (["pretrain-toy", "--stage", "prior", "--out", "{tmp}/empty"], "holds no toy VAE"),
     "decoder without a VAE": (["pretrain-toy", "--stage", "decoder", "--out", "{tmp}/empty"], "holds no toy VAE"),
     "resume without --stage prior": (["pretrain-toy", "--resume", "--out", "{tmp}/empty"], "use it with --stage prior"),

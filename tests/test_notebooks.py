@@ -30,3 +30,14 @@ def test_header_and_readme_state_the_same_runtime(path):
 def test_notebooks_do_not_use_the_developers_shared_folder(path):
     text = path.read_text()
     assert "../shared" not in text and "shared_faces_dir" not in text, path.name
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_the_parameters_cell_takes_the_profile_and_its_settings(path):
+    """`lafr tour --profile/--set` and papermill set `profile` and `settings`; the notebook's profile uses both."""
+    cells = nbformat.read(path, as_version=4).cells
+    params = [c for c in cells if "parameters" in c.metadata.get("tags", [])]
+    assert len(params) == 1, f"{path.name}: one cell tagged parameters"
+    assert re.search(r"^profile = None\b", params[0].source, re.M), path.name
+    assert re.search(r"^settings = \{\}", params[0].source, re.M), path.name
+    assert any("cfg = get_profile(profile, **settings)" in c.source for c in cells if c.cell_type == "code"), path.name
