@@ -138,3 +138,13 @@ def vgg16(torch_home: Path, seed: int = 0) -> None:
     target = torch_home / "hub" / "checkpoints" / "vgg16-397923af.pth"
     target.parent.mkdir(parents=True, exist_ok=True)
     torch.save(build().state_dict(), target)
+
+
+def resnet50(torch_home: Path, seed: int = 0) -> None:
+    """torchvision's ResNet-50 ImageNet file (IMAGENET1K_V2) in torch's hub cache: notebook 01's feature network."""
+    from torchvision.models import ResNet50_Weights, resnet50 as build
+
+    torch.manual_seed(seed)
+    target = torch_home / "hub" / "checkpoints" / ResNet50_Weights.IMAGENET1K_V2.url.rsplit("/", 1)[1]
+    target.parent.mkdir(parents=True, exist_ok=True)
+    torch.save(build().state_dict(), target)

@@ -4,78 +4,37 @@ A server on 127.0.0.1 (``tests/localhub.py``) stands in for huggingface.co: it s
 at its pinned commit, IP-Adapter's CLIP image encoder and SadTalker's ``epoch_20.pth``, all at the
 paper's architecture with random weights (``tests/standins.py``), and three FFHQ shards whose drawn
 faces are synthetic.  The files that do not come from the Hub are put where lafr and torch look for
-them: the judges' weights in lafr's network cache, VGG-16 in torch's hub cache, CelebA-Test's HQ
-faces in lafr's dataset cache.  Then the commands a user types run in fresh processes with
-``HF_ENDPOINT`` set and empty caches: ``lafr train-adapter`` and ``lafr train-lora`` with
-``--profile paper`` (each stopped and resumed once), ``lafr restore`` and ``lafr evaluate``.  The
-working size is cut to 128 px and the training to a few steps (``--set``); everything else is the
-paper profile's.  Random weights learn nothing: this checks the route (files, layouts, revisions,
-loaders, resumption), never the quality.  About 4 minutes and 16 GB of memory on 2 CPU cores.
+them (``tests/rehearsal.py``): the judges' weights in lafr's network cache, VGG-16 in torch's hub
+cache, the benchmarks' faces in lafr's dataset cache.  Then the commands a user types run in fresh
+processes with ``HF_ENDPOINT`` set and empty caches: ``lafr train-adapter`` and ``lafr train-lora``
+with ``--profile paper`` (each stopped and resumed once), ``lafr restore`` and ``lafr evaluate``.
+The working size is cut to 128 px and the training to a few steps (``--set``); everything else is
+the paper profile's.  Random weights learn nothing: this checks the route (files, layouts,
+revisions, loaders, resumption), never the quality.  The false cases (a missing Hub file, a moved
+revision, a benchmark zip that fails its checksum, a refusing Hub) go through the same server.
+About 4 minutes on 2 CPU cores; the stand-ins are made in a child process.  The notebooks' rehearsal
+is ``test_rehearsal_notebooks.py``.
 """
 
 import json
-import os
 import shutil
 import subprocess
 import sys
 
-import numpy as np
 import pytest
-import standins
-from localhub import ffhq_shard, folder_files
+import rehearsal
 
-from lafr import config, datasets
+from lafr import config
+from lafr.datasets import DATASETS
 from lafr.synthetic import synthetic_face
 
 PAPER = config.PAPER
 SMALL = ["--set", "resolution=128", "--set", "train_images=8", "--views", "1", "--eval-faces", "2", "--device", "cpu"]
 
 
-@pytest.fixture(scope="module")
-def world(tmp_path_factory):
-    """The stand-ins on disk, once for the module; the server and caches are made per test."""
-    root = tmp_path_factory.mktemp("hub-standins")
-    standins.sd21_base(root / "sd21")
-    standins.ip_adapter_image_encoder(root / "ip-adapter")
-    standins.d3dfr_checkpoint(root / "sadtalker" / "epoch_20.pth")
-    yield root
-    shutil.rmtree(root, ignore_errors=True)  # about 8 GB: not left for pytest's kept temporary folders
-
-
 @pytest.fixture
 def hub(world, server, tmp_path):
-    revision = PAPER.base_model_revision
-    server.repos[("", PAPER.base_model)] = (revision, folder_files(world / "sd21"))
-    server.repos[("", PAPER.identity_net)] = ("1" * 40, folder_files(world / "ip-adapter"))
-    server.repos[("", PAPER.structure_net)] = ("2" * 40, folder_files(world / "sadtalker"))
-    ids = datasets.ffhq_draw(8)
-    faces = {i: (synthetic_face(0, i, 128)[0].permute(1, 2, 0).numpy() * 255).round().astype(np.uint8) for i in ids}
-    shard = datasets.DATASETS["ffhq"].shards
-    commit = shard["url"].split("/resolve/")[1].split("/")[0]
-    server.repos[("datasets", "gaunernst/ffhq-1024-wds")] = (
-        commit,
-        {f"{k * 1000:05d}.tar": ffhq_shard(k * 1000, faces=faces) for k in sorted({i // 1000 for i in ids})},
-    )
-    cache = tmp_path / "cache"
-    standins.judges_files(cache / "networks")
-    standins.vgg16(tmp_path / "torch")
-    celeba = cache / "celeba_test" / "celeba_512_validation"  # the dataset cache as a finished download leaves it
-    from lafr import data
-
-    for i in range(4):
-        data.save_image(synthetic_face(7, 1000 + i, 512)[0], celeba / f"{i:08d}.png")
-    (cache / "celeba_test" / ".complete").write_text("ok\n")
-    env = {k: v for k, v in os.environ.items() if k not in ("LAFR_OFFLINE", "HF_HUB_OFFLINE", "LAFR_BASE_MODEL")}
-    env.update(
-        HF_ENDPOINT=server.url,
-        HF_HOME=str(tmp_path / "hf"),
-        HF_HUB_DISABLE_XET="1",
-        TORCH_HOME=str(tmp_path / "torch"),
-        LAFR_CACHE=str(cache),
-        LAFR_FIGURES=str(tmp_path / "figures"),
-        PYTHONUNBUFFERED="1",
-    )
-    server.env = env
+    server.env = rehearsal.stock(server, world, tmp_path, benchmark_faces=4)
     yield server
     shutil.rmtree(tmp_path / "hf", ignore_errors=True)  # the Hub cache's copy of the stand-ins
 
@@ -130,8 +89,9 @@ def test_the_paper_route_end_to_end(hub, tmp_path):
     assert {"deg", "lmd", "psnr"} <= set(header) and len(rows) >= 3
 
 
-def test_a_missing_file_a_moved_revision_and_a_refusing_hub_are_named(hub, tmp_path):
-    """The false cases, through the same commands: each stops with an error that names what is wrong."""
+def test_a_missing_file_a_moved_revision_a_wrong_checksum_and_a_refusing_hub_are_named(hub, tmp_path):
+    """The false cases, through the same commands and functions: each stops with an error that names what is
+    wrong."""
     stage1 = ["train-adapter", "--profile", "paper", *SMALL, "--set", "stage1_epochs=1", "--out", str(tmp_path / "a")]
     files = hub.repos[("", PAPER.identity_net)][1]
     del files["models/image_encoder/model.safetensors"]  # IP-Adapter's image encoder without its weights
@@ -149,6 +109,19 @@ def test_a_missing_file_a_moved_revision_and_a_refusing_hub_are_named(hub, tmp_p
         and f"at revision {commit}" in out.stderr
         and "Manojb/stable-diffusion-2-1-base" in out.stderr
     )
+
+    # a benchmark zip of the registry's size but not its bytes (zeros, a sparse file): its SHA-256 refuses it
+    remote = DATASETS["webphoto_test"].files[0]
+    fake = tmp_path / remote.filename
+    with open(fake, "wb") as f:
+        f.truncate(remote.size)
+    commit = remote.url.split("/resolve/")[1].split("/")[0]
+    hub.repos[("datasets", "chaofengc/FaceSRDatasets")] = (commit, {remote.filename: fake})
+    shutil.rmtree(tmp_path / "cache" / "webphoto_test")
+    code = "from lafr import data; data.real_lq_faces('webphoto_test', n=2)"  # notebook 06's call
+    out = subprocess.run([sys.executable, "-c", code], env=hub.env, capture_output=True, text=True, timeout=300)
+    assert out.returncode != 0 and f"{remote.filename}: checksum mismatch" in out.stderr, out.stderr[-2000:]
+    assert "file discarded" in out.stderr and not list((tmp_path / "cache" / "webphoto_test").glob("*.zip*"))
 
     hub.refuse = 503
     shutil.rmtree(tmp_path / "cache" / "ffhq", ignore_errors=True)
