@@ -71,7 +71,10 @@ CLAIMS: dict[str, tuple[str, ...]] = {
         "# Claim: live training lowers the loss:",  # live_steps=2
         "# Claims, on held-out faces: the full method beats the LQ photo",  # a 1-step restorer
     ),
-    "06": (),
+    "06": (
+        "# Claims, on real photos: the identity angle ranks the same",  # a random-weight ArcFace judge
+        "# Claims, on held-out faces: the full method beats the LQ photo",  # a 1-step restorer
+    ),
 }
 
 
