@@ -18,6 +18,7 @@ import functools
 import io
 import math
 import socket
+import urllib.parse
 import warnings
 from pathlib import Path
 
@@ -36,23 +37,27 @@ class Unavailable(RuntimeError):
 
 
 @functools.cache
-def _reachable(host: str = "huggingface.co", timeout: float = 3.0) -> bool:
-    """Whether a TLS connection to ``host`` opens (asked once per process)."""
+def _reachable(endpoint: str, timeout: float = 3.0) -> bool:
+    """Whether a connection to the Hub at ``endpoint`` opens (huggingface.co, or the mirror or local
+    copy that ``HF_ENDPOINT`` names; asked once per process and endpoint)."""
+    url = urllib.parse.urlsplit(endpoint)
     try:
-        socket.create_connection((host, 443), timeout=timeout).close()
+        port = url.port or (443 if url.scheme == "https" else 80)
+        socket.create_connection((url.hostname, port), timeout=timeout).close()
         return True
-    except OSError:
+    except (OSError, ValueError, TypeError):  # no answer; a malformed endpoint has no host or port to ask
         return False
 
 
 @contextlib.contextmanager
 def quiet_downloads():
-    """Silence download chatter, and put the Hugging Face Hub client in offline mode when the Hub
-    cannot be reached (else timm retries each file for half a minute before giving up)."""
+    """Silence download chatter, and put the Hugging Face Hub client in offline mode when the Hub it
+    asks (``HF_ENDPOINT`` where set) cannot be reached (else timm retries each file for half a minute
+    before giving up)."""
     import huggingface_hub.constants as hub
 
     was = hub.HF_HUB_OFFLINE
-    hub.HF_HUB_OFFLINE = was or not _reachable()
+    hub.HF_HUB_OFFLINE = was or not _reachable(hub.ENDPOINT)
     try:
         with warnings.catch_warnings(), contextlib.redirect_stderr(io.StringIO()):
             warnings.simplefilter("ignore")

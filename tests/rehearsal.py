@@ -1,11 +1,12 @@
 """The world of the paper-profile rehearsals (``test_rehearsal.py``, ``test_rehearsal_notebooks.py``).
 
 ``build_world`` writes the Hub's large stand-ins once (SD 2.1 base, IP-Adapter's image encoder,
-SadTalker's ``epoch_20.pth``: the paper's architectures with random weights, about 8 GB), in a child
-process so that the test's own process never holds them.  ``stock`` puts them on a local imitation
-of the Hub (``localhub.serve``), with three FFHQ shards of synthetic faces, and fills the places lafr
-and torch look in for what does not come from the Hub: the judges' weights in lafr's network cache,
-VGG-16 and ResNet-50 in torch's hub cache, and the benchmarks (CelebA-Test, LFW-Test, WebPhoto-Test,
+SadTalker's ``epoch_20.pth``, pyiqa's metric weights and timm's ViT for MANIQA: the real architectures
+with random weights, about 10 GB), in a child process so that the test's own process never holds them.
+``stock`` puts them on a local imitation of the Hub (``localhub.serve``), with three FFHQ shards of
+synthetic faces, and fills the places lafr and torch look in for what does not come from the Hub: the
+judges' weights in lafr's network cache, torchvision's VGG-16, AlexNet and ResNet-50 in torch's hub
+cache, clean-fid's FFHQ statistics in pyiqa's, and the benchmarks (CelebA-Test, LFW-Test, WebPhoto-Test,
 Wider-Test, the ImageNet samples) in lafr's dataset cache as a finished download leaves them: their
 pinned checksums are the real zips', which no stand-in can have (``test_rehearsal.py`` serves one, and
 checks that its checksum stops it).  It returns the environment a user's process would have: ``HF_ENDPOINT`` at
@@ -13,6 +14,7 @@ the server and empty caches.
 """
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -32,7 +34,9 @@ def build_world(root: Path) -> Path:
     code = (
         "import sys; from pathlib import Path; import standins; root = Path(sys.argv[1]); "
         "standins.sd21_base(root / 'sd21'); standins.ip_adapter_image_encoder(root / 'ip-adapter'); "
-        "standins.d3dfr_checkpoint(root / 'sadtalker' / 'epoch_20.pth')"
+        "standins.d3dfr_checkpoint(root / 'sadtalker' / 'epoch_20.pth'); "
+        "standins.vgg16(root / 'torch'); standins.alexnet(root / 'torch'); standins.resnet50(root / 'torch'); "
+        "standins.iqa_weights(root / 'iqa', root / 'torch')"
     )
     subprocess.run([sys.executable, "-c", code, str(root)], cwd=HERE, check=True, timeout=1200)
     return root
@@ -63,12 +67,17 @@ def stock(server, world: Path, tmp: Path, benchmark_faces: int = 8) -> dict:
         commit,
         {f"{k * 1000:05d}.tar": ffhq_shard(k * 1000, faces=faces) for k in sorted({i // 1000 for i in ids})},
     )
+    for folder in sorted((world / "iqa").glob("*/*")):  # pyiqa's weights, and timm's ViT for MANIQA
+        server.repos[("", folder.relative_to(world / "iqa").as_posix())] = ("3" * 40, folder_files(folder))
     import standins  # small files only: made in this process
 
     cache = tmp / "cache"
     standins.judges_files(cache / "networks")
-    standins.vgg16(tmp / "torch")
-    standins.resnet50(tmp / "torch")
+    shutil.copytree(world / "torch", tmp / "torch", dirs_exist_ok=True)  # VGG-16, AlexNet, ResNet-50
+    # clean-fid's FFHQ statistics (FID-F) come from its authors' site, not the Hub: put where pyiqa keeps them
+    stats = tmp / "torch" / "hub" / "pyiqa" / "ffhq_clean_trainval70k_1024.npz"
+    stats.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(stats, mu=np.zeros(2048), sigma=np.eye(2048))
     n = benchmark_faces
     _benchmark(cache, "celeba_test", {"hq": n, "lq": n})
     for name in ("lfw_test", "webphoto_test", "wider_test"):

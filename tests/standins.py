@@ -148,3 +148,80 @@ def resnet50(torch_home: Path, seed: int = 0) -> None:
     target = torch_home / "hub" / "checkpoints" / ResNet50_Weights.IMAGENET1K_V2.url.rsplit("/", 1)[1]
     target.parent.mkdir(parents=True, exist_ok=True)
     torch.save(build().state_dict(), target)
+
+
+def alexnet(torch_home: Path, seed: int = 0) -> None:
+    """torchvision's AlexNet ImageNet file in torch's hub cache: the backbone of pyiqa's LPIPS (the metric)."""
+    from torchvision.models import AlexNet_Weights, alexnet as build
+
+    torch.manual_seed(seed)
+    target = torch_home / "hub" / "checkpoints" / AlexNet_Weights.IMAGENET1K_V1.url.rsplit("/", 1)[1]
+    target.parent.mkdir(parents=True, exist_ok=True)
+    torch.save(build().state_dict(), target)
+
+
+# pyiqa's metrics whose files it fetches from chaofengc/IQA-PyTorch-Weights (lafr.metrics's names)
+IQA_METRICS = ("lpips", "dists", "fid", "niqe", "musiq", "maniqa")
+ARCH_MODULES = ("lpips_arch", "dists_arch", "inception", "fid_arch", "niqe_arch", "musiq_arch", "maniqa_arch")
+
+
+def iqa_weights(root: Path, torch_home: Path, metrics=IQA_METRICS, seed: int = 0) -> dict[str, Path]:
+    """The files pyiqa fetches from the Hub for ``metrics``, random weights, each in ``root/<repository>/``
+    under the name pyiqa asks for: ``chaofengc/IQA-PyTorch-Weights``, and for MANIQA timm's ViT-B/8
+    (``timm/vit_base_patch8_224.augreg2_in21k_ft_in1k``, ``model.safetensors``).  Returns {repository: folder}.
+
+    Each metric is built once by pyiqa itself, with its two loaders recorded instead of run: every
+    network pyiqa would load a file into is saved under that file's name (under ``weight_keys`` where
+    pyiqa reads one), and NIQE's ``.mat`` gets random statistics of its 36 features.  torchvision's
+    backbones come from ``torch_home``'s hub cache (``alexnet``, ``vgg16``), so they must be there first."""
+    import contextlib
+    import importlib
+    from unittest import mock
+
+    import numpy as np
+    import pyiqa
+    import scipy.io
+    import timm
+    from safetensors.torch import save_file
+
+    from lafr.metrics import PYIQA_NAMES
+
+    torch.manual_seed(seed)
+    folder = root / "chaofengc" / "IQA-PyTorch-Weights"
+    folder.mkdir(parents=True, exist_ok=True)
+    torch.hub.set_dir(str(torch_home / "hub"))
+
+    def load_network(net, url, strict=True, weight_keys=None):
+        state = net.state_dict()
+        torch.save({weight_keys: state} if weight_keys else state, folder / url.rsplit("/", 1)[1])
+
+    def file_from_url(url, *args, **kwargs):
+        target = folder / url.rsplit("/", 1)[1]
+        if target.suffix == ".mat":  # NIQE's pristine model: the mean and covariance of 36 features
+            a = np.random.default_rng(seed).normal(size=(36, 36))
+            scipy.io.savemat(target, {"mu_prisparam": np.zeros((1, 36)), "cov_prisparam": a @ a.T + np.eye(36)})
+        return str(target)
+
+    vit, build = {}, timm.create_model
+
+    def create_model(name, pretrained=False, **kwargs):  # MANIQA's ViT: built without weights, its file kept
+        model = build(name, pretrained=False, **kwargs)
+        vit[model.pretrained_cfg["hf_hub_id"]] = model
+        return model
+
+    archs = [importlib.import_module(f"pyiqa.archs.{m}") for m in ARCH_MODULES]
+    loaders = {"load_pretrained_network": load_network, "load_file_from_url": file_from_url}
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(mock.patch.object(timm, "create_model", create_model))
+        for module in archs:
+            for name, recorder in loaders.items():
+                if hasattr(module, name):
+                    stack.enter_context(mock.patch.object(module, name, recorder))
+        for name in metrics:
+            pyiqa.create_metric(PYIQA_NAMES[name], device=torch.device("cpu"))
+    repos = {"chaofengc/IQA-PyTorch-Weights": folder}
+    for hub_id, model in vit.items():
+        repos[hub_id] = root / hub_id
+        repos[hub_id].mkdir(parents=True, exist_ok=True)
+        save_file(model.state_dict(), repos[hub_id] / "model.safetensors")
+    return repos

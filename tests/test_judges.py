@@ -115,3 +115,28 @@ def test_measured_faces_are_all_for_whole_face_judges_and_dlibs_finds_for_dlibs(
     ref = dlib.reference(faces)
     assert dlib.measured(ref) == [0]
     assert "Deg, LMD left empty" in " ".join(dlib.evaluate(faces, ref).notes)
+
+
+def test_downloads_go_offline_only_when_the_hub_in_use_cannot_be_reached(server):
+    """``quiet_downloads`` asks the Hub that ``HF_ENDPOINT`` names (a mirror, a local copy), not
+    huggingface.co: a reachable mirror keeps timm's and the Hub client's downloads on, a closed one
+    turns them off quickly.  Fresh processes, since huggingface_hub reads the variable at import."""
+    import os
+    import socket
+    import subprocess
+    import sys
+
+    code = (
+        "import huggingface_hub.constants as hub; from lafr.judges import quiet_downloads\n"
+        "with quiet_downloads(): print('offline' if hub.HF_HUB_OFFLINE else 'online')"
+    )
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{s.getsockname()[1]}"
+    said = {}
+    for name, endpoint in (("mirror", server.url), ("closed", closed)):
+        env = {**os.environ, "HF_ENDPOINT": endpoint, "HF_HUB_OFFLINE": "0"}
+        out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+        assert out.returncode == 0, out.stderr[-2000:]
+        said[name] = out.stdout.strip()
+    assert said == {"mirror": "online", "closed": "offline"}

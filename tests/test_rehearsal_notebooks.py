@@ -91,7 +91,7 @@ def trained(world, tmp_path_factory):
     """The notebooks' folder, with the paper profile's adapters and restorers trained into its runs/."""
     tmp = tmp_path_factory.mktemp("rehearsal-notebooks")
     with serve() as srv:
-        env = rehearsal.stock(srv, world, tmp)
+        env = rehearsal.stock(srv, world, tmp, benchmark_faces=16)  # notebook 02 reads 2 * n_faces + n_reference
         folder = tmp / "notebooks"
         folder.mkdir()
         for nb in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"):
