@@ -116,6 +116,7 @@ def cmd_train_adapter(args) -> int:
     import json
 
     import torch
+    from accelerate import PartialState
 
     from lafr import models, train
 
@@ -136,6 +137,8 @@ def cmd_train_adapter(args) -> int:
     adapter, history = train.train_adapter(
         cfg, z_lq, z_hq, args.out, resume=args.resume, stop_after=args.stop_after, adapter_overrides=overrides
     )
+    if not PartialState().is_main_process:  # several processes (accelerate launch): the main one judges and reports
+        return 0
     if not (Path(args.out) / "adapter").is_dir():  # train_adapter saves the adapter only when it finishes
         print(f"stopped after step {history[-1]['step'] if history else 0}; continue with --resume")
         return 0
@@ -181,6 +184,7 @@ def cmd_train_lora(args) -> int:
     import json
 
     import torch
+    from accelerate import PartialState
 
     from lafr import adapter as adapter_mod, data, losses, models, pipeline, train, unet as unet_mod
 
@@ -240,6 +244,8 @@ def cmd_train_lora(args) -> int:
         mixed_precision=args.mixed_precision,
         gradient_checkpointing=args.gradient_checkpointing,
     )
+    if not PartialState().is_main_process:  # several processes (accelerate launch): the main one judges and reports
+        return 0
     if not (Path(args.out) / "system").is_dir():
         print(f"stopped after step {history[-1]['step'] if history else 0}; continue with --resume")
         return 0

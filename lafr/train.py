@@ -178,6 +178,8 @@ def train_adapter(
         if not ckpt.exists():
             raise FileNotFoundError(f"{ckpt}: no checkpoint to resume from")
         state = {"usage": [0] * adapter.config.codebook_size, **load_checkpoint(ckpt, adapter, optimizer)}
+        if not accelerator.is_main_process:  # the checkpoint holds every process's usage, summed: count it once
+            state["usage"] = [0] * adapter.config.codebook_size
     adapter, optimizer = accelerator.prepare(adapter, optimizer)
     model = accelerator.unwrap_model(adapter)
 
@@ -214,24 +216,28 @@ def train_adapter(
         optimizer.step()
         step += 1
         if reseed_every and step % reseed_every == 0 and step <= total // 2:
-            with torch.no_grad():
-                features = model.extractor(x)
+            with torch.no_grad():  # the whole batch's features, in process order: what one process would see
+                features = accelerator.gather(model.extractor(x))
             counts = accelerator.reduce(usage.to(accelerator.device), reduction="sum").cpu()  # all processes' usage
             reseed_dead_entries(model, features, counts, torch.Generator().manual_seed(seed * 7919 + step))
             if world > 1:  # every process must hold the same codebook: take the main process's
                 torch.distributed.broadcast(model.codebook.data, src=0)
             usage.zero_()
-        history.append({"step": step, "epoch": epoch, "loss": float(loss.detach())})
+        # the loss of the whole batch (every process's share), as one process with that batch would log it
+        history.append({"step": step, "epoch": epoch, "loss": float(accelerator.reduce(loss.detach(), "mean"))})
+        if step % checkpoint_every == 0 or step == total or step == stop_after:
+            summed = accelerator.reduce(usage.to(accelerator.device), reduction="sum").cpu()  # every process's
+            if accelerator.is_main_process:
+                save_checkpoint(ckpt, model, optimizer, {"step": step, "usage": summed.tolist()})
         if accelerator.is_main_process:
             with open(log_path, "a", newline="") as f:
                 csv.writer(f).writerow([step, epoch, f"{history[-1]['loss']:.6f}"])
-            if step % checkpoint_every == 0 or step == total or step == stop_after:
-                save_checkpoint(ckpt, model, optimizer, {"step": step, "usage": usage.tolist()})
         bar.update(1)
         bar.set_postfix(loss=f"{history[-1]['loss']:.4f}")
     bar.close()
     if step >= total and accelerator.is_main_process:
         model.save_pretrained(out / "adapter")
+    accelerator.wait_for_everyone()  # no process returns before the main one has saved
     return model, history
 
 
@@ -394,7 +400,9 @@ def train_lora(
                 optimizer.step()  # a no-op until the last micro-batch of an accumulation
                 optimizer.zero_grad(set_to_none=True)
             step += 1
-            history.append({"step": step, "epoch": epoch, **{t: float(losses[t].detach()) for t in terms}})
+            # each term over the whole batch (every process's share), as one process with that batch would log it
+            logged = accelerator.reduce(torch.stack([losses[t].detach().float() for t in terms]), "mean")
+            history.append({"step": step, "epoch": epoch, **dict(zip(terms, logged.tolist()))})
             if accelerator.is_main_process:
                 with open(log_path, "a", newline="") as f:
                     csv.writer(f).writerow([step, epoch] + [f"{history[-1][t]:.6f}" for t in terms])
@@ -407,6 +415,7 @@ def train_lora(
         pipe.unet = plain_unet
     if step >= steps and accelerator.is_main_process:
         pipe.save_pretrained(out / "system", adapter_name=adapter_name, lora_dtype=lora_dtype)
+    accelerator.wait_for_everyone()  # no process returns before the main one has saved
     return history
 
 
