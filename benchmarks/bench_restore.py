@@ -9,10 +9,13 @@ What each level runs per call (the prompt and timestep are fixed, Sec. 3.1):
   pruned    UNet with the time embedding and the prompt embedding stored (the paper's)
   folded    also time_emb_proj and the cross-attention keys and values stored (ours)
 Every level also runs the VAE encoder, the adapter and the VAE decoder. Ratios are the unpruned
-time over each level's (above 1: faster). On CUDA it also prints batched throughput and peak memory,
-and the peak memory of one stage-2 training step at the given size (LoRA rank 4, gradient
-checkpointing, the given dtype), whose target is to fit a 16 GB GPU. Timings are medians of
---repeats runs after one warm-up; run on idle cores.
+time over each level's (above 1: faster). The levels are timed in interleaved rounds (each round
+runs all three, in a rotated order), so that a slow spell of the machine falls on all of them; the
+medians come with the fastest and slowest round, and folded is compared with pruned round by
+round. The three levels share one copy of the weights. On CUDA it also prints batched throughput
+and peak memory, and the peak memory of one stage-2 training step at the given size (LoRA rank 4,
+gradient checkpointing, the given dtype), whose target is to fit a 16 GB GPU. Timings are medians of
+--repeats rounds after one warm-up; run on idle cores.
 """
 
 import argparse
@@ -44,18 +47,42 @@ def build(sd21: bool, device, dtype):
     return vae, unet, adapter, (text, ids), prompt
 
 
-def timed(fn, repeats: int, device) -> float:
+def once(fn, device) -> float:
+    """Seconds for one call of ``fn`` (the GPU's queue emptied before and after)."""
+    if str(device).startswith("cuda"):
+        torch.cuda.synchronize()
+    start = time.perf_counter()
     fn()
-    times = []
-    for _ in range(repeats):
-        if str(device).startswith("cuda"):
-            torch.cuda.synchronize()
-        start = time.perf_counter()
+    if str(device).startswith("cuda"):
+        torch.cuda.synchronize()
+    return time.perf_counter() - start
+
+
+def timed(fn, repeats: int, device) -> float:
+    """Median seconds of ``repeats`` calls after one warm-up."""
+    fn()
+    return statistics.median(once(fn, device) for _ in range(repeats))
+
+
+def interleaved(fns: dict, rounds: int, device) -> dict[str, list[float]]:
+    """Each function's seconds in each of ``rounds`` rounds, after one warm-up of each. Every round
+    runs them all, each round in a rotated order, so that a slow spell of the machine (another
+    process, heat, memory) falls on every level alike instead of on whichever was timed last."""
+    for fn in fns.values():
         fn()
-        if str(device).startswith("cuda"):
-            torch.cuda.synchronize()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    times = {name: [] for name in fns}
+    names = list(fns)
+    for r in range(rounds):
+        for name in names[r % len(names) :] + names[: r % len(names)]:
+            times[name].append(once(fns[name], device))
+    return times
+
+
+def shared_copy(module):
+    """A copy of ``module``'s layers that shares its weights (pruning replaces layers, never weights):
+    three pruning levels of SD 2.1's UNet then take the memory of one."""
+    memo = {id(t): t for t in (*module.parameters(), *module.buffers())}
+    return copy.deepcopy(module, memo)
 
 
 def main():
@@ -90,14 +117,19 @@ def main():
 
         return run
 
-    pruned, folded = copy.deepcopy(unet), copy.deepcopy(unet)
+    pruned, folded = shared_copy(unet), shared_copy(unet)
     unet_mod.prune_unet(pruned, prompt, args.timestep)
     unet_mod.prune_unet(folded, prompt, args.timestep, fold=True)
-    rows = {
-        "unpruned": timed(restore(unet, per_call_prompt=text is not None), args.repeats, args.device),
-        "pruned (paper)": timed(restore(pruned), args.repeats, args.device),
-        "pruned + folded": timed(restore(folded), args.repeats, args.device),
-    }
+    times = interleaved(
+        {
+            "unpruned": restore(unet, per_call_prompt=text is not None),
+            "pruned (paper)": restore(pruned),
+            "pruned + folded": restore(folded),
+        },
+        args.repeats,
+        args.device,
+    )
+    rows = {name: statistics.median(t) for name, t in times.items()}
 
     def adapter_only():
         with torch.no_grad():
@@ -116,11 +148,20 @@ def main():
     what = "SD 2.1 architecture, random weights" if args.sd21 else "toy models"
     print(f"{what}; {size} x {size}, batch {args.batch}, {args.dtype}, {args.device}, torch {torch.__version__}")
     params = unet_mod.parameter_table(unet, text_encoder=text[0] if text else 0)
+    print(f"  median of {args.repeats} interleaved rounds [fastest, slowest]; speed-up over unpruned; parameters")
     for (name, seconds), count in zip(rows.items(), params.values()):
+        low, high = min(times[name]), max(times[name])
         print(
-            f"  {name:<16} {seconds * 1000:9.1f} ms  {rows['unpruned'] / seconds:5.2f}x   {count / 1e6:8.1f}M "
-            "parameters"
+            f"  {name:<16} {seconds * 1000:9.1f} ms [{low * 1000:.1f}, {high * 1000:.1f}]  "
+            f"{rows['unpruned'] / seconds:5.2f}x   {count / 1e6:8.1f}M parameters"
         )
+    # folded against pruned, round by round: each round ran both within seconds of each other
+    ratio = sorted(p / f for p, f in zip(times["pruned (paper)"], times["pruned + folded"]))
+    faster = sum(r > 1 for r in ratio)
+    print(
+        f"  folded / pruned, per round: pruned's time over folded's {statistics.median(ratio):.3f} "
+        f"[{ratio[0]:.3f}, {ratio[-1]:.3f}]; folded faster in {faster} of {len(ratio)} rounds"
+    )
     print(
         f"  adapter alone    {adapter_s * 1000:9.1f} ms  ({100 * adapter_s / rows['pruned + folded']:.1f}% of a "
         "folded restoration)"
