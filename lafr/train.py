@@ -299,6 +299,14 @@ def stage2_inputs(
     )
 
 
+def stage2_losses(pipe, loss_fn, z: torch.Tensor, hq: torch.Tensor) -> dict[str, torch.Tensor]:
+    """One forward pass of stage 2: aligned latents ``z`` -> the UNet once -> the frozen decoder ->
+    ``loss_fn`` (a ``MultilevelLoss``) against the HQ faces ``hq`` in [-1, 1].  ``train_lora`` takes a
+    step on its ``total``; ``benchmarks/predict_gpu.py`` runs it to predict a step's memory and FLOPs.
+    Taught in notebook 05."""
+    return loss_fn(pipe.decode(pipe.denoise(z), clamp=False), hq)
+
+
 def train_lora(
     cfg,
     pipe,
@@ -394,8 +402,7 @@ def train_lora(
             z = z_in[idx].to(accelerator.device)
             hq = hq_u8[idx % len(hq_u8)].to(accelerator.device).float() / 127.5 - 1
             with accelerator.accumulate(unet), accelerator.autocast():
-                restored = pipe.decode(pipe.denoise(z), clamp=False)
-                losses = loss_fn(restored, hq)
+                losses = stage2_losses(pipe, loss_fn, z, hq)
                 accelerator.backward(losses["total"])  # divided by grad_accum
                 optimizer.step()  # a no-op until the last micro-batch of an accumulation
                 optimizer.zero_grad(set_to_none=True)
