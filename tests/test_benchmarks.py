@@ -1,18 +1,25 @@
 """The benchmarks' own machinery (their numbers are printed, never asserted): the interleaved timing
-and the weight-sharing copies of ``benchmarks/bench_restore.py``."""
+and the weight-sharing copies of ``benchmarks/bench_restore.py``, and the fake-tensor prediction of
+``benchmarks/predict_gpu.py``."""
 
 import importlib.util
 from pathlib import Path
 
 import torch
 
-from lafr import models, unet as unet_mod
+from lafr import config, models, unet as unet_mod
 
-spec = importlib.util.spec_from_file_location(
-    "bench_restore", Path(__file__).resolve().parents[1] / "benchmarks" / "bench_restore.py"
-)
-bench = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(bench)
+
+def _load(name: str):
+    spec = importlib.util.spec_from_file_location(
+        name, Path(__file__).resolve().parents[1] / "benchmarks" / f"{name}.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+bench = _load("bench_restore")
 
 
 def test_interleaved_rounds_run_every_level_in_a_rotated_order():
@@ -40,3 +47,19 @@ def test_a_shared_copy_is_pruned_alone_and_keeps_the_weights_in_one_place():
     assert torch.equal(before, after) and torch.allclose(out, before, atol=1e-5)
     kept = {p.data_ptr() for p in unet.parameters()}
     assert all(p.data_ptr() in kept for p in folded.parameters())  # no weight was copied
+
+
+def test_the_gpu_prediction_holds_every_weight_of_the_restorer_and_gives_every_part_its_flops():
+    """A restoration at SD 2.1's size (64 px, so that it is quick): the predicted peak holds exactly the
+    bytes of the VAE's, the UNet's (LoRA included) and the adapter's weights, and nearly every FLOP
+    belongs to one of the four parts."""
+    predict = _load("predict_gpu")
+    parts, peak, flops = predict.run(config.PAPER, 64, 1, train_step=False)
+    with torch.device("meta"):
+        pipe, _ = predict.build(config.PAPER, 64)
+    weights = sum(p.numel() * p.element_size() for m in (pipe.vae, pipe.unet, pipe.adapter) for p in m.parameters())
+    assert peak["Parameter"] == weights  # 3.4 GiB in float32
+    assert peak["Activation"] > 0 and peak["Total"] > weights
+    restoring = [p for p in parts if not p.startswith("loss")]
+    assert all(parts[p] > 0 for p in restoring) and parts["loss networks (CLIP ViT-H, R-Net, VGG)"] == 0
+    assert 0.99 < sum(parts.values()) / flops <= 1.0
