@@ -11,14 +11,21 @@ weight becomes a fake tensor (torch's ``FakeTensorMode``: shapes and dtypes, no 
 code runs: ``LAFRPipeline.restore`` for a restoration, ``train.stage2_losses``, the backward pass and
 AdamW's step for stage 2.  torch's ``FlopCounterMode`` counts every module's FLOPs and its
 ``MemTracker`` follows every tensor from birth to death, so the peak comes out by kind: weights,
-gradients, optimizer state, activations, temporaries.  A 512 px step takes a minute or two here.
+gradients, optimizer state, activations, temporaries.  The whole table takes about a minute here.
+
+Two things it shows.  Stage 2 fits a 16 GB T4 only with fp16 autocast and gradient checkpointing
+(``--mixed-precision fp16 --gradient-checkpointing``).  And autocast saves less than one might hope:
+the frozen weights stay fp32, and each layer's half-precision copy of its weights is kept for the
+backward pass, so at 64 to 256 px a bf16 step holds more than an fp32 one; at 512 px the activations
+it halves win.
 
 What it leaves out, so read the numbers as a floor.  Memory: the CUDA context, cuBLAS's and cuDNN's
 workspaces and the caching allocator's rounding and fragmentation are not tensors; the table adds
 ``--overhead`` GiB for them (1 by default: a guess, not measured here).  Mixed precision runs CPU
 autocast (bf16 or fp16), whose lists of ops to cast are close to CUDA's but not the same.  Time: FLOPs
-over the card's dense peak from its datasheet (fp32 cores for fp32, tensor cores for fp16 and bf16),
-which real kernels reach only in part: a lower bound, often several times below the truth (the paper:
+over the card's dense peak from its datasheet (for fp32, TF32 tensor cores where the card has them,
+since cuDNN's convolutions use them by default; tensor cores for fp16 and bf16), which real kernels
+reach only in part: a lower bound, often several times below the truth (the paper:
 0.121 s a restoration on an L40, Table 3).  ``--check`` measures how far the memory model is from a
 real run's peak on this CPU; ``--shares`` compares the predicted split of a restoration's FLOPs over
 its modules with the measured split of its time.  If a GPU is at hand, ``bench_restore.py --device
@@ -41,13 +48,14 @@ from lafr import config, facenets, losses, models, train
 from lafr.pipeline import LAFRPipeline
 
 GIB = 2**30
-# name: (memory in GiB, dense fp32 TFLOPS, dense fp16 tensor-core TFLOPS, dense bf16 TFLOPS or None), datasheets
+# name: memory (GiB) and dense peaks (TFLOPS) from the datasheets: fp32 cores, TF32 tensor cores (None: the card
+# has none), fp16 tensor cores, bf16 tensor cores (None: none).  Sparsity's doubled figures are not used.
 GPUS = {
-    "T4 (Colab's free GPU)": (16, 8.1, 65, None),  # Turing: no bf16
-    "L4": (24, 30.3, 121, 121),
-    "L40 (the paper's)": (48, 90.5, 181, 181),
-    "A100 40GB": (40, 19.5, 312, 312),
-    "H100 80GB SXM": (80, 67, 989, 989),
+    "T4 (Colab's free GPU)": (16, 8.1, None, 65, None),  # Turing: no TF32, no bf16
+    "L4": (24, 30.3, 60, 121, 121),
+    "L40 (the paper's)": (48, 90.5, 90.5, 181, 181),
+    "A100 40GB": (40, 19.5, 156, 312, 312),
+    "H100 80GB SXM": (80, 67, 495, 989, 989),
 }
 PAPER_SECONDS = 0.121  # Table 3: LAFR's inference time per image, on one L40
 
@@ -142,9 +150,12 @@ PARTS = {  # a module's name in FlopCounterMode's table -> the part of the metho
 }
 
 
-def run(cfg, size: int, batch: int, train_step: bool, amp: str = "no", checkpointing: bool = False):
-    """Predict one restoration (``train_step=False``) or one stage-2 step of ``batch`` faces at ``size`` px:
-    returns ({part: FLOPs}, {kind: peak bytes}, total FLOPs)."""
+def run(cfg, size: int, batch: int, what: str, amp: str = "no", checkpointing: bool = False):
+    """Predict, for ``batch`` faces at ``size`` px: one restoration (``what="restore"``), the encoding of
+    the training faces before stage 1 (``"encode"``), one stage-1 step (``"stage1"``, on latents) or one
+    stage-2 step (``"stage2"``).  Returns ({part: FLOPs}, {kind: peak bytes}, total FLOPs)."""
+    from lafr import vae as vae_io
+
     mode = FakeTensorMode()
     with torch.device("meta"):
         pipe, loss = build(cfg, size)
@@ -152,13 +163,14 @@ def run(cfg, size: int, batch: int, train_step: bool, amp: str = "no", checkpoin
         fake = to_fake(mode, (pipe.vae, pipe.unet, pipe.adapter, loss))
         pipe.prompt_embeds = fake(pipe.prompt_embeds)
         tracker, flops = Tracker(), FlopCounterMode(display=False, depth=2)
-        if train_step:
+        h = size // 8
+        if what == "stage2":
             if checkpointing:
                 pipe.unet.enable_gradient_checkpointing()
                 pipe.vae.enable_gradient_checkpointing()
             pipe.unet.train()
             optimizer = torch.optim.AdamW([p for p in pipe.unet.parameters() if p.requires_grad], lr=cfg.stage2_lr)
-            z = torch.randn(batch, 4, size // 8, size // 8)  # stage2_inputs: the adapter's output, computed once
+            z = torch.randn(batch, 4, h, h)  # stage2_inputs: the adapter's output, computed once
             hq = torch.rand(batch, 3, size, size) * 2 - 1
             tracker.track_external(pipe.unet, pipe.vae, loss, optimizer, z, hq)
             dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(amp)
@@ -168,12 +180,24 @@ def run(cfg, size: int, batch: int, train_step: bool, amp: str = "no", checkpoin
                 out["total"].backward()
                 optimizer.step()
                 optimizer.zero_grad(set_to_none=True)
+        elif what == "stage1":  # train_adapter's step: L1 between the aligned and the HQ latents
+            optimizer = torch.optim.AdamW(pipe.adapter.parameters(), lr=cfg.stage1_lr)
+            z_lq, z_hq = torch.randn(batch, 4, h, h), torch.randn(batch, 4, h, h)
+            tracker.track_external(pipe.adapter, optimizer, z_lq, z_hq)
+            with tracker, flops:
+                (pipe.adapter(z_lq) - z_hq).abs().mean().backward()
+                optimizer.step()
         else:
             pipe.unet.eval()
             lq = torch.rand(batch, 3, size, size) * 2 - 1
             tracker.track_external(pipe.vae, pipe.unet, pipe.adapter, lq)
             with tracker, flops, torch.no_grad():
-                pipe.restore(lq)
+                if what == "encode":  # train.latent_pairs: every face and its degraded views, once, in
+                    # batches of vae.batch_for(size, size): one batch (MemTracker follows one call of a module;
+                    # each batch's peak is the same)
+                    vae_io.encode(pipe.vae, lq[: vae_io.batch_for(size, size)])
+                else:
+                    pipe.restore(lq)
         peak = next(iter(tracker.get_tracker_snapshot("peak").values()))
     counts = flops.get_flop_counts()
     parts = {}
@@ -193,8 +217,10 @@ def row_text(name, peak, flops, overhead, amp):
         f"{k.lower()} {peak.get(k, 0) / GIB:.1f}" for k in ("Parameter", "Gradient", "Optstate", "Activation", "Temp")
     )
     fits = []
-    for gpu, (mem, fp32, fp16, bf16) in GPUS.items():
-        peak_tflops = {"no": fp32, "fp16": fp16, "bf16": bf16}[amp]
+    for gpu, (mem, fp32, tf32, fp16, bf16) in GPUS.items():
+        # fp32 runs: cuDNN's convolutions take TF32 tensor cores by default where there are any, so the bound
+        # (a bound: faster than anything real) uses the TF32 peak there
+        peak_tflops = {"no": max(fp32, tf32 or 0), "fp16": fp16, "bf16": bf16}[amp]
         if peak_tflops is None:
             fits.append(f"{gpu}: no {amp}")
             continue
@@ -206,28 +232,47 @@ def row_text(name, peak, flops, overhead, amp):
 
 
 def table(cfg, size: int, overhead: float) -> None:
+    from lafr import vae as vae_io
+
     print(
         f"paper profile at {size} px; SD 2.1 + LoRA rank {cfg.lora_rank}, the loss's networks as the paper names them"
     )
     print(f"time: a lower bound (FLOPs / the card's dense peak); the paper: {PAPER_SECONDS} s per image on an L40\n")
-    for batch in (1, 8):
+    rows = [(f"restoration, batch {b}, fp32", "restore", b, "no", False) for b in (1, 8)]
+    rows += [
+        (
+            f"stage 1: encoding 32 training faces, {vae_io.batch_for(size, size)} at a time, fp32",
+            "encode",
+            32,
+            "no",
+            False,
+        ),
+        (
+            f"stage-1 step, batch {cfg.stage1_batch_size} (on latents), fp32",
+            "stage1",
+            cfg.stage1_batch_size,
+            "no",
+            False,
+        ),
+    ]
+    names = {"no": "fp32", "bf16": "bf16 autocast", "fp16": "fp16 autocast"}
+    rows += [
+        (
+            f"stage-2 step, batch {cfg.stage2_batch_size}, {names[amp]}, checkpointing {'on' if ck else 'off'}",
+            "stage2",
+            cfg.stage2_batch_size,
+            amp,
+            ck,
+        )
+        for amp in ("no", "bf16", "fp16")
+        for ck in (False, True)
+    ]
+    for name, what, batch, amp, checkpointing in rows:
         start = time.perf_counter()
-        parts, peak, flops = run(cfg, size, batch, train_step=False)
+        parts, peak, flops = run(cfg, size, batch, what, amp, checkpointing)
         share = ", ".join(f"{p} {100 * f / flops:.0f}%" for p, f in parts.items() if f)
-        print(row_text(f"restoration, batch {batch}, fp32 ({share})", peak, flops, overhead, "no"))
+        print(row_text(f"{name} ({share or 'adapter'})", peak, flops, overhead, amp))
         print(f"    (predicted in {time.perf_counter() - start:.0f} s)\n", flush=True)
-    for amp in ("no", "bf16", "fp16"):
-        for checkpointing in (False, True):
-            start = time.perf_counter()
-            parts, peak, flops = run(cfg, size, cfg.stage2_batch_size, True, amp, checkpointing)
-            share = ", ".join(f"{p} {100 * f / flops:.0f}%" for p, f in parts.items() if f)
-            what = {"no": "fp32", "bf16": "bf16 autocast", "fp16": "fp16 autocast"}[amp]
-            name = (
-                f"stage-2 step, batch {cfg.stage2_batch_size}, {what}, gradient checkpointing "
-                f"{'on' if checkpointing else 'off'} ({share})"
-            )
-            print(row_text(name, peak, flops, overhead, amp))
-            print(f"    (predicted in {time.perf_counter() - start:.0f} s)\n", flush=True)
 
 
 # ---- the checks against this CPU ----------------------------------------------------------------------------
@@ -257,7 +302,7 @@ def _rss_peak_child(size: int, batch: int) -> None:
 
 def check(cfg, size: int) -> None:
     batch = cfg.stage2_batch_size
-    _, peak, _ = run(cfg, size, batch, train_step=True)
+    _, peak, _ = run(cfg, size, batch, "stage2")
     above = peak["Total"] - peak.get("Parameter", 0) - peak.get("Buffer", 0)
     start = time.perf_counter()
     out = subprocess.run(
@@ -279,7 +324,7 @@ def shares(cfg, size: int, repeats: int = 3) -> None:
 
     from lafr import vae as vae_io
 
-    parts, _, flops = run(cfg, size, 1, train_step=False)
+    parts, _, flops = run(cfg, size, 1, "restore")
     pipe, _ = build(cfg, size)
     pipe.unet.eval()
     lq = torch.rand(1, 3, size, size) * 2 - 1

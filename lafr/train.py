@@ -58,7 +58,9 @@ def to_uint8(images: torch.Tensor) -> torch.Tensor:
 
 
 @torch.no_grad()
-def latent_pairs(vae, faces_u8: torch.Tensor, preset: str, views: int = 1, seed: int = 0, batch_size: int = 32):
+def latent_pairs(
+    vae, faces_u8: torch.Tensor, preset: str, views: int = 1, seed: int = 0, batch_size: int | None = None
+):
     """Encode each face and ``views`` degraded versions of it: returns (z_LQ, z_HQ), each
     (n * views) x C x h x w, pairs in the same order.  Degradation seeds are seed * 10**6 +
     view * 10**5 + index, so every (face, view) has its own LQ image.  Taught in notebook 03."""

@@ -54,7 +54,7 @@ def test_the_gpu_prediction_holds_every_weight_of_the_restorer_and_gives_every_p
     bytes of the VAE's, the UNet's (LoRA included) and the adapter's weights, and nearly every FLOP
     belongs to one of the four parts."""
     predict = _load("predict_gpu")
-    parts, peak, flops = predict.run(config.PAPER, 64, 1, train_step=False)
+    parts, peak, flops = predict.run(config.PAPER, 64, 1, "restore")
     with torch.device("meta"):
         pipe, _ = predict.build(config.PAPER, 64)
     weights = sum(p.numel() * p.element_size() for m in (pipe.vae, pipe.unet, pipe.adapter) for p in m.parameters())
@@ -70,11 +70,22 @@ def test_the_gpu_prediction_of_a_training_step_holds_the_loss_networks_and_sees_
     loss's networks'), and gradient checkpointing keeps fewer activations (measured here: 1.02 against
     1.21 GiB; 2.65 against 4.80 at 256 px)."""
     predict = _load("predict_gpu")
-    _, plain, flops = predict.run(config.PAPER, 64, 2, train_step=True)
-    _, saving, more_flops = predict.run(config.PAPER, 64, 2, True, checkpointing=True)
+    _, plain, flops = predict.run(config.PAPER, 64, 2, "stage2")
+    _, saving, more_flops = predict.run(config.PAPER, 64, 2, "stage2", checkpointing=True)
     with torch.device("meta"):
         pipe, loss = predict.build(config.PAPER, 64)
     weights = sum(p.numel() * p.element_size() for m in (pipe.vae, pipe.unet, loss) for p in m.parameters())
     assert plain["Parameter"] == saving["Parameter"] == weights  # the adapter is not in the step: its output is
     assert saving["Activation"] < 0.9 * plain["Activation"], (saving["Activation"], plain["Activation"])
     assert more_flops > flops  # what checkpointing drops, it computes again
+
+
+def test_encoding_the_training_faces_fits_a_16_gb_gpu_at_512_px():
+    """``lafr.vae.encode`` takes 8 images of 512 px at a time by default (``batch_for``), so stage 1's
+    encoding of the training faces fits a T4: predicted 9 GiB of tensors; 32 at a time needed 23.5."""
+    from lafr import vae as vae_io
+
+    assert vae_io.batch_for(512, 512) == 8 and vae_io.batch_for(64, 64) == vae_io.batch_for(128, 128) == 32
+    predict = _load("predict_gpu")
+    _, peak, _ = predict.run(config.PAPER, 512, 32, "encode")
+    assert peak["Total"] + 1 * 2**30 < 16 * 2**30, peak["Total"] / 2**30
