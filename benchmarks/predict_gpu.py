@@ -48,14 +48,15 @@ from lafr import config, facenets, losses, models, train
 from lafr.pipeline import LAFRPipeline
 
 GIB = 2**30
-# name: memory (GiB) and dense peaks (TFLOPS) from the datasheets: fp32 cores, TF32 tensor cores (None: the card
-# has none), fp16 tensor cores, bf16 tensor cores (None: none).  Sparsity's doubled figures are not used.
+# name: the memory nvidia-smi reports, in GiB (a "16 GB" T4 shows 15360 MiB, a "24 GB" L4 23034 MiB), and the
+# dense peaks (TFLOPS) from the datasheets: fp32 cores, TF32 tensor cores (None: the card has none), fp16
+# tensor cores, bf16 tensor cores (None: none).  Sparsity's doubled figures are not used.
 GPUS = {
-    "T4 (Colab's free GPU)": (16, 8.1, None, 65, None),  # Turing: no TF32, no bf16
-    "L4": (24, 30.3, 60, 121, 121),
-    "L40 (the paper's)": (48, 90.5, 90.5, 181, 181),
-    "A100 40GB": (40, 19.5, 156, 312, 312),
-    "H100 80GB SXM": (80, 67, 495, 989, 989),
+    "T4 (Colab's free GPU)": (15.0, 8.1, None, 65, None),  # Turing: no TF32, no bf16
+    "L4": (22.5, 30.3, 60, 121, 121),
+    "L40 (the paper's)": (45.0, 90.5, 90.5, 181, 181),
+    "A100 40GB": (40.0, 19.5, 156, 312, 312),
+    "H100 80GB SXM": (79.6, 67, 495, 989, 989),
 }
 PAPER_SECONDS = 0.121  # Table 3: LAFR's inference time per image, on one L40
 
@@ -238,15 +239,10 @@ def table(cfg, size: int, overhead: float) -> None:
         f"paper profile at {size} px; SD 2.1 + LoRA rank {cfg.lora_rank}, the loss's networks as the paper names them"
     )
     print(f"time: a lower bound (FLOPs / the card's dense peak); the paper: {PAPER_SECONDS} s per image on an L40\n")
+    n = vae_io.batch_for(size, size)
     rows = [(f"restoration, batch {b}, fp32", "restore", b, "no", False) for b in (1, 8)]
     rows += [
-        (
-            f"stage 1: encoding 32 training faces, {vae_io.batch_for(size, size)} at a time, fp32",
-            "encode",
-            32,
-            "no",
-            False,
-        ),
+        (f"stage 1: encoding the training faces, per batch of {n} (vae.batch_for), fp32", "encode", n, "no", False),
         (
             f"stage-1 step, batch {cfg.stage1_batch_size} (on latents), fp32",
             "stage1",
