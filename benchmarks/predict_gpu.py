@@ -77,18 +77,7 @@ def build(cfg, size: int, seed: int = 0):
     unet = models.UNet2DConditionModel(**models.SD21_UNET_CONFIG)
     base = models.BaseModels(vae, unet, scheduler, torch.randn(1, 77, 1024), source="SD 2.1 (config only)")
     pipe = LAFRPipeline.from_base(base, cfg.timestep, size, adapter=train.build_adapter(cfg), lora_rank=cfg.lora_rank)
-    clip = CLIPVisionModelWithProjection(
-        CLIPVisionConfig(
-            hidden_size=1280,
-            intermediate_size=5120,
-            num_hidden_layers=32,
-            num_attention_heads=16,
-            patch_size=14,
-            image_size=224,
-            projection_dim=1024,
-            hidden_act="gelu",
-        )  # fmt: skip
-    )  # IP-Adapter's models/image_encoder
+    clip = CLIPVisionModelWithProjection(CLIPVisionConfig(**facenets.IP_ADAPTER_IMAGE_ENCODER_CONFIG))
     import lpips
 
     vgg = lpips.LPIPS(net=cfg.lpips_net, pretrained=False, pnet_rand=True, verbose=False)  # weights don't matter here

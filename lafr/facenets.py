@@ -150,6 +150,11 @@ def load_toy(name: str, device="cpu") -> ModelMixin:
 # ---- the paper profile's networks -----------------------------------------------------------------
 
 CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)  # CLIPImageProcessor's defaults (OpenAI CLIP)
+# h94/IP-Adapter's models/image_encoder: CLIP ViT-H/14's vision tower (CLIPVisionModelWithProjection), its config
+IP_ADAPTER_IMAGE_ENCODER_CONFIG = dict(
+    hidden_size=1280, intermediate_size=5120, num_hidden_layers=32, num_attention_heads=16, patch_size=14,
+    image_size=224, projection_dim=1024, hidden_act="gelu",
+)  # fmt: skip
 CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
 
 

@@ -97,11 +97,10 @@ def ip_adapter_image_encoder(folder: Path, seed: int = 0) -> None:
     config, as there), random weights (about 2.5 GB)."""
     from transformers import CLIPVisionConfig, CLIPVisionModelWithProjection
 
+    from lafr import facenets
+
     torch.manual_seed(seed)
-    config = CLIPVisionConfig(
-        hidden_size=1280, intermediate_size=5120, num_hidden_layers=32, num_attention_heads=16, patch_size=14,
-        image_size=224, projection_dim=1024, hidden_act="gelu",
-    )  # fmt: skip
+    config = CLIPVisionConfig(**facenets.IP_ADAPTER_IMAGE_ENCODER_CONFIG)
     CLIPVisionModelWithProjection(config).save_pretrained(folder / "models" / "image_encoder")
 
 
