@@ -12,7 +12,12 @@ Every level also runs the VAE encoder, the adapter and the VAE decoder. Ratios a
 time over each level's (above 1: faster). The levels are timed in interleaved rounds (each round
 runs all three, in a rotated order), so that a slow spell of the machine falls on all of them; the
 medians come with the fastest and slowest round, and folded is compared with pruned round by
-round. The three levels share one copy of the weights. On CUDA it also prints batched throughput
+round. Beside each measured speed-up stands the one its FLOPs predict (torch's FlopCounterMode
+on one call): folding saves a fixed 4 GFLOP (the keys and values of 77 prompt tokens, the
+time_emb_proj of one embedding), about 2% of the UNet at 256 px and 0.4% of the restoration, far
+below the spread of rounds on a shared CPU, so on a CPU folded and pruned tie within noise. That
+folding never adds work is a test (tests/test_unet.py: no op beyond a view, and fewer matrix
+products). The three levels share one copy of the weights. On CUDA it also prints batched throughput
 and peak memory, and the peak memory of one stage-2 training step at the given size (LoRA rank 4,
 gradient checkpointing, the given dtype), whose target is to fit a 16 GB GPU. Timings are medians of
 --repeats rounds after one warm-up; run on idle cores.
@@ -24,6 +29,7 @@ import statistics
 import time
 
 import torch
+from torch.utils.flop_counter import FlopCounterMode
 
 from lafr import adapter as adapter_mod, config, models, train, unet as unet_mod, vae as vae_io
 
@@ -120,15 +126,17 @@ def main():
     pruned, folded = shared_copy(unet), shared_copy(unet)
     unet_mod.prune_unet(pruned, prompt, args.timestep)
     unet_mod.prune_unet(folded, prompt, args.timestep, fold=True)
-    times = interleaved(
-        {
-            "unpruned": restore(unet, per_call_prompt=text is not None),
-            "pruned (paper)": restore(pruned),
-            "pruned + folded": restore(folded),
-        },
-        args.repeats,
-        args.device,
-    )
+    levels = {
+        "unpruned": restore(unet, per_call_prompt=text is not None),
+        "pruned (paper)": restore(pruned),
+        "pruned + folded": restore(folded),
+    }
+    flops = {}
+    for name, fn in levels.items():
+        with FlopCounterMode(display=False) as counter:
+            fn()
+        flops[name] = counter.get_total_flops()
+    times = interleaved(levels, args.repeats, args.device)
     rows = {name: statistics.median(t) for name, t in times.items()}
 
     def adapter_only():
@@ -148,19 +156,24 @@ def main():
     what = "SD 2.1 architecture, random weights" if args.sd21 else "toy models"
     print(f"{what}; {size} x {size}, batch {args.batch}, {args.dtype}, {args.device}, torch {torch.__version__}")
     params = unet_mod.parameter_table(unet, text_encoder=text[0] if text else 0)
-    print(f"  median of {args.repeats} interleaved rounds [fastest, slowest]; speed-up over unpruned; parameters")
+    print(
+        f"  median of {args.repeats} interleaved rounds [fastest, slowest]; speed-up over unpruned, measured "
+        "and by FLOPs; FLOPs; parameters"
+    )
     for (name, seconds), count in zip(rows.items(), params.values()):
         low, high = min(times[name]), max(times[name])
         print(
             f"  {name:<16} {seconds * 1000:9.1f} ms [{low * 1000:.1f}, {high * 1000:.1f}]  "
-            f"{rows['unpruned'] / seconds:5.2f}x   {count / 1e6:8.1f}M parameters"
+            f"{rows['unpruned'] / seconds:5.2f}x {flops['unpruned'] / flops[name]:6.3f}x  "
+            f"{flops[name] / 1e9:8.1f} GFLOP {count / 1e6:8.1f}M parameters"
         )
     # folded against pruned, round by round: each round ran both within seconds of each other
     ratio = sorted(p / f for p, f in zip(times["pruned (paper)"], times["pruned + folded"]))
     faster = sum(r > 1 for r in ratio)
     print(
         f"  folded / pruned, per round: pruned's time over folded's {statistics.median(ratio):.3f} "
-        f"[{ratio[0]:.3f}, {ratio[-1]:.3f}]; folded faster in {faster} of {len(ratio)} rounds"
+        f"[{ratio[0]:.3f}, {ratio[-1]:.3f}]; folded faster in {faster} of {len(ratio)} rounds; "
+        f"by FLOPs {flops['pruned (paper)'] / flops['pruned + folded']:.4f}"
     )
     print(
         f"  adapter alone    {adapter_s * 1000:9.1f} ms  ({100 * adapter_s / rows['pruned + folded']:.1f}% of a "
