@@ -23,7 +23,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "lafr"
 LAYERS = [  # bottom to top
     {"lafr", "config", "provenance"},
     {"synthetic", "degrade", "datasets", "data", "regions", "viz", "analysis", "paper"},
-    {"models", "vae", "unet", "adapter", "dlibnet"},
+    {"models", "vae", "unet", "adapter", "dlibnet", "photos"},
     {"pipeline", "losses", "facenets", "judges", "results"},
     {"train", "checkpoints", "pretrain", "pretrain_decoder", "pretrain_facenets", "metrics"},
     {"cli", "cli_train", "cli_restore", "cli_evaluate", "widgets", "__main__"},
