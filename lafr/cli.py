@@ -7,7 +7,7 @@
     lafr train-adapter  stage 1: the latent alignment adapter
     lafr train-lora     stage 2: conv-only LoRA on the pruned one-step UNet
 
-    lafr restore        restore aligned face crops with a trained system
+    lafr restore        restore every face of whole photos (or aligned crops) with a trained system
     lafr evaluate       judge restored faces: against ground truth, or no-reference
 
 This module holds the commands' flags (``build_parser``), ``tour`` and ``profile``; the other
@@ -369,21 +369,35 @@ def build_parser() -> argparse.ArgumentParser:
 
     rs = sub.add_parser(
         "restore",
-        help="restore aligned face crops (files or folders) into PNGs",
-        description="Restore aligned face crops with a trained LAFR system. The input must be an aligned, "
-        "roughly square face crop (FFHQ-style alignment); other images are restored as if they were one.",
+        help="restore every face of whole photos (or, with --aligned, aligned face crops)",
+        description="Restore faces with a trained LAFR system. By default each input is a whole photo: every "
+        "face is found (dlib), cut as FFHQ cut its faces, restored and pasted back, and OUT holds "
+        "final_results/ (the photos), cropped_faces/, restored_faces/ and cmp/ (side by side). With --aligned "
+        "each input is already an aligned, square face crop (FFHQ-style) and is restored whole into OUT/NAME.png.",
     )
     rs.add_argument("inputs", nargs="+", help="image files and folders of images")
+    rs.add_argument("-o", "--output", required=True, help="output folder (must not be an input folder)")
     rs.add_argument(
-        "-o", "--output", required=True, help="output folder (must not be an input folder); one PNG per input"
+        "--aligned", action="store_true", help="the inputs are aligned face crops: restore each whole, no detection"
     )
     rs.add_argument("--profile", default=os.environ.get("LAFR_PROFILE", "tiny"), choices=sorted(config.PROFILES))
     rs.add_argument(
         "--model", help="a trained system (the out/system folder of `lafr train-lora`); default: the profile's"
     )
+    rs.add_argument(
+        "--detector",
+        choices=("hog", "cnn"),
+        default="hog",
+        help="dlib's HOG detector (fast; doubtful faces confirmed by the CNN) or its CNN detector over the whole "
+        "photo (more accurate, seconds per megapixel on a CPU)",
+    )
+    rs.add_argument("--only-center-face", action="store_true", help="restore only the face nearest the centre")
+    rs.add_argument(
+        "--upscale", type=int, default=1, help="enlarge the photo N times (background: Lanczos; faces: restored)"
+    )
     rs.add_argument("--device", default="cuda" if _cuda() else "cpu")
     rs.add_argument("--dtype", choices=("float32", "float16", "bfloat16"), default="float32")
-    rs.add_argument("--batch-size", type=int, default=8)
+    rs.add_argument("--batch-size", type=int, default=8, help="faces restored at once")
     rs.add_argument(
         "--overwrite",
         action="store_true",

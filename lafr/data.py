@@ -2,6 +2,8 @@
 
 * ``load_image`` reads one image file of any common format into a float RGB tensor 3 x H x W in
   [0, 1], or raises ``ImageError`` naming the file and what is wrong with it.
+* ``load_photo`` / ``save_photo`` read and write a whole photo for ``lafr.photos`` in its own form
+  (grey, transparent, 16-bit grey), so that a restored photo is stored as the original was.
 * ``scan_folder`` / ``load_folder`` read a folder and report every bad file together.
 * ``FaceFolder`` is a dataset of aligned face crops, resized to the profile's resolution.
 * ``image_set``, ``packaged_face_photos`` and ``real_lq_faces`` give the faces and photos the
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import os
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -102,6 +105,86 @@ def _to_rgb_array(im: Image.Image, background: str) -> np.ndarray:
         im = Image.alpha_composite(bg, im)
     a = np.asarray(im.convert("RGB"), dtype=np.float32) / 255.0
     return a
+
+
+@dataclass
+class PhotoForm:
+    """How a photo was stored, so that ``save_photo`` can write it back the same way: grey or colour,
+    its transparency (H x W in [0, 1], or None) and 8 or 16 bits per channel."""
+
+    grey: bool = False
+    alpha: np.ndarray | None = None
+    bits: int = 8
+
+
+def _png_bit_depth(path: Path) -> int | None:
+    with open(path, "rb") as f:
+        head = f.read(25)
+    return head[24] if head[:8] == b"\x89PNG\r\n\x1a\n" and len(head) == 25 else None
+
+
+def load_photo(path: str | os.PathLike) -> tuple[np.ndarray, PhotoForm]:
+    """Read a whole photo for ``lafr.photos`` as H x W x 3 float32 in [0, 1] (grey photos as three
+    equal channels), and its form: grey, alpha (kept aside, never composited, so ``save_photo`` puts
+    it back), 8 or 16 bits. A 16-bit colour image is refused with the reason (Pillow would read it as
+    8-bit and the depth would be lost silently). Errors as ``load_image``'s. Taught in notebook 07."""
+    path = Path(path)
+    load_image(path)  # every check of a readable image, with its messages
+    with Image.open(path) as im:
+        im.load()
+        im = ImageOps.exif_transpose(im)
+        bits = _png_bit_depth(path) if path.suffix.lower() == ".png" else None
+        tiff_bits = getattr(im, "tag_v2", {}).get(258) if im.format == "TIFF" else None
+        if im.mode in ("RGB", "RGBA", "P") and (bits == 16 or (tiff_bits and max(tuple(tiff_bits)) > 8)):
+            raise ImageError(
+                f"{path}: 16-bit colour, which would be read as 8-bit and lose its depth; convert it to 8-bit "
+                "first (or to 16-bit grey, which is kept)"
+            )
+        if im.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
+            a = np.asarray(im).astype(np.float32)
+            a = a / (65535.0 if im.mode.startswith("I;16") or a.max(initial=0) > 255 else 255.0)
+            return np.repeat(np.clip(a, 0, 1)[..., None], 3, axis=2), PhotoForm(grey=True, bits=16)
+        grey = im.mode in ("1", "L", "LA", "La", "F")
+        alpha = None
+        if im.mode in ("RGBA", "LA", "PA", "RGBa", "La") or (im.mode == "P" and "transparency" in im.info):
+            rgba = np.asarray(im.convert("RGBA"), dtype=np.float32) / 255.0
+            alpha = rgba[..., 3].copy()
+            if alpha.min() >= 1.0:
+                alpha = None
+            rgb = rgba[..., :3]
+        elif im.mode == "F":
+            rgb = np.repeat(np.clip(np.asarray(im, dtype=np.float32), 0, 1)[..., None], 3, axis=2)
+        else:
+            rgb = np.asarray(im.convert("RGB"), dtype=np.float32) / 255.0
+    return np.ascontiguousarray(rgb), PhotoForm(grey=grey, alpha=alpha, bits=8)
+
+
+def save_photo(photo: np.ndarray, path: str | os.PathLike, form: PhotoForm | None = None, overwrite: bool = False):
+    """Write an H x W x 3 photo in [0, 1] as a PNG in its ``form`` (from ``load_photo``): grey as one
+    channel (8 or 16 bits), its alpha put back (resized with the photo, for ``--upscale``). Refuses to
+    overwrite unless ``overwrite=True``. Taught in notebook 07."""
+    path, form = Path(path), form or PhotoForm()
+    if path.exists() and not overwrite:
+        raise FileExistsError(f"{path}: already exists; not overwriting it")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    photo = np.clip(np.asarray(photo, dtype=np.float32), 0, 1)
+    h, w = photo.shape[:2]
+    if form.grey:
+        luma = photo[..., 0] * 0.299 + photo[..., 1] * 0.587 + photo[..., 2] * 0.114
+        if form.bits == 16:
+            Image.fromarray((luma * 65535 + 0.5).astype(np.uint16)).save(path)
+            return path
+        channels = [(luma * 255 + 0.5).astype(np.uint8)]
+    else:
+        channels = [(photo[..., c] * 255 + 0.5).astype(np.uint8) for c in range(3)]
+    if form.alpha is not None:
+        alpha = form.alpha
+        if alpha.shape != (h, w):
+            alpha = np.asarray(Image.fromarray(alpha.astype(np.float32), "F").resize((w, h), Image.LANCZOS))
+        channels.append((np.clip(alpha, 0, 1) * 255 + 0.5).astype(np.uint8))
+    mode = {1: "L", 2: "LA", 3: "RGB", 4: "RGBA"}[len(channels)]
+    Image.fromarray(np.stack(channels, axis=-1) if len(channels) > 1 else channels[0], mode).save(path)
+    return path
 
 
 def save_image(img: torch.Tensor, path: str | os.PathLike, overwrite: bool = False) -> Path:

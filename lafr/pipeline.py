@@ -163,6 +163,39 @@ class LAFRPipeline:
             out += [_resize(r, tuple(c.shape[-2:])).clamp(0, 1) for r, c in zip(y, chunk)]
         return torch.stack(out) if single else out
 
+    def restore_photo(
+        self,
+        photo,
+        upscale: int = 1,
+        detector: str = "hog",
+        only_center_face: bool = False,
+        batch_size: int = 8,
+        **options,
+    ):
+        """Restore every face of a whole photo (a tensor 3 x H x W or an array H x W x 3, in [0, 1]): found,
+        cut as FFHQ cut its faces at this restorer's working size, restored, and pasted back
+        (``lafr.photos.restore_photo``; ``options`` go there). Returns its ``PhotoResult``: the photo
+        (H x W x 3, ``upscale`` times the size), the faces found (those left out say why), the crops and
+        the restored faces. Taught in notebook 07."""
+        from lafr import photos
+
+        if isinstance(photo, torch.Tensor):
+            photo = photo.detach().float().permute(1, 2, 0).cpu().numpy()
+
+        def restore(crops):
+            out = self([torch.from_numpy(c).permute(2, 0, 1) for c in crops], batch_size=batch_size)
+            return [r.permute(1, 2, 0).numpy() for r in out]
+
+        return photos.restore_photo(
+            photo,
+            restore,
+            self.resolution,
+            upscale=upscale,
+            detector=detector,
+            only_center_face=only_center_face,
+            **options,
+        )
+
     # ---- saving and loading the trained system -----------------------------------------------------
 
     def save_pretrained(self, folder, adapter_name: str | None = None, lora_dtype=torch.float32) -> Path:

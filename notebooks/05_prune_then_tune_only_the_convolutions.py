@@ -757,10 +757,12 @@ plt.show()
 # %% [markdown]
 # ## 9. Restoring from the command line
 #
-# `lafr restore INPUT... -o OUTDIR` restores aligned face crops (files or folders) with the committed
-# toy restorer, or any trained system (`--model DIR`, the `system` folder `lafr train-lora` writes).
-# Each input is resized to the working size, restored, and resized back to its own size (bicubic,
-# antialiased). A file that cannot be read is named and skipped, and the command then exits with 1.
+# `lafr restore --aligned INPUT... -o OUTDIR` restores aligned face crops (files or folders) with the
+# committed toy restorer, or any trained system (`--model DIR`, the `system` folder `lafr train-lora`
+# writes). Each input is resized to the working size, restored, and resized back to its own size
+# (bicubic, antialiased). A file that cannot be read is named and skipped, and the command then exits
+# with 1. Without `--aligned`, each input is a whole photo whose faces are found and pasted back
+# (notebook 07).
 
 # %%
 import shutil
@@ -779,6 +781,7 @@ restore_run = subprocess.run(
         "-m",
         "lafr",
         "restore",
+        "--aligned",
         str(work / "in"),
         "-o",
         str(work / "out"),

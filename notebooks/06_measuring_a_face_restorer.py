@@ -463,7 +463,7 @@ for other in ("LQ photo", "bicubic", "decode(z_LQ)"):
 #   recipe, not on the LQ images CelebA-Test publishes, and measures no set metric. For numbers
 #   measured as Table 1's were, restore the whole published LQ folder and judge it against the HQ
 #   folder (both inside `lafr.datasets.dataset_path("celeba_test")`):
-#   `lafr restore CELEBA/celeba_512_validation_lq -o restored/ --profile paper` then
+#   `lafr restore --aligned CELEBA/celeba_512_validation_lq -o restored/ --profile paper` then
 #   `lafr evaluate restored/ --gt CELEBA/celeba_512_validation --profile paper` (FID against the
 #   ground truth, FID-F against FFHQ, Deg by ArcFace ResNet-18 and LMD by FAN, as VQFR's scripts).
 

@@ -230,3 +230,33 @@ def test_face_landmarks_match_the_faces_and_an_aligned_template():
     assert torch.equal(template[0], template[1])
     left, right = template[0, LANDMARK_NAMES.index("eye_left")], template[0, LANDMARK_NAMES.index("eye_right")]
     assert 0.33 < (left[0] + 0.5) / 128 < 0.42 and 0.58 < (right[0] + 0.5) / 128 < 0.67  # FFHQ-like eyes
+
+
+def test_a_photo_keeps_its_form_16_bit_grey_and_transparency_and_16_bit_colour_is_refused(tmp_path):
+    """load_photo / save_photo (whole photos, lafr restore): 16-bit grey comes back 16-bit, grey as one
+    channel, alpha as it was; 16-bit colour, which Pillow would read as 8-bit, is refused by name."""
+    import cv2
+
+    rng = np.random.default_rng(0)
+    grey16 = (rng.random((30, 40)) * 65535).astype(np.uint16)
+    cv2.imwrite(str(tmp_path / "grey16.png"), grey16)
+    photo, form = data.load_photo(tmp_path / "grey16.png")
+    assert form.grey and form.bits == 16 and photo.shape == (30, 40, 3)
+    data.save_photo(photo, tmp_path / "out16.png", form)
+    back = Image.open(tmp_path / "out16.png")
+    assert back.mode.startswith("I;16") and np.array_equal(np.asarray(back), grey16)
+    rgba = (rng.random((30, 40, 4)) * 255).astype(np.uint8)
+    Image.fromarray(rgba, "RGBA").save(tmp_path / "rgba.png")
+    photo, form = data.load_photo(tmp_path / "rgba.png")
+    data.save_photo(photo, tmp_path / "out_rgba.png", form)
+    assert np.array_equal(np.asarray(Image.open(tmp_path / "out_rgba.png")), rgba)
+    data.save_photo(np.repeat(np.repeat(photo, 2, 0), 2, 1), tmp_path / "big_rgba.png", form)  # --upscale 2
+    assert Image.open(tmp_path / "big_rgba.png").mode == "RGBA" and Image.open(tmp_path / "big_rgba.png").size == (
+        80,
+        60,
+    )
+    cv2.imwrite(str(tmp_path / "colour16.png"), (rng.random((30, 40, 3)) * 65535).astype(np.uint16))
+    with pytest.raises(data.ImageError, match="colour16.png: 16-bit colour"):
+        data.load_photo(tmp_path / "colour16.png")
+    with pytest.raises(FileExistsError, match="out16.png"):
+        data.save_photo(photo, tmp_path / "out16.png", form)

@@ -83,7 +83,7 @@ def test_the_paper_route_end_to_end(hub, tmp_path):
         face = synthetic_face(3, 2000 + i, 128)[0]
         data.save_image(face, gt / f"face{i}.png")
         data.save_image(face.flip(-1), lq / f"face{i}.png")
-    lafr(hub, "restore", str(lq), "-o", str(tmp_path / "restored"), "--profile", "paper",
+    lafr(hub, "restore", "--aligned", str(lq), "-o", str(tmp_path / "restored"), "--profile", "paper",
          "--model", str(stage2 / "system"), "--device", "cpu", cwd=tmp_path)  # fmt: skip
     said = lafr(hub, "evaluate", str(tmp_path / "restored"), "--gt", str(gt), "--profile", "paper",
                 "--out", str(tmp_path / "results.csv"), "--device", "cpu", cwd=tmp_path)  # fmt: skip

@@ -36,7 +36,10 @@ def test_restores_files_and_folders_and_skips_a_bad_file(system, inputs, tmp_pat
     folder, single = inputs
     before = {p.name: p.read_bytes() for p in folder.iterdir()}
     out = tmp_path / "out"
-    assert main(["restore", str(folder), str(single), "-o", str(out), "--model", system, "--batch-size", "2"]) == 1
+    assert (
+        main(["restore", "--aligned", str(folder), str(single), "-o", str(out), "--model", system, "--batch-size", "2"])
+        == 1
+    )
     err = capsys.readouterr().err
     assert "broken.png" in err and "skipped" in err
     assert sorted(p.name for p in out.iterdir()) == ["a.png", "b.png", "c.png"]
@@ -48,18 +51,29 @@ def test_restores_files_and_folders_and_skips_a_bad_file(system, inputs, tmp_pat
 
 def test_refuses_to_overwrite_anything(system, inputs, tmp_path, capsys):
     folder, single = inputs
-    assert main(["restore", str(folder), "-o", str(folder), "--model", system]) == 2
+    assert main(["restore", "--aligned", str(folder), "-o", str(folder), "--model", system]) == 2
     assert "no input can be overwritten" in capsys.readouterr().err
     out = tmp_path / "out"
     out.mkdir()
     (out / "c.png").write_bytes(b"keep me")
-    assert main(["restore", str(single), "-o", str(out), "--model", system]) == 2
+    assert main(["restore", "--aligned", str(single), "-o", str(out), "--model", system]) == 2
     assert "--overwrite" in capsys.readouterr().err and (out / "c.png").read_bytes() == b"keep me"
     other = tmp_path / "other"
     other.mkdir()
     data.save_image(torch.rand(3, 16, 16), other / "a.jpg")
     assert (
-        main(["restore", str(folder / "a.png"), str(other / "a.jpg"), "-o", str(tmp_path / "o2"), "--model", system])
+        main(
+            [
+                "restore",
+                "--aligned",
+                str(folder / "a.png"),
+                str(other / "a.jpg"),
+                "-o",
+                str(tmp_path / "o2"),
+                "--model",
+                system,
+            ]
+        )
         == 2
     )
     assert "same file" in capsys.readouterr().err
@@ -67,7 +81,88 @@ def test_refuses_to_overwrite_anything(system, inputs, tmp_path, capsys):
 
 def test_missing_model_and_inputs_are_one_message(inputs, tmp_path, capsys):
     folder, _ = inputs
-    assert main(["restore", str(folder), "-o", str(tmp_path / "o"), "--model", str(tmp_path / "nothing")]) == 2
+    assert (
+        main(["restore", "--aligned", str(folder), "-o", str(tmp_path / "o"), "--model", str(tmp_path / "nothing")])
+        == 2
+    )
     assert "lafr train-lora" in capsys.readouterr().err
-    assert main(["restore", str(tmp_path / "missing.png"), "-o", str(tmp_path / "o")]) == 2
+    assert main(["restore", "--aligned", str(tmp_path / "missing.png"), "-o", str(tmp_path / "o")]) == 2
     assert "no such file" in capsys.readouterr().err
+
+
+@pytest.fixture
+def photo_folder(tmp_path):
+    """Whole photos as a user has them: two portraits (one stored grey, one with transparency), an
+    aligned face crop, a photo without a face, and a file that is no image."""
+    import numpy as np
+
+    from lafr import photos
+
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    grace = data.load_image(data._package_file("matplotlib", "grace_hopper.jpg")).permute(1, 2, 0).numpy()
+    astronaut = data.load_image(data._package_file("skimage", "astronaut.png")).permute(1, 2, 0).numpy()
+    Image.fromarray(data.to_uint8(torch.from_numpy(grace).permute(2, 0, 1))).convert("L").save(folder / "grace.jpg")
+    rgba = np.concatenate([astronaut, np.linspace(0.2, 1, 512, dtype=np.float32)[None, :, None].repeat(512, 0)], -1)
+    Image.fromarray((rgba * 255 + 0.5).astype(np.uint8), "RGBA").save(folder / "astronaut.png")
+    face = photos.find_faces(grace)[0]
+    crop = photos.cut_face(grace, photos.crop_matrix(face.quad, 256), 256)
+    data.save_photo(crop, folder / "aligned.png")
+    data.save_image(data.packaged_natural_photos()["coffee"], folder / "coffee.png")
+    (folder / "broken.jpg").write_bytes(b"\xff\xd8 not really a jpeg")
+    return folder
+
+
+def test_whole_photos_come_back_with_each_face_restored_in_their_own_form(system, photo_folder, tmp_path, capsys):
+    import numpy as np
+
+    out = tmp_path / "out"
+    before = {p.name: p.read_bytes() for p in photo_folder.iterdir()}
+    assert main(["restore", str(photo_folder), "-o", str(out), "--model", system]) == 1  # the broken file
+    said = capsys.readouterr()
+    assert "broken.jpg" in said.err and "skipped" in said.err
+    assert "astronaut.png: 1 face found, 1 restored" in said.out and "grace.jpg: 1 face found, 1 restored" in said.out
+    assert "aligned.png: 1 face found, 1 restored" in said.out
+    assert "coffee.png: no face found; written unchanged" in said.out
+    finals = out / "final_results"
+    assert sorted(p.name for p in finals.iterdir()) == ["aligned.png", "astronaut.png", "coffee.png", "grace.png"]
+    for sub in ("cropped_faces", "restored_faces", "cmp"):
+        assert sorted(p.name for p in (out / sub).iterdir()) == ["aligned_00.png", "astronaut_00.png", "grace_00.png"]
+    assert Image.open(out / "cmp" / "grace_00.png").size == (128, 64)  # crop | restored, the toy's 64 px
+    assert Image.open(finals / "grace.png").mode == "L"  # grey stays grey
+    restored_rgba = Image.open(finals / "astronaut.png")
+    assert restored_rgba.mode == "RGBA" and restored_rgba.size == (512, 512)
+    alpha_in = np.asarray(Image.open(photo_folder / "astronaut.png"))[..., 3]
+    assert np.array_equal(np.asarray(restored_rgba)[..., 3], alpha_in)  # transparency kept as it was
+    astronaut_in = np.asarray(Image.open(photo_folder / "astronaut.png"))[..., :3].astype(int)
+    changed = np.abs(np.asarray(restored_rgba)[..., :3].astype(int) - astronaut_in).max(-1) > 2
+    ys, xs = np.nonzero(changed)
+    assert changed.any() and 20 < ys.mean() < 200 and 150 < xs.mean() < 300  # the face changed, around it did not
+    assert not changed[300:, :].any() and not changed[:, 400:].any()
+    coffee_in = data.load_image(photo_folder / "coffee.png")
+    assert torch.equal(data.load_image(finals / "coffee.png"), coffee_in)
+    assert {p.name: p.read_bytes() for p in photo_folder.iterdir()} == before  # inputs untouched
+    # a second run overwrites nothing, and says so
+    assert main(["restore", str(photo_folder), "-o", str(out), "--model", system]) == 2
+    assert "--overwrite" in capsys.readouterr().err
+    for p in finals.iterdir():  # only the faces of an earlier run are left: still nothing is overwritten
+        p.unlink()
+    assert main(["restore", str(photo_folder), "-o", str(out), "--model", system]) == 2
+    assert "cropped_faces" in capsys.readouterr().err and not any(finals.iterdir())
+
+
+def test_upscale_and_only_center_face(system, tmp_path, capsys):
+    import numpy as np
+
+    photo = data.load_image(data._package_file("skimage", "astronaut.png")).permute(1, 2, 0).numpy()
+    card = np.concatenate([photo, photo], axis=1)  # two faces, the second nearer the centre
+    data.save_photo(card, tmp_path / "in" / "two.png")
+    out = tmp_path / "out"
+    args = ["restore", str(tmp_path / "in"), "-o", str(out), "--model", system, "--upscale", "2", "--only-center-face"]
+    assert main(args) == 0
+    said = capsys.readouterr().out
+    assert "two.png: 2 faces found, 1 restored; left out: face 00 at (225, 103): not the centre face" in said, said
+    assert Image.open(out / "final_results" / "two.png").size == (2048, 1024)
+    assert sorted(p.name for p in (out / "restored_faces").iterdir()) == ["two_01.png"]
+    assert main(["restore", str(tmp_path / "in"), "-o", str(tmp_path / "o2"), "--model", system, "--upscale", "0"]) == 2
+    assert "--upscale" in capsys.readouterr().err
