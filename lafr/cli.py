@@ -393,6 +393,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     rs.add_argument("--only-center-face", action="store_true", help="restore only the face nearest the centre")
     rs.add_argument(
+        "--min-eye-distance",
+        type=float,
+        help="leave faces whose eyes are closer than this many pixels as they are (listed in the log); "
+        "default: lafr.photos.MIN_EYE_DISTANCE, 16",
+    )
+    rs.add_argument(
         "--upscale", type=int, default=1, help="enlarge the photo N times (background: Lanczos; faces: restored)"
     )
     rs.add_argument("--device", default="cuda" if _cuda() else "cpu")

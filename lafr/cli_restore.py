@@ -117,6 +117,7 @@ def _restore_photos(pipe, files, out, args, skipped) -> None:
 
     from lafr import data
 
+    limits = {} if args.min_eye_distance is None else {"min_eye_distance": args.min_eye_distance}
     for f in files:
         try:
             photo, form = data.load_photo(f)
@@ -129,6 +130,7 @@ def _restore_photos(pipe, files, out, args, skipped) -> None:
             detector=args.detector,
             only_center_face=args.only_center_face,
             batch_size=args.batch_size,
+            **limits,
         )
         data.save_photo(result.photo, out / "final_results" / f"{f.stem}.png", form, overwrite=args.overwrite)
         numbers = [k for k, face in enumerate(result.faces) if not face.left_out]

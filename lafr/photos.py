@@ -151,7 +151,7 @@ def _uint8(photo: np.ndarray) -> np.ndarray:
 
 def _cnn_agrees(image: np.ndarray, box) -> bool:
     """Does dlib's CNN detector find a face in a crop around ``box`` (scaled so the box is 100 px)?"""
-    dlib, _, cnn, _ = _Dlib.get()
+    cnn = _Dlib.get()[2]
     left, top, right, bottom = box
     side = max(right - left, bottom - top, 1.0)
     s = 100.0 / side
@@ -159,6 +159,40 @@ def _cnn_agrees(image: np.ndarray, box) -> bool:
     m = np.array([[s, 0, 100 - cx * s], [0, s, 100 - cy * s]], dtype=np.float64)
     crop = cv2.warpAffine(image, m, (200, 200), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT101)
     return len(cnn(np.ascontiguousarray(crop), 0)) > 0
+
+
+def _enlarged(photo: np.ndarray) -> tuple[np.ndarray, int]:
+    """The photo as dlib reads it (uint8), at twice its size when it has at most ``DETECT_PIXELS``."""
+    image = _uint8(photo)
+    h, w = image.shape[:2]
+    scale = 2 if h * w <= DETECT_PIXELS else 1
+    return (cv2.resize(image, (w * scale, h * scale), interpolation=cv2.INTER_CUBIC) if scale > 1 else image), scale
+
+
+def _detect(image: np.ndarray, detector: str) -> list[tuple]:
+    """(dlib rectangle, score, kept) for every candidate the detector reports on ``image`` (uint8)."""
+    if detector not in ("hog", "cnn"):
+        raise ValueError(f"detector must be 'hog' or 'cnn', got {detector!r}")
+    _, hog, cnn, _ = _Dlib.get()
+    if detector == "cnn":
+        return [(d.rect, float(d.confidence), True) for d in cnn(image, 0)]
+    rects, scores, _ = hog.run(image, 0, HOG_THRESHOLD)
+    out = []
+    for r, score in zip(rects, scores):
+        box = (r.left(), r.top(), r.right(), r.bottom())
+        out.append((r, float(score), score >= HOG_SURE or _cnn_agrees(image, box)))
+    return out
+
+
+def detections(photo: np.ndarray, detector: str = "hog") -> list[tuple[tuple, float, bool]]:
+    """What the detector saw before any landmark: ``(box, score, kept)`` for every candidate, the box
+    (left, top, right, bottom) in the photo's pixels; ``kept`` is False for a HOG candidate scoring
+    below ``HOG_SURE`` in which the CNN found no face. Taught in notebook 07."""
+    big, scale = _enlarged(photo)
+    return [
+        (tuple((v + 0.5) / scale - 0.5 for v in (r.left(), r.top(), r.right(), r.bottom())), score, kept)
+        for r, score, kept in _detect(big, detector)
+    ]
 
 
 def find_faces(
@@ -171,24 +205,12 @@ def find_faces(
     crop; those not to restore carry the reason in ``left_out``. ``detector``: "hog" (dlib's HOG,
     doubtful detections confirmed by the CNN) or "cnn" (dlib's mmod CNN over the whole photo).
     Taught in notebook 07."""
-    if detector not in ("hog", "cnn"):
-        raise ValueError(f"detector must be 'hog' or 'cnn', got {detector!r}")
-    dlib, hog, cnn, predictor = _Dlib.get()
-    image = _uint8(photo)
-    h, w = image.shape[:2]
-    scale = 2 if h * w <= DETECT_PIXELS else 1
-    big = cv2.resize(image, (w * scale, h * scale), interpolation=cv2.INTER_CUBIC) if scale > 1 else image
-    if detector == "hog":
-        rects, scores, _ = hog.run(big, 0, HOG_THRESHOLD)
-        found = []
-        for r, s in zip(rects, scores):
-            box = (r.left(), r.top(), r.right(), r.bottom())
-            if s >= HOG_SURE or _cnn_agrees(big, box):
-                found.append((r, float(s)))
-    else:
-        found = [(d.rect, float(d.confidence)) for d in cnn(big, 0)]
+    predictor = _Dlib.get()[3]
+    big, scale = _enlarged(photo)
     faces = []
-    for r, s in found:
+    for r, s, kept in _detect(big, detector):
+        if not kept:
+            continue
         points = predictor(big, r).parts()
         landmarks = np.array([(p.x, p.y) for p in points], dtype=np.float64)
         landmarks = (landmarks + 0.5) / scale - 0.5  # pixel centres of the enlarged photo -> the photo's

@@ -46,6 +46,7 @@ PARAMETERS = {
     "04": {"n_faces": 4},
     "05": {"n_faces": 4, "live_steps": 2},
     "06": {"n_faces": 4, "n_real": 2},
+    "07": {"n_faces": 4},
 }
 
 # The claim asserts that random weights (or a 2-step live run) cannot meet: notebook -> the start of
@@ -82,6 +83,9 @@ CLAIMS: dict[str, tuple[str, ...]] = {
     "06": (
         "# Claims, on real photos: the identity angle ranks the same",  # a random-weight ArcFace judge
         "# Claims, on held-out faces: the full method beats the LQ photo",  # a 1-step restorer
+    ),
+    "07": (
+        "# Claim: the restorer gains over the LQ photo on FFHQ's crop",  # a restorer with random weights gains nothing
     ),
 }
 
