@@ -20,12 +20,21 @@ read is named and skipped (and the command exits non-zero); nothing is ever over
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 
 from lafr import config
 
 PHOTO_FOLDERS = ("final_results", "cropped_faces", "restored_faces", "cmp")
+PHOTO_ONLY = ("--detector", "--upscale", "--only-center-face", "--min-eye-distance")  # meaningless with --aligned
+
+
+def _face_files(folder: Path, stem: str) -> list[Path]:
+    """The faces an earlier run wrote for the photo ``stem`` in ``folder``: STEM_00.png, STEM_01.png, ...
+    (never another photo's: "a_01_00.png" belongs to the photo "a_01", not to "a")."""
+    pattern = re.compile(re.escape(stem) + r"_\d{2,}\.png")
+    return sorted(p for p in folder.glob(f"{stem}_*.png") if pattern.fullmatch(p.name)) if folder.is_dir() else []
 
 
 def _inputs(args) -> tuple[list[Path], list[Path]]:
@@ -68,7 +77,7 @@ def _check_targets(files, input_folders, out: Path, aligned: bool, overwrite: bo
             existing += [p for p in [out / f"{stem}.png"] if p.exists()]
         else:
             existing += [p for p in [out / "final_results" / f"{stem}.png"] if p.exists()]
-            existing += [p for sub in PHOTO_FOLDERS[1:] for p in sorted((out / sub).glob(f"{stem}_[0-9][0-9].png"))]
+            existing += [p for sub in PHOTO_FOLDERS[1:] for p in _face_files(out / sub, stem)]
     if existing:
         shown = ", ".join(map(str, existing[:5]))
         raise FileExistsError(f"would overwrite {shown}{' ...' if len(existing) > 5 else ''}; pass --overwrite")
@@ -101,21 +110,27 @@ def _restore_crops(pipe, files, out, args, skipped) -> None:
     bar.close()
 
 
-def _photo_line(name: str, result) -> str:
-    """One log line: faces found and restored, and each one left out with the reason."""
+def _photo_line(name: str, result, smallest: float, min_eye_distance: float) -> str:
+    """One log line: faces found and restored, each one left out with the reason, and, when the photo
+    is too large to be searched for every face worth restoring, how small a face could be missed."""
     found, kept = len(result.faces), len(result.restored_faces)
+    missed = (
+        f" (here the detector finds faces down to eyes about {smallest:.0f} px apart; smaller ones may be missed)"
+        if smallest > min_eye_distance
+        else ""
+    )
     if not found:
-        return f"{name}: no face found; written unchanged (an aligned face crop? pass --aligned)"
+        return f"{name}: no face found{missed}; written unchanged (an aligned face crop? pass --aligned)"
     line = f"{name}: {found} face{'s' if found > 1 else ''} found, {kept} restored"
     left = [f"face {k:02d} at ({f.eyes[0]:.0f}, {f.eyes[1]:.0f}): {f.left_out}" for k, f in enumerate(result.faces)]
     left = [text for text, f in zip(left, result.faces) if f.left_out]
-    return line + ("; left out: " + "; ".join(left) if left else "")
+    return line + ("; left out: " + "; ".join(left) if left else "") + missed
 
 
 def _restore_photos(pipe, files, out, args, skipped) -> None:
     import numpy as np
 
-    from lafr import data
+    from lafr import data, photos
 
     limits = {} if args.min_eye_distance is None else {"min_eye_distance": args.min_eye_distance}
     for f in files:
@@ -126,20 +141,25 @@ def _restore_photos(pipe, files, out, args, skipped) -> None:
             continue
         result = pipe.restore_photo(
             photo,
-            upscale=args.upscale,
-            detector=args.detector,
+            upscale=1 if args.upscale is None else args.upscale,
+            detector=args.detector or "hog",  # (the default, kept None so that --aligned can refuse it)
             only_center_face=args.only_center_face,
             batch_size=args.batch_size,
             **limits,
         )
         data.save_photo(result.photo, out / "final_results" / f"{f.stem}.png", form, overwrite=args.overwrite)
+        for stale in (p for sub in PHOTO_FOLDERS[1:] for p in _face_files(out / sub, f.stem)):
+            stale.unlink()  # only with --overwrite (checked before): an earlier run's faces of this photo
         numbers = [k for k, face in enumerate(result.faces) if not face.left_out]
         for k, crop, restored in zip(numbers, result.crops, result.restored):
             name = f"{f.stem}_{k:02d}.png"
             data.save_photo(crop, out / "cropped_faces" / name, overwrite=args.overwrite)
             data.save_photo(restored, out / "restored_faces" / name, overwrite=args.overwrite)
             data.save_photo(np.concatenate([crop, restored], axis=1), out / "cmp" / name, overwrite=args.overwrite)
-        print(_photo_line(f.name, result), flush=True)
+        detector = args.detector or "hog"
+        smallest = photos.smallest_eye_distance(photo.shape, detector)
+        limit = photos.MIN_EYE_DISTANCE if args.min_eye_distance is None else args.min_eye_distance
+        print(_photo_line(f.name, result, smallest, limit), flush=True)
 
 
 def cmd_restore(args) -> int:
@@ -149,10 +169,13 @@ def cmd_restore(args) -> int:
     from lafr.pipeline import LAFRPipeline
 
     out = Path(args.output).expanduser()
+    given = [o for o in PHOTO_ONLY if getattr(args, o[2:].replace("-", "_")) not in (None, False)]
+    if args.aligned and given:
+        raise ValueError(f"{', '.join(given)}: for whole photos; --aligned crops are restored whole, without them")
+    if args.upscale is not None and args.upscale < 1:
+        raise ValueError(f"--upscale must be a whole number from 1, got {args.upscale}")
     files, input_folders = _inputs(args)
     _check_targets(files, input_folders, out, args.aligned, args.overwrite)
-    if not args.aligned and (int(args.upscale) != args.upscale or args.upscale < 1):
-        raise ValueError(f"--upscale must be a whole number from 1, got {args.upscale}")
     cfg = config.get_profile(args.profile)
     dtype = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}[args.dtype]
     pipe = LAFRPipeline.from_pretrained(args.model or cfg.restorer_weights, device=args.device, dtype=dtype)

@@ -115,6 +115,7 @@ class PhotoForm:
     grey: bool = False
     alpha: np.ndarray | None = None
     bits: int = 8
+    icc_profile: bytes | None = None  # the colour space it was stored in (Display P3, Adobe RGB ...), kept
 
 
 def _png_bit_depth(path: Path) -> int | None:
@@ -126,24 +127,26 @@ def _png_bit_depth(path: Path) -> int | None:
 def load_photo(path: str | os.PathLike) -> tuple[np.ndarray, PhotoForm]:
     """Read a whole photo for ``lafr.photos`` as H x W x 3 float32 in [0, 1] (grey photos as three
     equal channels), and its form: grey, alpha (kept aside, never composited, so ``save_photo`` puts
-    it back), 8 or 16 bits. A 16-bit colour image is refused with the reason (Pillow would read it as
-    8-bit and the depth would be lost silently). Errors as ``load_image``'s. Taught in notebook 07."""
+    it back), 8 or 16 bits, its ICC colour profile. An image of 16 bits per channel with colour or
+    transparency is refused with the reason (Pillow would read it as 8-bit and the depth would be lost
+    silently). Errors as ``load_image``'s. Taught in notebook 07."""
     path = Path(path)
     load_image(path)  # every check of a readable image, with its messages
     with Image.open(path) as im:
+        bits = _png_bit_depth(path) if im.format == "PNG" else None
+        tiff_bits = tuple(im.tag_v2.get(258, ())) if im.format == "TIFF" else ()  # before exif_transpose copies it
         im.load()
         im = ImageOps.exif_transpose(im)
-        bits = _png_bit_depth(path) if path.suffix.lower() == ".png" else None
-        tiff_bits = getattr(im, "tag_v2", {}).get(258) if im.format == "TIFF" else None
-        if im.mode in ("RGB", "RGBA", "P") and (bits == 16 or (tiff_bits and max(tuple(tiff_bits)) > 8)):
+        if im.mode in ("RGB", "RGBA", "P", "LA", "PA") and (bits == 16 or max(tiff_bits, default=8) > 8):
             raise ImageError(
-                f"{path}: 16-bit colour, which would be read as 8-bit and lose its depth; convert it to 8-bit "
-                "first (or to 16-bit grey, which is kept)"
+                f"{path}: 16 bits per channel with colour or transparency, which would be read as 8-bit and lose "
+                "its depth; convert it to 8-bit first (16-bit grey without transparency is kept as it is)"
             )
+        icc = im.info.get("icc_profile")
         if im.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
             a = np.asarray(im).astype(np.float32)
             a = a / (65535.0 if im.mode.startswith("I;16") or a.max(initial=0) > 255 else 255.0)
-            return np.repeat(np.clip(a, 0, 1)[..., None], 3, axis=2), PhotoForm(grey=True, bits=16)
+            return np.repeat(np.clip(a, 0, 1)[..., None], 3, axis=2), PhotoForm(grey=True, bits=16, icc_profile=icc)
         grey = im.mode in ("1", "L", "LA", "La", "F")
         alpha = None
         if im.mode in ("RGBA", "LA", "PA", "RGBa", "La") or (im.mode == "P" and "transparency" in im.info):
@@ -156,7 +159,7 @@ def load_photo(path: str | os.PathLike) -> tuple[np.ndarray, PhotoForm]:
             rgb = np.repeat(np.clip(np.asarray(im, dtype=np.float32), 0, 1)[..., None], 3, axis=2)
         else:
             rgb = np.asarray(im.convert("RGB"), dtype=np.float32) / 255.0
-    return np.ascontiguousarray(rgb), PhotoForm(grey=grey, alpha=alpha, bits=8)
+    return np.ascontiguousarray(rgb), PhotoForm(grey=grey, alpha=alpha, bits=8, icc_profile=icc)
 
 
 def save_photo(photo: np.ndarray, path: str | os.PathLike, form: PhotoForm | None = None, overwrite: bool = False):
@@ -172,7 +175,7 @@ def save_photo(photo: np.ndarray, path: str | os.PathLike, form: PhotoForm | Non
     if form.grey:
         luma = photo[..., 0] * 0.299 + photo[..., 1] * 0.587 + photo[..., 2] * 0.114
         if form.bits == 16:
-            Image.fromarray((luma * 65535 + 0.5).astype(np.uint16)).save(path)
+            Image.fromarray((luma * 65535 + 0.5).astype(np.uint16)).save(path, icc_profile=form.icc_profile)
             return path
         channels = [(luma * 255 + 0.5).astype(np.uint8)]
     else:
@@ -183,7 +186,8 @@ def save_photo(photo: np.ndarray, path: str | os.PathLike, form: PhotoForm | Non
             alpha = np.asarray(Image.fromarray(alpha.astype(np.float32), "F").resize((w, h), Image.LANCZOS))
         channels.append((np.clip(alpha, 0, 1) * 255 + 0.5).astype(np.uint8))
     mode = {1: "L", 2: "LA", 3: "RGB", 4: "RGBA"}[len(channels)]
-    Image.fromarray(np.stack(channels, axis=-1) if len(channels) > 1 else channels[0], mode).save(path)
+    image = Image.fromarray(np.stack(channels, axis=-1) if len(channels) > 1 else channels[0], mode)
+    image.save(path, icc_profile=form.icc_profile)
     return path
 
 

@@ -4,28 +4,32 @@ A face restorer has only ever seen faces cut the way its training set was cut. F
 stage 1 and 2, and every face restorer trained on it) was cut by NVlabs' ``recreate_aligned_images``
 from dlib's 68 landmarks:
 
-1. **Detect** every face. dlib's HOG detector looks for faces of about 80 px and more, so a photo
-   small enough (``DETECT_PIXELS``) is searched at twice its size too, which finds faces down to
-   about 40 px (eyes about 16 px apart). HOG is fast but fooled by some patterns (the mission patch on
-   scikit-image's astronaut); a detection it is unsure of (score below ``HOG_SURE``) is kept only if
-   dlib's CNN face detector (mmod), run on a small crop around it, finds a face there too.
-   ``detector="cnn"`` runs the CNN over the whole photo instead: more accurate, seconds per
-   megapixel on a CPU.
+1. **Detect** every face. dlib's HOG detector looks for faces of about 80 px and more (eyes about 30
+   px apart), so a photo of up to ``DETECT_PIXELS`` is searched at twice its size, which finds faces
+   down to eyes about 15 px apart (``smallest_eye_distance``; measured: 14 and 18 px on the packaged
+   portraits shrunk). HOG is fast but fooled by some patterns (the mission patch on scikit-image's
+   astronaut); a detection it is unsure of (score below ``HOG_SURE``) is kept only if dlib's CNN
+   face detector (mmod), run on a small crop around it, finds a face there too.
+   ``detector="cnn"`` runs the CNN over the whole photo instead, at its own size and in tiles (its
+   memory is about 1 GB per megapixel): more accurate on turned and dim faces, about 10 s per
+   megapixel on a CPU, and it finds faces down to eyes about 30 px apart.
 2. **Landmarks**: dlib's 68 points of each face.
 3. **The FFHQ crop** (``ffhq_quad``): the eye centres (points 36-41, 42-47) and the mouth corners (48,
-   54) give a square, turned with the face, about twice the eye-to-eye distance wide and centred
-   a little below the eyes. ``crop_matrix`` is the similarity transform that maps that square onto
+   54) give a square, turned with the face, about four eye-to-eye distances wide and centred a
+   little below the eyes. ``crop_matrix`` is the similarity transform that maps that square onto
    the restorer's working size. On the FFHQ photos themselves (already cut this way) it comes back
-   within a few pixels of the whole image; a 5-point template fitted by least squares, as facexlib
-   does for GFPGAN and CodeFormer, lands 2 to 6 times farther (notebook 07 measures both).
+   within a few pixels of the whole image (the median face's farthest corner 4.6 px of 512); the
+   5-point template that facexlib fits for GFPGAN and CodeFormer lands 3.3 times farther (15.4 px;
+   both measured in tests/test_photos.py on 12 FFHQ faces).
 4. **Left out, never silently**: a face whose eyes are closer than ``MIN_EYE_DISTANCE`` pixels (too
    little to restore), one turned too far (``MAX_TURN``: the far side is hidden), and a second
    detection of the same face. Each ``Face`` says why in ``left_out``.
 5. **Paste back**: the restored crop goes back through the inverse transform, weighted by a soft
    mask made in the crop (``soft_mask``: 1 in the middle, falling smoothly to 0 at the crop's
    edge), so that no seam shows where the crop ends. Faces are pasted one after another, each once.
-   Only each face's own rectangle of the photo is touched, so a large photo costs the memory of its
-   pixels and of one crop at a time. Both warps are bicubic: a crop cut and pasted back unchanged
+   Only each face's own rectangle of the photo is touched: memory grows with the photo's pixels (a
+   few float32 copies) and its number of faces (one crop each at the working size, kept with the
+   result), not with the size of the faces. Both warps are bicubic: a crop cut and pasted back unchanged
    comes back to within 50 dB of the photo (bilinear warps lose 15 dB of that).
 
 Photos here are float32 arrays H x W x 3 in [0, 1] (``lafr.data.load_photo`` reads them with their
@@ -34,6 +38,7 @@ form: grey, alpha, 16 bit); a grey photo's faces are pasted back grey. Taught in
 
 from __future__ import annotations
 
+import copy
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -46,7 +51,10 @@ MAX_TURN = 0.9  # ``turn`` above this: turned too far (0 frontal, 1 a profile; F
 # three-quarter view of the Solvay photo 0.83: both restorable; above 0.9 the nose tip nearly touches the jaw's outline)
 HOG_SURE = 0.5  # HOG detections scoring below this are checked by the CNN detector
 HOG_THRESHOLD = -0.5  # HOG's own cut-off: lower than dlib's 0, since the CNN checks the doubtful ones
-DETECT_PIXELS = 4_000_000  # photos up to this many pixels are also searched at twice their size
+DETECT_PIXELS = 25_000_000  # HOG searches photos up to this many pixels at twice their size (HOG: 0.1 s per megapixel)
+SMALLEST_EYES = 30.0  # px: about the closest eyes of a face dlib's detectors find (faces of about 80 px)
+CNN_TILE, CNN_OVERLAP = 1024, 384  # px: the CNN detector's tiles (about 1 GB of memory per megapixel)
+MAX_OUTPUT_PIXELS = 100_000_000  # the largest photo --upscale may make (lafr.data.MAX_PIXELS: the largest it reads)
 FEATHER = 0.1  # the soft mask falls from 1 to 0 over this fraction of the crop's side, at its edges
 
 
@@ -161,21 +169,79 @@ def _cnn_agrees(image: np.ndarray, box) -> bool:
     return len(cnn(np.ascontiguousarray(crop), 0)) > 0
 
 
-def _enlarged(photo: np.ndarray) -> tuple[np.ndarray, int]:
-    """The photo as dlib reads it (uint8), at twice its size when it has at most ``DETECT_PIXELS``."""
+def search_scale(shape, detector: str = "hog") -> int:
+    """How many times enlarged dlib searches a photo of ``shape`` (H, W, ...): HOG at twice the size up
+    to ``DETECT_PIXELS``, else at its own size; the CNN always at its own size (its memory)."""
+    return 2 if detector == "hog" and shape[0] * shape[1] <= DETECT_PIXELS else 1
+
+
+def smallest_eye_distance(shape, detector: str = "hog") -> float:
+    """About the closest eyes (in the photo's pixels) of a face the detector can find in a photo of
+    ``shape``: both detectors look for faces of about 80 px, eyes about 30 px apart."""
+    return SMALLEST_EYES / search_scale(shape, detector)
+
+
+def _enlarged(photo: np.ndarray, detector: str = "hog") -> tuple[np.ndarray, int]:
+    """The photo as dlib reads it (uint8), enlarged ``search_scale`` times."""
     image = _uint8(photo)
     h, w = image.shape[:2]
-    scale = 2 if h * w <= DETECT_PIXELS else 1
+    scale = search_scale(image.shape, detector)
     return (cv2.resize(image, (w * scale, h * scale), interpolation=cv2.INTER_CUBIC) if scale > 1 else image), scale
+
+
+def _overlap(a, b) -> float:
+    """Intersection over union of two boxes (left, top, right, bottom)."""
+    w = min(a[2], b[2]) - max(a[0], b[0])
+    h = min(a[3], b[3]) - max(a[1], b[1])
+    if w <= 0 or h <= 0:
+        return 0.0
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - w * h
+    return w * h / union
+
+
+def _cnn_boxes(image: np.ndarray) -> list[tuple]:
+    """dlib's CNN over ``image`` in tiles of at most ``CNN_TILE`` px (its memory is about 1 GB per
+    megapixel), overlapping by ``CNN_OVERLAP`` so that a face up to that size lies whole in one tile,
+    plus the whole image shrunk to one tile for larger faces; boxes overlapping by more than a third
+    are one face (the most confident box kept). Returns (left, top, right, bottom, confidence)."""
+    cnn = _Dlib.get()[2]
+    h, w = image.shape[:2]
+
+    def run(img, scale=1.0, x=0, y=0):
+        """The CNN's boxes in ``img`` (a tile at x, y, or the image shrunk by ``scale``), in the image's pixels."""
+        return [
+            (
+                (r.rect.left() + 0.5) / scale - 0.5 + x,
+                (r.rect.top() + 0.5) / scale - 0.5 + y,
+                (r.rect.right() + 0.5) / scale - 0.5 + x,
+                (r.rect.bottom() + 0.5) / scale - 0.5 + y,
+                float(r.confidence),
+            )
+            for r in cnn(np.ascontiguousarray(img), 0)
+        ]
+
+    if max(h, w) <= CNN_TILE:
+        return run(image)
+    found, step = [], CNN_TILE - CNN_OVERLAP
+    for y in range(0, max(h - CNN_OVERLAP, 1), step):
+        for x in range(0, max(w - CNN_OVERLAP, 1), step):
+            found += run(image[y : y + CNN_TILE, x : x + CNN_TILE], x=x, y=y)
+    s = CNN_TILE / max(h, w)
+    found += run(cv2.resize(image, (round(w * s), round(h * s)), interpolation=cv2.INTER_AREA), scale=s)
+    kept = []
+    for box in sorted(found, key=lambda b: -b[4]):
+        if all(_overlap(box, k) <= 1 / 3 for k in kept):
+            kept.append(box)
+    return kept
 
 
 def _detect(image: np.ndarray, detector: str) -> list[tuple]:
     """(dlib rectangle, score, kept) for every candidate the detector reports on ``image`` (uint8)."""
     if detector not in ("hog", "cnn"):
         raise ValueError(f"detector must be 'hog' or 'cnn', got {detector!r}")
-    _, hog, cnn, _ = _Dlib.get()
+    dlib, hog, _, _ = _Dlib.get()
     if detector == "cnn":
-        return [(d.rect, float(d.confidence), True) for d in cnn(image, 0)]
+        return [(dlib.rectangle(*(round(v) for v in b[:4])), b[4], True) for b in _cnn_boxes(image)]
     rects, scores, _ = hog.run(image, 0, HOG_THRESHOLD)
     out = []
     for r, score in zip(rects, scores):
@@ -188,7 +254,7 @@ def detections(photo: np.ndarray, detector: str = "hog") -> list[tuple[tuple, fl
     """What the detector saw before any landmark: ``(box, score, kept)`` for every candidate, the box
     (left, top, right, bottom) in the photo's pixels; ``kept`` is False for a HOG candidate scoring
     below ``HOG_SURE`` in which the CNN found no face. Taught in notebook 07."""
-    big, scale = _enlarged(photo)
+    big, scale = _enlarged(photo, detector)
     return [
         (tuple((v + 0.5) / scale - 0.5 for v in (r.left(), r.top(), r.right(), r.bottom())), score, kept)
         for r, score, kept in _detect(big, detector)
@@ -206,7 +272,7 @@ def find_faces(
     doubtful detections confirmed by the CNN) or "cnn" (dlib's mmod CNN over the whole photo).
     Taught in notebook 07."""
     predictor = _Dlib.get()[3]
-    big, scale = _enlarged(photo)
+    big, scale = _enlarged(photo, detector)
     faces = []
     for r, s, kept in _detect(big, detector):
         if not kept:
@@ -309,7 +375,9 @@ def paste_face(canvas: np.ndarray, crop: np.ndarray, matrix: np.ndarray, mask: n
     back = inv.copy()
     back[:, 2] -= [x0, y0]  # crop -> the canvas region's pixels
     region = (x1 - x0, y1 - y0)
-    face = cv2.warpAffine(np.ascontiguousarray(crop, dtype=np.float32), back, region, flags=cv2.INTER_CUBIC)
+    crop = np.ascontiguousarray(crop, dtype=np.float32)
+    # beyond the crop's edge, its own edge pixels: no dark fringe under a mask that is not 0 there
+    face = cv2.warpAffine(crop, back, region, flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)
     weight = cv2.warpAffine(np.ascontiguousarray(mask, dtype=np.float32), back, region, flags=cv2.INTER_LINEAR)
     face, weight = np.clip(face.reshape(region[1], region[0], -1), 0, 1), np.clip(weight, 0, 1)[..., None]
     canvas[y0:y1, x0:x1] = weight * face + (1 - weight) * canvas[y0:y1, x0:x1]
@@ -382,8 +450,15 @@ def restore_photo(
     if int(upscale) != upscale or upscale < 1:
         raise ValueError(f"upscale must be a whole number from 1, got {upscale}")
     upscale = int(upscale)
+    h, w = photo.shape[:2]
+    if h * w * upscale**2 > MAX_OUTPUT_PIXELS:
+        raise ValueError(
+            f"upscale {upscale} would make a {w * upscale} x {h * upscale} photo, over {MAX_OUTPUT_PIXELS / 1e6:.0f} "
+            "megapixels; choose a smaller upscale"
+        )
     if faces is None:
         faces = find_faces(photo, detector, min_eye_distance, max_turn)
+    faces = [copy.copy(f) for f in faces]  # marking one "not the centre face" must not change the caller's
     if only_center_face:
         kept = [f for f in faces if not f.left_out]
         if kept:
@@ -401,7 +476,6 @@ def restore_photo(
     grey = is_grey(photo)
     if grey:
         restored = [to_grey(r) for r in restored]
-    h, w = photo.shape[:2]
     if upscale == 1:
         canvas = photo.copy()
     else:

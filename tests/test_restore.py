@@ -166,3 +166,11 @@ def test_upscale_and_only_center_face(system, tmp_path, capsys):
     assert sorted(p.name for p in (out / "restored_faces").iterdir()) == ["two_01.png"]
     assert main(["restore", str(tmp_path / "in"), "-o", str(tmp_path / "o2"), "--model", system, "--upscale", "0"]) == 2
     assert "--upscale" in capsys.readouterr().err
+    # --overwrite replaces an earlier run's faces of the same photo: none is left behind
+    assert main([*args[:-3], "--overwrite"]) == 0  # both faces
+    assert sorted(p.name for p in (out / "restored_faces").iterdir()) == ["two_00.png", "two_01.png"]
+    assert main([*args, "--overwrite"]) == 0  # the centre face only
+    assert sorted(p.name for p in (out / "restored_faces").iterdir()) == ["two_01.png"]
+    # options for whole photos are refused with --aligned rather than ignored
+    assert main(["restore", "--aligned", str(tmp_path / "in"), "-o", str(tmp_path / "o3"), "--upscale", "2"]) == 2
+    assert "--upscale: for whole photos" in capsys.readouterr().err
