@@ -256,7 +256,10 @@ def test_a_photo_keeps_its_form_16_bit_grey_and_transparency_and_16_bit_colour_i
         60,
     )
     cv2.imwrite(str(tmp_path / "colour16.png"), (rng.random((30, 40, 3)) * 65535).astype(np.uint16))
-    with pytest.raises(data.ImageError, match="colour16.png: 16-bit colour"):
+    with pytest.raises(data.ImageError, match="colour16.png: 16 bits per channel with colour"):
         data.load_photo(tmp_path / "colour16.png")
+    cv2.imwrite(str(tmp_path / "colour16.tif"), (rng.random((30, 40, 3)) * 65535).astype(np.uint16))  # TIFF too
+    with pytest.raises(data.ImageError, match="colour16.tif: 16 bits per channel with colour"):
+        data.load_photo(tmp_path / "colour16.tif")
     with pytest.raises(FileExistsError, match="out16.png"):
         data.save_photo(photo, tmp_path / "out16.png", form)
