@@ -148,6 +148,29 @@ def test_a_collage_of_several_faces_has_each_restored_once_and_the_tiny_one_list
     assert 900 < small[0].eyes[0] < 1028
 
 
+def test_faces_whose_crops_overlap_are_both_restored_and_pasted(packaged):
+    """Two faces side by side, 260 px apart, whose FFHQ crops (about 330 px wide) overlap: both are
+    restored, in one call of the restorer with two crops, and both pasted: each face's middle is its
+    own restored face (a "restorer" that brightens), not left as it was nor overwritten by the other's
+    crop."""
+    face = packaged["grace_hopper"][100:450, 130:390]  # 350 x 260 around the face
+    pair = np.concatenate([face, face], axis=1)
+    calls = []
+
+    def brighter(crops):
+        calls.append(len(crops))
+        return [np.clip(c * 0.8 + 0.1, 0, 1) for c in crops]
+
+    result = photos.restore_photo(pair, brighter, SIZE)
+    quads = [f.quad for f in result.restored_faces]
+    assert calls == [2] and len(quads) == 2, (calls, [f.left_out for f in result.faces])
+    assert quads[0][:, 0].max() > quads[1][:, 0].min(), "the two crops do not overlap: no test"
+    for f in result.restored_faces:
+        x, y = np.round(f.eyes).astype(int)
+        before, after = pair[y - 5 : y + 5, x - 5 : x + 5], result.photo[y - 5 : y + 5, x - 5 : x + 5]
+        assert np.abs(after - (before * 0.8 + 0.1)).mean() < 0.02, np.abs(after - (before * 0.8 + 0.1)).mean()
+
+
 def test_the_cnn_detector_in_tiles_finds_each_large_face_once():
     """--detector cnn on the collage (1100 px wide: two tiles and the shrunk whole): the two large faces,
     each once (the tiles overlap, so each face is seen twice or more), and not the quarter-size face,
