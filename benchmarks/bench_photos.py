@@ -37,9 +37,9 @@ def one(megapixels: float, profile: str) -> dict:
     h = int(round(w / 1.5))
     s = h / 700  # the portraits' card (700 x 1100 at 1 x) scaled to this photo
     card = np.full((h, w, 3), 0.5, np.float32)
-    for (package, filename), (top, left) in ((("matplotlib", "grace_hopper.jpg"), (50, 40)),
-                                             (("skimage", "astronaut.png"), (100, 570))):  # fmt: skip
-        img = data.load_image(data._package_file(package, filename)).permute(1, 2, 0).numpy()
+    portraits = data.packaged_portraits()
+    for name, (top, left) in (("grace_hopper", (50, 40)), ("astronaut", (100, 570))):
+        img = portraits[name].permute(1, 2, 0).numpy()
         big = cv2.resize(img, (round(img.shape[1] * s), round(img.shape[0] * s)), interpolation=cv2.INTER_CUBIC)
         y, x = round(top * s), round(left * s)
         card[y : y + big.shape[0], x : x + big.shape[1]] = np.clip(big[: h - y, : w - x], 0, 1)

@@ -363,6 +363,19 @@ def packaged_natural_photos() -> dict[str, torch.Tensor]:
     return out
 
 
+def packaged_portraits() -> dict[str, torch.Tensor]:
+    """The two real portraits that ship in installed packages, whole (3 x H x W in [0, 1]):
+    scikit-image's astronaut (Eileen Collins, 512 x 512) and matplotlib's Grace Hopper (512 x 600).
+    ``portrait_face_box(name)`` says where the face is. Taught in notebook 07."""
+    return {name: load_image(_package_file(package, filename)) for name, (package, filename, _) in _FACE_BOXES.items()}
+
+
+def portrait_face_box(name: str) -> tuple[int, int, int]:
+    """(top, left, side) in pixels of the square around the face in ``packaged_portraits()[name]``:
+    what ``packaged_face_photos`` cuts."""
+    return _FACE_BOXES[name][2]
+
+
 def packaged_face_photos(size: int | None = None) -> dict[str, torch.Tensor]:
     """The two real portraits that ship in installed packages, cropped to the face: scikit-image's
     astronaut (Eileen Collins) and matplotlib's Grace Hopper.  Taught in notebook 01."""

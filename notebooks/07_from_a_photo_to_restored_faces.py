@@ -93,10 +93,8 @@ def as_array(img: torch.Tensor) -> np.ndarray:
 
 
 # two real portraits that ship inside installed packages: scikit-image's astronaut, matplotlib's Grace Hopper
-portraits = {
-    "astronaut": as_array(data.load_image(data._package_file("skimage", "astronaut.png"))),
-    "Grace Hopper": as_array(data.load_image(data._package_file("matplotlib", "grace_hopper.jpg"))),
-}
+packaged = data.packaged_portraits()
+portraits = {"astronaut": as_array(packaged["astronaut"]), "Grace Hopper": as_array(packaged["grace_hopper"])}
 
 # %% [markdown]
 # ## 1. Finding faces, and their 68 landmarks
@@ -137,7 +135,7 @@ for name, faces in found.items():
 # the astronaut's mission patch, which HOG alone takes for a face, is rejected. (Trusting HOG alone
 # would give the astronaut two faces; the printed candidates show that one.)
 for name, key in (("astronaut", "astronaut"), ("Grace Hopper", "grace_hopper")):
-    top, left, side = data._FACE_BOXES[key][2]
+    top, left, side = data.portrait_face_box(key)
     (face,) = found[name]
     assert left < face.eyes[0] < left + side and top < face.eyes[1] < top + side, (name, face.eyes)
 astronaut_candidates = photos.detections(portraits["astronaut"])

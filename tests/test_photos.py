@@ -12,8 +12,7 @@ SIZE = 512  # the paper's working size: the round trip is stated there
 
 
 def _photo(name):
-    package, filename, _ = data._FACE_BOXES[name]
-    return data.load_image(data._package_file(package, filename)).permute(1, 2, 0).numpy()
+    return data.packaged_portraits()[name].permute(1, 2, 0).numpy()
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +30,7 @@ def test_one_face_is_found_on_each_packaged_photo_and_the_astronauts_patch_is_no
     for name, photo in packaged.items():
         faces = photos.find_faces(photo)
         assert len(faces) == 1 and not faces[0].left_out, (name, [(f.eyes, f.left_out) for f in faces])
-        top, left, side = data._FACE_BOXES[name][2]
+        top, left, side = data.portrait_face_box(name)
         x, y = faces[0].eyes
         assert left < x < left + side and top < y < top + side, (name, faces[0].eyes)
 

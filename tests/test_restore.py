@@ -100,8 +100,9 @@ def photo_folder(tmp_path):
 
     folder = tmp_path / "photos"
     folder.mkdir()
-    grace = data.load_image(data._package_file("matplotlib", "grace_hopper.jpg")).permute(1, 2, 0).numpy()
-    astronaut = data.load_image(data._package_file("skimage", "astronaut.png")).permute(1, 2, 0).numpy()
+    portraits = data.packaged_portraits()
+    grace = portraits["grace_hopper"].permute(1, 2, 0).numpy()
+    astronaut = portraits["astronaut"].permute(1, 2, 0).numpy()
     Image.fromarray(data.to_uint8(torch.from_numpy(grace).permute(2, 0, 1))).convert("L").save(folder / "grace.jpg")
     rgba = np.concatenate([astronaut, np.linspace(0.2, 1, 512, dtype=np.float32)[None, :, None].repeat(512, 0)], -1)
     Image.fromarray((rgba * 255 + 0.5).astype(np.uint8), "RGBA").save(folder / "astronaut.png")
@@ -154,7 +155,7 @@ def test_whole_photos_come_back_with_each_face_restored_in_their_own_form(system
 def test_upscale_and_only_center_face(system, tmp_path, capsys):
     import numpy as np
 
-    photo = data.load_image(data._package_file("skimage", "astronaut.png")).permute(1, 2, 0).numpy()
+    photo = data.packaged_portraits()["astronaut"].permute(1, 2, 0).numpy()
     card = np.concatenate([photo, photo], axis=1)  # two faces, the second nearer the centre
     data.save_photo(card, tmp_path / "in" / "two.png")
     out = tmp_path / "out"
