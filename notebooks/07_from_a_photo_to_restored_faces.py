@@ -212,7 +212,10 @@ means = [g.mean() for g in gain.values()]
 errors = [1.96 * g.std(ddof=1) / np.sqrt(len(g)) for g in gain.values()]
 ax.bar(list(gain), means, yerr=errors, color=["tab:green"] + ["tab:red"] * (len(gain) - 1), capsize=4)
 ax.axhline(0, color="black", lw=0.8)
-ax.set(ylabel="dB gained over the LQ photo", title=f"The restorer on {n_faces} held-out faces, cut four ways")
+ax.set(
+    ylabel="dB gained over the LQ photo",
+    title=f"The restorer on {n_faces} held-out faces, cut four ways (mean, 95% interval)",
+)
 fig.tight_layout()
 viz.save_figure(fig, "07_misaligned_crops")
 plt.show()
@@ -336,7 +339,7 @@ print("written:", sorted(str(p.relative_to(work / "out")) for p in (work / "out"
 result = data.load_image(work / "out" / "final_results" / "card.png").permute(1, 2, 0).numpy()
 
 fig, axes = plt.subplots(1, 2, figsize=(12, 4))
-for ax, img, title in zip(axes, (card, result), ("the photo", f"every face restored by the {cfg.name} profile")):
+for ax, img, title in zip(axes, (card, result), ("the photo", f"its faces through the {cfg.name} profile's restorer")):
     ax.imshow(img)
     ax.set_title(title)
     ax.axis("off")
