@@ -388,8 +388,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--detector",
         choices=("hog", "cnn"),
         help="hog (default): dlib's HOG detector, fast, doubtful faces confirmed by its CNN, finds faces down to "
-        "eyes about 15 px apart; cnn: dlib's CNN over the whole photo, in tiles, more accurate on turned and dim "
-        "faces, about 10 s per megapixel on a CPU, down to eyes about 30 px apart",
+        "eyes about 15 px apart; cnn: dlib's CNN (mmod) detector over the whole photo, in tiles, about 10 s per "
+        "megapixel on a CPU, down to eyes about 30 px apart",
     )
     rs.add_argument("--only-center-face", action="store_true", help="restore only the face nearest the centre")
     rs.add_argument(

@@ -11,8 +11,8 @@ from dlib's 68 landmarks:
    astronaut); a detection it is unsure of (score below ``HOG_SURE``) is kept only if dlib's CNN
    face detector (mmod), run on a small crop around it, finds a face there too.
    ``detector="cnn"`` runs the CNN over the whole photo instead, at its own size and in tiles (its
-   memory is about 1 GB per megapixel): more accurate on turned and dim faces, about 10 s per
-   megapixel on a CPU, and it finds faces down to eyes about 30 px apart.
+   memory is about 1 GB per megapixel): about 10 s per megapixel on a CPU, and it finds faces down
+   to eyes about 30 px apart. (We have not measured which detector misses fewer faces.)
 2. **Landmarks**: dlib's 68 points of each face.
 3. **The FFHQ crop** (``ffhq_quad``): the eye centres (points 36-41, 42-47) and the mouth corners (48,
    54) give a square, turned with the face, about four eye-to-eye distances wide and centred a
