@@ -174,9 +174,8 @@ plt.show()
 # %% [markdown]
 # What happens when a restorer gets a crop cut another way? Take held-out faces, cut them turned by
 # 10 degrees, or at 0.8 times the scale, or shifted by up to 9% of the side (larger errors than the 3%
-# by which the 5-point template misses, to make the effect plain: a detector's box, or a crop made by
-# hand, is off by this much), degrade each as the profile does, restore it, and measure the PSNR
-# gained over the LQ photo, against the truth cut the same way.
+# by which the 5-point template misses, to make the effect plain), degrade each as the profile does,
+# restore it, and measure the PSNR gained over the LQ photo, against the truth cut the same way.
 
 # %%
 faces_hq, _ = data.image_set(cfg.eval_faces, n_faces, cfg.resolution, seed=seed)
