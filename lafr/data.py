@@ -162,6 +162,11 @@ def load_photo(path: str | os.PathLike) -> tuple[np.ndarray, PhotoForm]:
     return np.ascontiguousarray(rgb), PhotoForm(grey=grey, alpha=alpha, bits=8, icc_profile=icc)
 
 
+def luma_of(rgb: np.ndarray) -> np.ndarray:
+    """H x W x 3 -> H x W luma (ITU-R BT.601, as PIL's ``convert("L")``)."""
+    return rgb[..., 0] * 0.299 + rgb[..., 1] * 0.587 + rgb[..., 2] * 0.114
+
+
 def save_photo(photo: np.ndarray, path: str | os.PathLike, form: PhotoForm | None = None, overwrite: bool = False):
     """Write an H x W x 3 photo in [0, 1] as a PNG in its ``form`` (from ``load_photo``): grey as one
     channel (8 or 16 bits), its alpha put back (resized with the photo, for ``--upscale``). Refuses to
@@ -173,7 +178,7 @@ def save_photo(photo: np.ndarray, path: str | os.PathLike, form: PhotoForm | Non
     photo = np.clip(np.asarray(photo, dtype=np.float32), 0, 1)
     h, w = photo.shape[:2]
     if form.grey:
-        luma = photo[..., 0] * 0.299 + photo[..., 1] * 0.587 + photo[..., 2] * 0.114
+        luma = luma_of(photo)
         if form.bits == 16:
             Image.fromarray((luma * 65535 + 0.5).astype(np.uint16)).save(path, icc_profile=form.icc_profile)
             return path

@@ -407,8 +407,9 @@ def is_grey(photo: np.ndarray, tolerance: float = 1.5 / 255) -> bool:
 
 def to_grey(rgb: np.ndarray) -> np.ndarray:
     """RGB -> three equal channels of its luma (ITU-R BT.601, as PIL's ``convert("L")``)."""
-    luma = rgb[..., 0] * 0.299 + rgb[..., 1] * 0.587 + rgb[..., 2] * 0.114
-    return np.repeat(luma[..., None], 3, axis=2).astype(np.float32)
+    from lafr.data import luma_of
+
+    return np.repeat(luma_of(rgb)[..., None], 3, axis=2).astype(np.float32)
 
 
 @dataclass
