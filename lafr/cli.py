@@ -254,6 +254,12 @@ def build_parser() -> argparse.ArgumentParser:
     pre.add_argument("--views", type=int, default=6, help="--stage identity/structure: views of each person")
     pre.add_argument("--net-steps", type=int, default=2000, help="--stage identity/structure: training steps")
     pre.add_argument("--net-batch", type=int, default=128)
+    pre.add_argument(
+        "--render-share",
+        type=float,
+        default=0.5,
+        help="--stage identity/structure: share of the training faces shown as the toy VAE renders them",
+    )
     pre.add_argument("--net-lr", type=float, default=2e-3)
     pre.add_argument(
         "--stage",

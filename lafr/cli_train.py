@@ -53,6 +53,7 @@ def cmd_pretrain_toy(args) -> int:
             steps=args.net_steps,
             batch=args.net_batch,
             lr=args.net_lr,
+            render_share=args.render_share,
             time_limit=args.time_limit * 60 if args.time_limit else None,
         )
         return 0

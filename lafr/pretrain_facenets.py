@@ -2,7 +2,12 @@
 
 The tiny profile's F_id and F_fs (``lafr.facenets``) are small CNNs trained here, once and from a
 seed, on synthetic people seen under many views (pose, light, background, smile), half of them
-degraded:
+degraded, and half of all of them shown as the toy VAE renders them (``render_share``): a restorer's
+output is a VAE decoding, so the loss networks must judge identity and geometry in a decoded face,
+not the look of the VAE's rendering.  A rendered face is decode((1 - u) z_in + u z_HQ) for a random
+u: the round trip decode(z_HQ) when the face is clean, anything between decode(z_LQ) and decode(z_HQ)
+(what a restorer may produce on its way) when it is degraded.  The rendered faces keep their person's
+label and landmarks.  Trained on these:
 
 * the identity encoder with an ArcFace loss (additive angular margin), to tell people apart under
   any view;
@@ -26,9 +31,10 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from lafr import provenance
+from lafr import provenance, vae as vae_io
 from lafr.degrade import degrade
 from lafr.facenets import TOY_DIRS, TOY_IDENTITY, TOY_STRUCTURE, ToyIdentityEncoder, ToyStructureNet, load_toy
+from lafr.models import TOY_NAME, load_base
 from lafr.pretrain import warmup_cosine
 from lafr.synthetic import HELDOUT_OFFSET, synthetic_face
 
@@ -53,10 +59,15 @@ def identity_faces(
     offset: int = 0,
     degrade_share: float = 0.5,
     workers: int = 1,
+    render_share: float = 0.0,
+    vae=None,
 ) -> dict:
     """Synthetic people seen under several views: ``identities * views`` faces, with a label (which
-    person), their landmarks, and a degraded copy of each (``tiny`` preset at a random strength in
-    [0, 1] for a share ``degrade_share`` of them; the clean face otherwise).  uint8 images."""
+    person), their landmarks, and the training input of each in ``lq``: degraded (``tiny`` preset at a
+    random strength in [0, 1]) for a share ``degrade_share`` of them, the clean face otherwise; then,
+    for a share ``render_share``, that input as ``vae`` renders it (``render``; default VAE: the toy
+    one).  ``form`` says which each is: 0 clean, 1 degraded, 2 rendered clean (the round trip),
+    3 rendered degraded.  uint8 images."""
     rng = np.random.default_rng([seed, offset, 7])
     strengths = np.where(
         rng.uniform(size=identities * views) < degrade_share, rng.uniform(size=identities * views), 0.0
@@ -79,13 +90,40 @@ def identity_faces(
             faces = pool.map(_face, jobs, chunksize=64)
     else:
         faces = [_face(j) for j in jobs]
-    return {
+    out = {
         "hq": torch.from_numpy(np.stack([f[0] for f in faces])),
         "lq": torch.from_numpy(np.stack([f[1] for f in faces])),
         "landmarks": torch.from_numpy(np.stack([f[2] for f in faces])),
         "label": torch.arange(identities).repeat_interleave(views),
         "strength": torch.from_numpy(strengths).float(),
+        "form": torch.from_numpy((strengths > 0).astype(np.int64)),
     }
+    if render_share > 0:
+        chosen = torch.from_numpy(np.flatnonzero(rng.uniform(size=identities * views) < render_share))
+        u = torch.from_numpy(rng.uniform(size=len(chosen))).float()
+        vae = vae if vae is not None else load_base(TOY_NAME).vae
+        out["lq"][chosen] = render(vae, out["hq"][chosen], out["lq"][chosen], u)
+        out["form"][chosen] += 2
+    return out
+
+
+@torch.no_grad()
+def render(vae, hq_u8: torch.Tensor, x_u8: torch.Tensor, u: torch.Tensor, batch: int = 128) -> torch.Tensor:
+    """How a latent restorer's output looks: decode((1 - u) z_x + u z_HQ) per face, with z the VAE
+    latents of the clean faces ``hq_u8`` and of the inputs ``x_u8`` (uint8); ``u`` in [0, 1] per face.
+    u = 1, or a clean input, gives the round trip decode(z_HQ); u = 0 the VAE alone, decode(z_x)."""
+    out = []
+    for i in range(0, len(hq_u8), batch):
+        hq, x, w = _images(hq_u8[i : i + batch], "cpu"), _images(x_u8[i : i + batch], "cpu"), u[i : i + batch]
+        z_hq = vae_io.encode(vae, hq)
+        same = (x == hq).flatten(1).all(1)  # a clean input: no second encoding needed
+        z_x = z_hq.clone()
+        if not same.all():
+            z_x[~same] = vae_io.encode(vae, x[~same])
+        w = w.view(-1, 1, 1, 1).to(z_hq)
+        y = vae_io.decode(vae, (1 - w) * z_x + w * z_hq)
+        out.append(((y + 1) * 127.5 + 0.5).clamp(0, 255).to(torch.uint8).cpu())
+    return torch.cat(out)
 
 
 def _images(u8: torch.Tensor, device) -> torch.Tensor:
@@ -237,12 +275,32 @@ def _cos(e: torch.Tensor, pairs) -> torch.Tensor:
     return F.cosine_similarity(e[list(a)], e[list(b)])
 
 
+def renderings(hq_u8: torch.Tensor, vae=None, preset: str = "tiny", first_seed: int = HELDOUT_OFFSET) -> dict:
+    """Faces (uint8) as a restorer's loss meets them: the LQ photo (``preset`` at full strength,
+    degradation seeds from ``first_seed``), decode(z_LQ) (the VAE alone) and decode(z_HQ) (the clean
+    face's round trip: the best a latent restorer with this VAE can do), all uint8.  Default VAE: the
+    toy one.  Taught in notebook 04."""
+    n = len(hq_u8)
+    lq, _ = degrade(hq_u8.float() / 255, preset, seed=list(range(first_seed, first_seed + n)))
+    lq = (lq * 255 + 0.5).to(torch.uint8)
+    vae = vae if vae is not None else load_base(TOY_NAME).vae
+    return {
+        "LQ photo": lq,
+        "decode(z_LQ)": render(vae, hq_u8, lq, torch.zeros(n)),
+        "decode(z_HQ)": render(vae, hq_u8, hq_u8, torch.ones(n)),
+    }
+
+
 @torch.no_grad()
-def evaluate_identity(net, identities: int = 200, seed: int = 0) -> dict:
+def evaluate_identity(net, identities: int = 200, seed: int = 0, vae=None) -> dict:
     """Held-out verification of a toy identity encoder on people it never saw (seed 0, indices from
     ``HELDOUT_OFFSET``; the threshold is chosen on other people, indices from 200,000): accuracy on
     same-person (another view) versus different-person pairs, the mean cosines, and the cosine
-    between a face and its ``tiny``-preset degraded copy."""
+    between a face and its ``tiny``-preset degraded copy.  Then what a restorer's loss needs: the
+    identity term (1 - cosine to the clean face) of the LQ photo, of decode(z_LQ) and of decode(z_HQ);
+    how often decode(z_HQ) is closer to the truth than the LQ photo; and verification again with the
+    second photo of each pair (another view) shown as the VAE renders it (its round trip), at the same
+    threshold: does the encoder still tell people apart in decoded faces?"""
 
     def cosines(offset):
         faces = identity_faces(seed, identities, 2, offset=offset, degrade_share=0.0)
@@ -255,9 +313,13 @@ def evaluate_identity(net, identities: int = 200, seed: int = 0) -> dict:
     acc = torch.stack([((v_same > t).float().mean() + (v_other <= t).float().mean()) / 2 for t in grid])
     threshold = float(grid[acc.argmax()])
     faces, e, same, other = cosines(HELDOUT_OFFSET)
-    hq0 = faces["hq"][::2]
-    lq0, _ = degrade(hq0.float() / 255, "tiny", seed=list(range(HELDOUT_OFFSET, HELDOUT_OFFSET + identities)))
-    degraded = F.cosine_similarity(e[::2], embed(net, (lq0 * 255 + 0.5).to(torch.uint8)))
+    hq0, e0 = faces["hq"][::2], e[::2]
+    shown = {k: embed(net, x) for k, x in renderings(hq0, vae).items()}
+    term = {k: 1 - F.cosine_similarity(e0, v) for k, v in shown.items()}
+    rt1 = embed(
+        net, render(vae or load_base(TOY_NAME).vae, faces["hq"][1::2], faces["hq"][1::2], torch.ones(identities))
+    )
+    same_rt, other_rt = F.cosine_similarity(e0, rt1), F.cosine_similarity(e0, rt1.roll(1, 0))
     return {
         "heldout": f"{identities} people never trained on (synthetic seed {seed}, indices {HELDOUT_OFFSET}+), "
         "views 0 and 1",
@@ -268,29 +330,52 @@ def evaluate_identity(net, identities: int = 200, seed: int = 0) -> dict:
         "cos_same_person_other_view": round(float(same.mean()), 4),
         "cos_different_people": round(float(other.mean()), 4),
         "cos_gap": round(float(same.mean() - other.mean()), 4),
-        "cos_same_face_degraded_tiny": round(float(degraded.mean()), 4),
+        "cos_same_face_degraded_tiny": round(float(1 - term["LQ photo"].mean()), 4),
+        "cos_same_face_vae_round_trip": round(float(1 - term["decode(z_HQ)"].mean()), 4),
+        "identity_term_lq_photo": round(float(term["LQ photo"].mean()), 4),
+        "identity_term_decode_z_lq": round(float(term["decode(z_LQ)"].mean()), 4),
+        "identity_term_decode_z_hq": round(float(term["decode(z_HQ)"].mean()), 4),
+        "share_decode_z_hq_closer_than_lq_photo": round(
+            float((term["decode(z_HQ)"] < term["LQ photo"]).float().mean()), 4
+        ),
+        "verification_accuracy_other_view_rendered": round(
+            float(((same_rt > threshold).float().mean() + (other_rt <= threshold).float().mean()) / 2), 4
+        ),
+        "cos_same_person_other_view_rendered": round(float(same_rt.mean()), 4),
+        "cos_different_people_other_view_rendered": round(float(other_rt.mean()), 4),
     }
 
 
 @torch.no_grad()
-def evaluate_structure(net, n: int = 256, seed: int = 0) -> dict:
+def evaluate_structure(net, n: int = 256, seed: int = 0, vae=None) -> dict:
     """Landmark error of a toy structure network in pixels (mean distance to the renderer's true
-    landmarks) on held-out faces, clean and under the ``tiny`` preset, and the mean-face baseline."""
+    landmarks) on held-out faces, clean, under the ``tiny`` preset and after the VAE round trip, and the
+    mean-face baseline; then the structure term (1 - cosine of the zero-centred landmarks, as the loss
+    computes it) of the LQ photo, decode(z_LQ) and decode(z_HQ) against the clean face, and how often
+    decode(z_HQ) is closer than the LQ photo."""
     faces = identity_faces(seed, n, 1, offset=HELDOUT_OFFSET, degrade_share=0.0)
-    hq = faces["hq"].float() / 255
-    lq, _ = degrade(hq, "tiny", seed=list(range(HELDOUT_OFFSET, HELDOUT_OFFSET + n)))
-    size = hq.shape[-1]
+    shown = renderings(faces["hq"], vae)
+    size = faces["hq"].shape[-1]
     truth = faces["landmarks"]
     mean = (net.mean_shape.cpu() + 1) / 2 * size - 0.5
 
-    def err(images):
-        return float((net.landmarks(images * 2 - 1) - truth).norm(dim=-1).mean())
+    def err(images_u8):
+        return float((net.landmarks(_images(images_u8, "cpu")) - truth).norm(dim=-1).mean())
 
+    f_hq = net(_images(faces["hq"], "cpu"))
+    term = {k: 1 - F.cosine_similarity(f_hq, net(_images(x, "cpu"))) for k, x in shown.items()}
     return {
         "heldout": f"{n} faces never trained on (synthetic seed {seed}, indices {HELDOUT_OFFSET}+), {size} px",
-        "landmark_error_px_clean": round(err(hq), 3),
-        "landmark_error_px_degraded_tiny": round(err(lq), 3),
+        "landmark_error_px_clean": round(err(faces["hq"]), 3),
+        "landmark_error_px_degraded_tiny": round(err(shown["LQ photo"]), 3),
+        "landmark_error_px_vae_round_trip": round(err(shown["decode(z_HQ)"]), 3),
         "landmark_error_px_mean_face": round(float((mean - truth).norm(dim=-1).mean()), 3),
+        "structure_term_lq_photo": round(float(term["LQ photo"].mean()), 4),
+        "structure_term_decode_z_lq": round(float(term["decode(z_LQ)"].mean()), 4),
+        "structure_term_decode_z_hq": round(float(term["decode(z_HQ)"].mean()), 4),
+        "share_decode_z_hq_closer_than_lq_photo": round(
+            float((term["decode(z_HQ)"] < term["LQ photo"]).float().mean()), 4
+        ),
     }
 
 
@@ -309,10 +394,12 @@ def pretrain_toy_network(
     lr: float = 2e-3,
     time_limit: float | None = None,
     workers: int | None = None,
+    render_share: float = 0.5,
     log=print,
 ) -> dict:
     """Train the toy identity encoder (``stage="identity"``) or structure network (``"structure"``)
-    on ``identities`` synthetic people x ``views`` views (half of them degraded), measure it on
+    on ``identities`` synthetic people x ``views`` views (half of them degraded; a share
+    ``render_share`` of all shown as the toy VAE renders them), measure it on
     held-out people, and save it (fp16) with a manifest: the command, seed, code version, device,
     time, and the quality numbers measured on what was saved."""
     if stage not in ("identity", "structure"):
@@ -322,7 +409,8 @@ def pretrain_toy_network(
     started = time.perf_counter()
     workers = workers or os.cpu_count() or 1
     log(f"making {identities} synthetic people x {views} views (seed {seed}) with {workers} worker(s)")
-    faces = identity_faces(seed, identities, views, workers=workers)
+    faces = identity_faces(seed, identities, views, workers=workers, render_share=render_share)
+    log(f"faces ready, {render_share:.0%} of them rendered by the toy VAE: {time.perf_counter() - started:.0f} s")
     if stage == "identity":
 
         def validate(net):
@@ -356,13 +444,14 @@ def pretrain_toy_network(
         "name": name,
         "command": f"lafr pretrain-toy --stage {stage} --out {provenance.shown_path(out)} --device {device} "
         f"--seed {seed} --identities {identities} --views {views} --net-steps {done} --net-batch {batch} "
-        f"--net-lr {lr}",
+        f"--net-lr {lr} --render-share {render_share}",
         "code_version": provenance.git_version(),
         "device": machine,
         "torch": torch.__version__,
         "seed": seed,
         "training_faces": f"{identities} synthetic people (seed {seed}, indices 0..{identities - 1}) x {views} views; "
-        "half degraded with the tiny preset at a random strength",
+        f"half degraded with the tiny preset at a random strength; {render_share:.0%} of all shown as the toy VAE "
+        "renders them, decode((1 - u) z_in + u z_HQ) with u uniform in [0, 1]",
         "steps": done,
         "batch": batch,
         "lr": lr,

@@ -2,9 +2,13 @@
 measurements notebook 05 shows beside them (``lafr/weights/toy_restorer/measurements.json``):
 
 - ``timestep_sweep``: the results of ``tools/stage2_sweep.py`` runs (one or more results.json);
-- ``seeds``: the held-out numbers of the full method and of the no-adapter ablation at every seed
-  trained (their manifests);
+- ``seeds``: the held-out numbers of the full method and of each ablation at every seed trained
+  (their manifests), and what dlib's judges say of each (``judged``: Deg, LMD and LMD-true means on
+  notebook 06's held-out faces, every output rounded to 8 bits, as notebook 06 judges);
 - ``budget``: held-out numbers along one longer run (``tools/stage2_sweep.py --eval-every``).
+
+Without ``--sweeps`` (or ``--budget``) the committed file's sweep (or budget run) is kept as it is,
+with the loss networks' version it was measured with.
 
     python tools/collect_toy_restorers.py --runs RUNS_DIR \
         --sweeps runs/sweep-a/results.json runs/sweep-b/*/results.json --budget runs/budget/results.json
@@ -14,13 +18,49 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import shutil
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+import torch  # noqa: E402
+
+from lafr import data, metrics, pipeline, train  # noqa: E402
+from lafr.config import get_profile  # noqa: E402
 from lafr.pipeline import TOY_SYSTEMS  # noqa: E402
+
+
+def eight_bit(x: torch.Tensor) -> torch.Tensor:
+    return (x.clamp(0, 1) * 255).round() / 255  # judged as saved, as in notebook 06
+
+
+class DlibJudge:
+    """Notebook 06's judging of a restorer: its 128 held-out faces (seed 0) under the tiny profile's
+    test degradation, every output rounded to 8 bits, Deg and LMD by dlib, LMD-true by the renderer."""
+
+    def __init__(self, n: int = 128, seed: int = 0):
+        self.cfg = get_profile("tiny")
+        hq = eight_bit(data.image_set(self.cfg.eval_faces, n, self.cfg.resolution, seed=seed)[0])
+        test = self.cfg.replace(degradation=self.cfg.test_degradation)
+        vae = pipeline.LAFRPipeline.from_pretrained(self.cfg.restorer_weights).vae
+        _, self.z_lq, _ = train.heldout_pairs(vae, test, n, seed=seed)
+        landmarks = data.face_landmarks(self.cfg.eval_faces, n, self.cfg.resolution, seed=seed)
+        self.suite = metrics.Suite(
+            ["deg", "lmd", "lmd_true"],
+            identity_net=self.cfg.identity_metric_net,
+            landmark_net=self.cfg.landmark_metric_net,
+        )
+        self.ref = self.suite.reference(list(hq), true_landmarks=list(landmarks))
+
+    @torch.no_grad()
+    def __call__(self, folder) -> dict:
+        pipe = pipeline.LAFRPipeline.from_pretrained(folder)
+        out = eight_bit((pipe.decode(pipe.restore_latents(self.z_lq, batch_size=16), batch_size=16) + 1) / 2)
+        summary = self.suite.evaluate(list(out), self.ref).summary
+        return {m: round(float(summary[m]), 3) for m in ("deg", "lmd", "lmd_true")}
+
 
 RUN_OF = {  # built-in name: the run folder under --runs (tools/train_toy_restorers.sh)
     "lafr-toy-restorer": "toy-restorer",
@@ -28,18 +68,15 @@ RUN_OF = {  # built-in name: the run folder under --runs (tools/train_toy_restor
     "lafr-toy-restorer-attention": "toy-restorer-attention",
     "lafr-toy-restorer-res-only": "toy-restorer-res-only",
 }
-SEED_RUNS = (
-    "toy-restorer",
-    "toy-restorer-no-adapter",
-    "seeds/toy-restorer-seed*",
-    "seeds/toy-restorer-no-adapter-seed*",
-)
+SEED_RUNS = (*RUN_OF.values(), *(f"seeds/{run}-seed*" for run in RUN_OF.values()))
 
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--runs", required=True, help="the runs/ folder the training script wrote")
-    p.add_argument("--sweeps", nargs="+", required=True, help="results.json files of tools/stage2_sweep.py")
+    p.add_argument(
+        "--sweeps", nargs="+", help="results.json files of tools/stage2_sweep.py (default: keep the committed sweep)"
+    )
     p.add_argument(
         "--sweep-note", default="", help="a note on the sweeps (for example, a code version that was not recorded)"
     )
@@ -48,6 +85,8 @@ def main(argv=None) -> int:
     p.add_argument("--machine", default="", help="the machine, for manifests written before train-lora recorded it")
     args = p.parse_args(argv)
     runs = Path(args.runs)
+    out = TOY_SYSTEMS["lafr-toy-restorer"] / "measurements.json"
+    committed = json.loads(out.read_text()) if out.is_file() else {}
     for name, run in RUN_OF.items():
         src, dest = runs / run / "system", TOY_SYSTEMS[name]
         if not (src / "manifest.json").is_file():
@@ -65,7 +104,9 @@ def main(argv=None) -> int:
         print(f"{name}: {src} -> {dest.relative_to(ROOT)}")
 
     sweep = {"commands": [], "code_versions": [], "note": args.sweep_note, "baselines": None, "runs": []}
-    for path in args.sweeps:
+    if not args.sweeps:
+        sweep = committed["timestep_sweep"]
+    for path in args.sweeps or []:
         r = json.loads(Path(path).read_text())
         sweep["commands"].append(r["command"])
         sweep["code_versions"].append(r.get("code_version", "not recorded"))
@@ -77,24 +118,38 @@ def main(argv=None) -> int:
             )
         sweep["runs"] += r["runs"]
     sweep["runs"].sort(key=lambda r: r["timestep"])
+    seen = set()
 
-    seeds = {"runs": []}
+    seeds = {
+        "runs": [],
+        "judged_by": "dlib's face recognition (Deg, degrees) and 68 landmarks (LMD, px); "
+        "LMD-true: the renderer's landmarks; notebook 06's 128 held-out faces, 8-bit outputs",
+    }
+    judge = DlibJudge()
     for pattern in SEED_RUNS:
         for folder in sorted(runs.glob(pattern)):
-            if not (folder / "system" / "manifest.json").is_file():
-                continue  # a log file, or a run that has not finished
+            if not (folder / "system" / "manifest.json").is_file() or folder in seen:
+                continue  # a log file, a run that has not finished, or one listed already
+            seen.add(folder)
             m = json.loads((folder / "system" / "manifest.json").read_text())
             seeds["runs"].append(
                 {
                     "run": folder.name,
+                    "system": {run: name for name, run in RUN_OF.items()}[re.sub(r"-seed\d+$", "", folder.name)],
                     "command": m["command"],
                     "seed": m["seed"],
                     "adapter": m["adapter"],
+                    "targets": m["lora"]["targets"],
+                    "terms": m["terms"],
                     "code_version": m["code_version"],
                     "quality": m["quality"],
+                    "judged": judge(folder / "system"),
                 }
             )
+            print(f"{folder.name}: {seeds['runs'][-1]['judged']}")
     measurements = {"timestep_sweep": sweep, "seeds": seeds}
+    if "budget" in committed and not args.budget:
+        measurements["budget"] = committed["budget"]
     if args.budget:
         r = json.loads(Path(args.budget).read_text())
         (run,) = r["runs"]
@@ -104,7 +159,6 @@ def main(argv=None) -> int:
             **{k: run[k] for k in ("timestep", "steps", "lr", "batch", "views", "terms", "adapter")},
             "heldout_by_step": run["heldout_by_step"],
         }
-    out = TOY_SYSTEMS["lafr-toy-restorer"] / "measurements.json"
     out.write_text(json.dumps(measurements, indent=1) + "\n")
     print(f"wrote {out.relative_to(ROOT)}: {len(sweep['runs'])} timesteps, {len(seeds['runs'])} seeded runs")
     return 0

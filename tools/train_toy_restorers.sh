@@ -1,24 +1,48 @@
 #!/usr/bin/env bash
-# Train the committed toy restorers (tiny profile), two at a time on one thread each, then the extra
-# seeds that notebook 05 uses to judge the adapter's value. About 11 minutes per pair on 2 CPU cores.
-# Run from the repository root; copy each run's system folder and loss.csv into lafr/weights/ after
-# (tools/collect_toy_restorers.py). Usage: bash tools/train_toy_restorers.sh [pairs...]
+# Train the committed toy restorers (tiny profile): the full method and its three ablations at training
+# seeds 0, 1 and 2 (notebooks 05 and 06 report every number over the three seeds; the seed-0 systems are
+# the committed ones), and the 3,000-step budget run notebook 05 shows (tools/stage2_sweep.py). Two
+# runs at a time, one thread each: about 11 minutes per run on one CPU core, 25 for the budget run.
+# Run from the repository root; then copy the systems and measurements into lafr/weights/ with
+#     python tools/collect_toy_restorers.py --runs runs --budget runs/budget/results.json
+# Usage: bash tools/train_toy_restorers.sh [JOB ...]   (default: every job, in this order)
+#   jobs: full-0 no-adapter-0 budget attention-0 res-only-0, and full-N no-adapter-N attention-N
+#   res-only-N for N = 1, 2
 set -euo pipefail
 export OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 PYTHONUNBUFFERED=1
-run() {  # name, then train-lora options
+mkdir -p runs/seeds
+lora() {  # run folder, then train-lora options
   local name=$1; shift
   python -c "import sys; from lafr.cli import main; sys.exit(main(sys.argv[1:]))" \
     train-lora --profile tiny --out "runs/$name" --lora-dtype float16 "$@" > "runs/$name.log" 2>&1
 }
-mkdir -p runs
-pair() {
-  case $1 in
-    1) run toy-restorer & run toy-restorer-no-adapter --adapter none & ;;
-    2) run toy-restorer-attention --targets attention & run toy-restorer-res-only --terms res & ;;
-    3) run seeds/toy-restorer-seed1 --seed 1 & run seeds/toy-restorer-no-adapter-seed1 --adapter none --seed 1 & ;;
-    4) run seeds/toy-restorer-seed2 --seed 2 & run seeds/toy-restorer-no-adapter-seed2 --adapter none --seed 2 & ;;
+job() {
+  local system=${1%-*} seed=${1##*-} folder options=()
+  if [[ $1 == budget ]]; then
+    python tools/stage2_sweep.py --out runs/budget --timesteps 49 --steps 3000 --eval-every 250 --views 8 \
+      > runs/budget.log 2>&1
+    return
+  fi
+  case $system in
+    full) ;;
+    no-adapter) options=(--adapter none) ;;
+    attention) options=(--targets attention) ;;
+    res-only) options=(--terms res) ;;
+    *) echo "unknown job $1" >&2; return 2 ;;
   esac
-  wait
+  folder=toy-restorer
+  [[ $system == full ]] || folder+="-$system"
+  if [[ $seed == 0 ]]; then lora "$folder" "${options[@]}"; else lora "seeds/$folder-seed$seed" "${options[@]}" --seed "$seed"; fi
 }
-mkdir -p runs/seeds
-for p in "${@:-1 2 3}"; do pair "$p"; done
+todo=("$@")
+if [[ ${#todo[@]} == 0 ]]; then
+  todo=(full-0 no-adapter-0 budget attention-0 res-only-0)
+  for s in 1 2; do todo+=(full-$s no-adapter-$s attention-$s res-only-$s); done
+fi
+for j in "${todo[@]}"; do
+  while (( $(jobs -rp | wc -l) >= 2 )); do wait -n; done
+  echo "$(date -u +%H:%M) start $j"
+  job "$j" &
+done
+wait
+echo "$(date -u +%H:%M) all done"
