@@ -78,6 +78,8 @@ n_real = 8  # images per real benchmark restored in section 6 (None: the whole s
 restorer_weights = None  # None: the profile's trained restorer (tiny: the committed toy restorer)
 
 # %%
+import json
+
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
@@ -526,6 +528,45 @@ for label, by_metric in pairwise.items():
             for m, g in by_metric.items()
         )
     )
+tiny = get_profile("tiny")
+label_of = {tiny.restorer_weights: "LAFR (full method)", **{w: l for l, w in tiny.restorer_ablation_weights}}
+over_seeds = {}  # label -> {seed: {"psnr": ..., "deg": ..., "lmd": ...}} (committed measurement, tiny profile)
+measurements = pipeline.TOY_SYSTEMS["lafr-toy-restorer"] / "measurements.json"
+for record in json.loads(measurements.read_text())["seeds"]["runs"]:
+    over_seeds.setdefault(label_of[record["system"]], {})[record["seed"]] = {
+        "psnr": record["quality"]["restored"]["psnr_face"],
+        **record["judged"],
+    }
+print("\nOver training seeds (tiny profile, committed measurement): mean (lowest to highest)")
+print(f"{'':<22}{'seeds':>7}" + "".join(f"{tables.PAPER_NAMES[m]:>24}" for m in ("psnr", "deg", "lmd")))
+for label, by_seed in over_seeds.items():
+    print(
+        f"{label:<22}{','.join(map(str, sorted(by_seed))):>7}"
+        + "".join(
+            f"{np.mean(v):>10.2f} ({min(v):.2f} to {max(v):.2f})"
+            for v in ([q[m] for q in by_seed.values()] for m in ("psnr", "deg", "lmd"))
+        )
+    )
+
+
+def every_seed(a: str, b: str, metric: str) -> float:
+    """How much better every seed of `a` is than every seed of `b` (a's worst against b's best; > 0: a wins)."""
+    sign = -1 if tables.LOWER_IS_BETTER[metric] else 1
+    return min(sign * q[metric] for q in over_seeds[a].values()) - max(sign * q[metric] for q in over_seeds[b].values())
+
+
+for label in ablations[1:]:
+    verdicts = []
+    for m in ("psnr", "deg", "lmd"):
+        win, loss_ = every_seed("LAFR (full method)", label, m), every_seed(label, "LAFR (full method)", m)
+        verdicts.append(
+            f"{tables.PAPER_NAMES[m]} better on every seed (by {win:.2f} or more)"
+            if win > 0
+            else f"{tables.PAPER_NAMES[m]} worse on every seed (by {loss_:.2f} or more)"
+            if loss_ > 0
+            else f"{tables.PAPER_NAMES[m]}: seeds overlap"
+        )
+    print(f"full method against {label}: " + "; ".join(verdicts))
 print("\nThe paper, Table 5 (loss terms; CelebA-Test):")
 print(paper.format_table(paper.TABLE_5))
 print("\nThe paper, Table 7 (alignment, pruning, LoRA type; CelebA-Test):")
