@@ -529,7 +529,10 @@ for label, by_metric in pairwise.items():
         )
     )
 tiny = get_profile("tiny")
-label_of = {tiny.restorer_weights: "LAFR (full method)", **{w: l for l, w in tiny.restorer_ablation_weights}}
+label_of = {
+    tiny.restorer_weights: "LAFR (full method)",
+    **{where: label for label, where in tiny.restorer_ablation_weights},
+}
 over_seeds = {}  # label -> {seed: {"psnr": ..., "deg": ..., "lmd": ...}} (committed measurement, tiny profile)
 measurements = pipeline.TOY_SYSTEMS["lafr-toy-restorer"] / "measurements.json"
 for record in json.loads(measurements.read_text())["seeds"]["runs"]:
