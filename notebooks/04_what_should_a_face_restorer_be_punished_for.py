@@ -326,13 +326,12 @@ for k, t in shown_terms.items():
     print(f"{k:<30}{t['id'].mean():>15.4f}{t['fs'].mean():>16.4f}{t['mse'].mean():>9.4f}")
 
 # %%
-# Claim: both terms rate the clean face's round trip, decode(z_HQ), closer to the truth than the LQ
-# photo, on average and on at least 12 of the 16 faces. (A term that punishes the VAE's way of drawing
-# more than blur, noise and blocking fails it.)
+# Claim: both terms put the clean face's round trip, decode(z_HQ), near the truth: on average under a
+# fifth of the LQ photo's term. (The first identity network, which never saw a decoded face, fails it:
+# its term for the round trip was about a quarter of the LQ photo's. A network with a constant output
+# fails it too: 0 is not under a fifth of 0.)
 for term in ("id", "fs"):
-    closer = shown_terms["decode(z_HQ)"][term] < shown_terms["LQ photo"][term]
-    assert shown_terms["decode(z_HQ)"][term].mean() < shown_terms["LQ photo"][term].mean(), term
-    assert closer.float().mean() >= 0.75, (term, closer)
+    assert shown_terms["decode(z_HQ)"][term].mean() < 0.2 * shown_terms["LQ photo"][term].mean(), term
 
 # %% [markdown]
 # (Tiny profile, these 16 faces.) Both terms now put the clean face's round trip almost on top of the

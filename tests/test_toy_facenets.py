@@ -47,9 +47,10 @@ def test_manifest_records_how_it_was_made(name):
 def test_identity_encoder_measures_what_its_manifest_reports_and_meets_its_bar():
     """Held-out verification (people never trained on): reproduced to 0.005, accuracy at least
     95%, also when the second photo is a VAE rendering, and two photos of one person at least 0.5
-    closer in cosine than two people; the clean face's round trip is closer to the truth than the LQ
-    photo on at least 90% of the faces.  (A network that knows no identity fails the first; one that
-    cannot read a decoded face fails the second.)"""
+    closer in cosine than two people (a network that knows no identity fails these); the identity
+    term of the clean face's VAE round trip is under a fifth of the LQ photo's.  The first network,
+    trained without VAE renderings, failed that: 0.023 against 0.088 (0.26); one whose output is
+    constant fails it too (0 against 0)."""
     reported = _manifest(facenets.TOY_IDENTITY)["quality"]
     measured = pretrain_facenets.evaluate_identity(facenets.load_toy(facenets.TOY_IDENTITY))
     for key, value in reported.items():
@@ -57,15 +58,16 @@ def test_identity_encoder_measures_what_its_manifest_reports_and_meets_its_bar()
             assert measured[key] == pytest.approx(value, abs=0.005), key
     assert measured["verification_accuracy"] >= 0.95 and measured["cos_gap"] >= 0.5, measured
     assert measured["verification_accuracy_other_view_rendered"] >= 0.95, measured
-    assert measured["identity_term_decode_z_hq"] < measured["identity_term_lq_photo"], measured
-    assert measured["share_decode_z_hq_closer_than_lq_photo"] >= 0.9, measured
+    assert measured["identity_term_decode_z_hq"] < 0.2 * measured["identity_term_lq_photo"], measured
 
 
 def test_structure_network_measures_what_its_manifest_reports_and_meets_its_bar():
     """Landmark error on held-out faces, reproduced to 0.01 px; at most half the error of
     guessing the mean face on clean faces and on their VAE round trips, and at most three quarters
-    of it on degraded ones.  The structure term rates the round trip closer to the truth than the LQ
-    photo on at least 90% of the faces."""
+    of it on degraded ones; the structure term of the clean face's round trip under a fifth of the
+    LQ photo's (a network with a constant output fails it, 0 against 0).  The first network, trained
+    without VAE renderings, met these bars too (round trips 0.413 px, term 0.005 against 0.075): the
+    structure network already read decoded faces, and the retraining changed it little."""
     reported = _manifest(facenets.TOY_STRUCTURE)["quality"]
     measured = pretrain_facenets.evaluate_structure(facenets.load_toy(facenets.TOY_STRUCTURE))
     for key, value in reported.items():
@@ -75,8 +77,7 @@ def test_structure_network_measures_what_its_manifest_reports_and_meets_its_bar(
     assert measured["landmark_error_px_clean"] <= 0.5 * baseline, measured
     assert measured["landmark_error_px_degraded_tiny"] <= 0.75 * baseline, measured
     assert measured["landmark_error_px_vae_round_trip"] <= 0.5 * baseline, measured
-    assert measured["structure_term_decode_z_hq"] < measured["structure_term_lq_photo"], measured
-    assert measured["share_decode_z_hq_closer_than_lq_photo"] >= 0.9, measured
+    assert measured["structure_term_decode_z_hq"] < 0.2 * measured["structure_term_lq_photo"], measured
 
 
 # ---- the loss built on them (the claims of notebook 04, on a fixed set of faces) ----------------
