@@ -676,7 +676,14 @@ for record in json.loads((pipeline.TOY_SYSTEMS["lafr-toy-restorer"] / "measureme
     "runs"
 ]:
     over_seeds.setdefault(label_of[record["system"]], {})[record["seed"]] = record["quality"]["restored"]
+recipe = (
+    f"degradation '{tiny.degradation}' (test '{tiny.test_degradation}'); {tiny.train_images} training faces x "
+    f"{tiny.stage1_views} degraded views; {tiny.stage2_steps:,} stage-2 steps at batch {tiny.stage2_batch_size}, "
+    f"t = {tiny.timestep}; training seeds"
+)
+seeds_run = sorted({s for by_seed in over_seeds.values() for s in by_seed})
 print("\nOver training seeds (tiny profile, committed measurement; the same held-out faces): mean (lowest to highest)")
+print(f"{recipe} {', '.join(map(str, seeds_run))}")
 print(f"{'':<22}{'seeds':>7}{'PSNR face':>24}{'PSNR eyes':>24}{'LPIPS term':>12}")
 for label, by_seed in over_seeds.items():
     cells = [[q[k] for q in by_seed.values()] for k in ("psnr_face", "psnr_eyes", "lpips")]

@@ -535,12 +535,20 @@ label_of = {
 }
 over_seeds = {}  # label -> {seed: {"psnr": ..., "deg": ..., "lmd": ...}} (committed measurement, tiny profile)
 measurements = pipeline.TOY_SYSTEMS["lafr-toy-restorer"] / "measurements.json"
-for record in json.loads(measurements.read_text())["seeds"]["runs"]:
+seed_runs = json.loads(measurements.read_text())["seeds"]
+for record in seed_runs["runs"]:
     over_seeds.setdefault(label_of[record["system"]], {})[record["seed"]] = {
         "psnr": record["quality"]["restored"]["psnr_face"],
         **record["judged"],
     }
+recipe = (
+    f"degradation '{tiny.degradation}' (test '{tiny.test_degradation}'); {tiny.train_images} training faces x "
+    f"{tiny.stage1_views} degraded views; {tiny.stage2_steps:,} stage-2 steps at batch {tiny.stage2_batch_size}, "
+    f"t = {tiny.timestep}; training seeds"
+)
+seeds_run = sorted({s for by_seed in over_seeds.values() for s in by_seed})
 print("\nOver training seeds (tiny profile, committed measurement): mean (lowest to highest)")
+print(f"{recipe} {', '.join(map(str, seeds_run))}; judged by {seed_runs['judged_by']}")
 print(f"{'':<22}{'seeds':>7}" + "".join(f"{tables.PAPER_NAMES[m]:>24}" for m in ("psnr", "deg", "lmd")))
 for label, by_seed in over_seeds.items():
     print(
