@@ -2,7 +2,8 @@
 # Train the committed toy restorers (tiny profile): the full method and its three ablations at training
 # seeds 0, 1 and 2 (notebooks 05 and 06 report every number over the three seeds; the seed-0 systems are
 # the committed ones), and the 3,000-step budget run notebook 05 shows (tools/stage2_sweep.py). Two
-# runs at a time, one thread each: about 11 minutes per run on one CPU core, 25 for the budget run.
+# runs at a time, one thread each: 13 to 26 minutes per run on one CPU core (800 s on 2026-12-02, 1,540 s
+# on 2026-12-07 on the same kind of machine), twice that for the budget run. Runs resume with --resume.
 # Run from the repository root; then copy the systems and measurements into lafr/weights/ with
 #     python tools/collect_toy_restorers.py --runs runs --budget runs/budget/results.json
 # Usage: bash tools/train_toy_restorers.sh [JOB ...]   (default: every job, in this order)
