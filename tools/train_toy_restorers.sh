@@ -3,7 +3,9 @@
 # seeds 0, 1 and 2 (notebooks 05 and 06 report every number over the three seeds; the seed-0 systems are
 # the committed ones), and the 3,000-step budget run notebook 05 shows (tools/stage2_sweep.py). Two
 # runs at a time, one thread each: 13 to 26 minutes per run on one CPU core (800 s on 2026-12-02, 1,540 s
-# on 2026-12-07 on the same kind of machine), twice that for the budget run. Runs resume with --resume.
+# on 2026-12-07 on the same kind of machine), twice that for the budget run. Run it again after an interruption:
+# finished runs are skipped and stopped ones resume from their last checkpoint (every 100 steps); the budget run
+# starts again.
 # Run from the repository root; then copy the systems and measurements into lafr/weights/ with
 #     python tools/collect_toy_restorers.py --runs runs --budget runs/budget/results.json
 # Usage: bash tools/train_toy_restorers.sh [JOB ...]   (default: every job, in this order)
@@ -12,10 +14,12 @@
 set -euo pipefail
 export OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 PYTHONUNBUFFERED=1
 mkdir -p runs/seeds
-lora() {  # run folder, then train-lora options
+lora() {  # run folder, then train-lora options; a finished run is skipped, a stopped one resumed
   local name=$1; shift
+  if [[ -f runs/$name/system/manifest.json ]]; then echo "runs/$name: finished already"; return; fi
+  if [[ -f runs/$name/checkpoint.safetensors ]]; then set -- "$@" --resume; fi
   python -c "import sys; from lafr.cli import main; sys.exit(main(sys.argv[1:]))" \
-    train-lora --profile tiny --out "runs/$name" --lora-dtype float16 "$@" > "runs/$name.log" 2>&1
+    train-lora --profile tiny --out "runs/$name" --lora-dtype float16 "$@" >> "runs/$name.log" 2>&1
 }
 job() {
   local system=${1%-*} seed=${1##*-} folder options=()
