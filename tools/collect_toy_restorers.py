@@ -32,17 +32,13 @@ from lafr.config import get_profile  # noqa: E402
 from lafr.pipeline import TOY_SYSTEMS  # noqa: E402
 
 
-def eight_bit(x: torch.Tensor) -> torch.Tensor:
-    return (x.clamp(0, 1) * 255).round() / 255  # judged as saved, as in notebook 06
-
-
 class DlibJudge:
     """Notebook 06's judging of a restorer: its 128 held-out faces (seed 0) under the tiny profile's
     test degradation, every output rounded to 8 bits, Deg and LMD by dlib, LMD-true by the renderer."""
 
     def __init__(self, n: int = 128, seed: int = 0):
         self.cfg = get_profile("tiny")
-        hq = eight_bit(data.image_set(self.cfg.eval_faces, n, self.cfg.resolution, seed=seed)[0])
+        hq = train.eight_bit(data.image_set(self.cfg.eval_faces, n, self.cfg.resolution, seed=seed)[0])
         test = self.cfg.replace(degradation=self.cfg.test_degradation)
         vae = pipeline.LAFRPipeline.from_pretrained(self.cfg.restorer_weights).vae
         _, self.z_lq, _ = train.heldout_pairs(vae, test, n, seed=seed)
@@ -57,7 +53,7 @@ class DlibJudge:
     @torch.no_grad()
     def __call__(self, folder) -> dict:
         pipe = pipeline.LAFRPipeline.from_pretrained(folder)
-        out = eight_bit((pipe.decode(pipe.restore_latents(self.z_lq, batch_size=16), batch_size=16) + 1) / 2)
+        out = train.eight_bit((pipe.decode(pipe.restore_latents(self.z_lq, batch_size=16), batch_size=16) + 1) / 2)
         summary = self.suite.evaluate(list(out), self.ref).summary
         return {m: round(float(summary[m]), 3) for m in ("deg", "lmd", "lmd_true")}
 
