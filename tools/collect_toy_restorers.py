@@ -4,7 +4,9 @@ measurements notebook 05 shows beside them (``lafr/weights/toy_restorer/measurem
 - ``timestep_sweep``: the results of ``tools/stage2_sweep.py`` runs (one or more results.json);
 - ``seeds``: the held-out numbers of the full method and of each ablation at every seed trained
   (their manifests), and what dlib's judges say of each (``judged``: Deg, LMD and LMD-true means on
-  notebook 06's held-out faces, every output rounded to 8 bits, as notebook 06 judges);
+  notebook 06's held-out faces, every output rounded to 8 bits, as notebook 06 judges), with the share
+  of the truth's fine detail the outputs keep in the hair and eye regions (``detail_hair``,
+  ``detail_eyes``: ``analysis.detail_kept``, notebook 05);
 - ``budget``: held-out numbers along one longer run (``tools/stage2_sweep.py --eval-every``).
 
 Without ``--sweeps`` (or ``--budget``) the committed file's sweep (or budget run) is kept as it is,
@@ -27,7 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 import torch  # noqa: E402
 
-from lafr import data, metrics, pipeline, train  # noqa: E402
+from lafr import analysis, data, metrics, pipeline, regions, train  # noqa: E402
 from lafr.config import get_profile  # noqa: E402
 from lafr.pipeline import TOY_SYSTEMS  # noqa: E402
 
@@ -49,13 +51,21 @@ class DlibJudge:
             landmark_net=self.cfg.landmark_metric_net,
         )
         self.ref = self.suite.reference(list(hq), true_landmarks=list(landmarks))
+        self.hq = hq
+        self.masks = {  # where fine detail lives: the hair (with brows and lashes) and the eye boxes
+            "hair": data.hair_masks(self.cfg.eval_faces, n, self.cfg.resolution, seed=seed),
+            "eyes": regions.region_masks(landmarks, self.cfg.resolution)["eyes"],
+        }
 
     @torch.no_grad()
     def __call__(self, folder) -> dict:
         pipe = pipeline.LAFRPipeline.from_pretrained(folder)
         out = train.eight_bit((pipe.decode(pipe.restore_latents(self.z_lq, batch_size=16), batch_size=16) + 1) / 2)
         summary = self.suite.evaluate(list(out), self.ref).summary
-        return {m: round(float(summary[m]), 3) for m in ("deg", "lmd", "lmd_true")}
+        judged = {m: round(float(summary[m]), 3) for m in ("deg", "lmd", "lmd_true")}
+        for region, mask in self.masks.items():  # the truth's fine detail the outputs hold (1: as much)
+            judged[f"detail_{region}"] = round(analysis.detail_kept(out, self.hq, mask), 3)
+        return judged
 
 
 RUN_OF = {  # built-in name: the run folder under --runs (tools/train_toy_restorers.sh)
@@ -119,7 +129,8 @@ def main(argv=None) -> int:
     seeds = {
         "runs": [],
         "judged_by": "dlib's face recognition (Deg, degrees) and 68 landmarks (LMD, px); "
-        "LMD-true: the renderer's landmarks; notebook 06's 128 held-out faces, 8-bit outputs",
+        "LMD-true: the renderer's landmarks; notebook 06's 128 held-out faces, 8-bit outputs; "
+        "detail_hair, detail_eyes: high-frequency energy against the truth's (analysis.detail_kept)",
     }
     judge = DlibJudge()
     for pattern in SEED_RUNS:
