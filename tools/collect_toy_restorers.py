@@ -7,7 +7,10 @@ measurements notebook 05 shows beside them (``lafr/weights/toy_restorer/measurem
   notebook 06's held-out faces, every output rounded to 8 bits, as notebook 06 judges), with the share
   of the truth's fine detail the outputs keep in the hair and eye regions (``detail_hair``,
   ``detail_eyes``: ``analysis.detail_kept``, notebook 05);
-- ``budget``: held-out numbers along one longer run (``tools/stage2_sweep.py --eval-every``).
+- ``budget``: held-out numbers along one longer run (``tools/stage2_sweep.py --eval-every``);
+- ``experiments``: the full method with one value changed (``runs/experiments/``: the number of
+  training faces, the LPIPS weight, the LoRA rank, the timestep), each seed judged as above; the
+  committed ones are kept when ``--runs`` has none.
 
 Without ``--sweeps`` (or ``--budget``) the committed file's sweep (or budget run) is kept as it is,
 with the loss networks' version it was measured with.
@@ -154,7 +157,37 @@ def main(argv=None) -> int:
                 }
             )
             print(f"{folder.name}: {seeds['runs'][-1]['judged']}")
+    experiments = {
+        "about": "the full method with one value changed (tools/train_toy_restorers.sh: facesK, lpipsW, rankR, "
+        "tT), judged as the seeded runs",
+        "runs": [],
+    }
+    for folder in sorted(runs.glob("experiments/*-seed*")):
+        if not (folder / "system" / "manifest.json").is_file():
+            continue  # a log file or a run that has not finished
+        m = json.loads((folder / "system" / "manifest.json").read_text())
+        experiments["runs"].append(
+            {
+                "run": folder.name,
+                "experiment": re.sub(r"-seed\d+$", "", folder.name),
+                "command": m["command"],
+                "seed": m["seed"],
+                "training_faces": m["training_faces"],
+                "steps": m["steps"],
+                "timestep": m["timestep"],
+                "rank": m["lora"]["rank"],
+                "overrides": m.get("overrides", {}),
+                "code_version": m["code_version"],
+                "quality": m["quality"],
+                "judged": judge(folder / "system"),
+            }
+        )
+        print(f"{folder.name}: {experiments['runs'][-1]['judged']}")
     measurements = {"timestep_sweep": sweep, "seeds": seeds}
+    if experiments["runs"]:
+        measurements["experiments"] = experiments
+    elif "experiments" in committed:
+        measurements["experiments"] = committed["experiments"]
     if "budget" in committed and not args.budget:
         measurements["budget"] = committed["budget"]
     if args.budget:

@@ -8,12 +8,15 @@
 # starts again.
 # Run from the repository root; then copy the systems and measurements into lafr/weights/ with
 #     python tools/collect_toy_restorers.py --runs runs --budget runs/budget/results.json
-# Usage: bash tools/train_toy_restorers.sh [JOB ...]   (default: every job, in this order)
+# Usage: bash tools/train_toy_restorers.sh [JOB ...]   (default: every committed job, in this order)
 #   jobs: full-0 no-adapter-0 budget attention-0 res-only-0, and full-N no-adapter-N attention-N
-#   res-only-N for N = 1, 2
+#   res-only-N for N = 1, 2 (the committed systems and their seeds);
+#   experiments (the full method with one value changed, in runs/experiments/NAME-seedN):
+#   facesK-N (K training faces instead of 600: the toy Table 11), lpipsW-N (the LPIPS term's weight W
+#   instead of 2), rankR-N (LoRA rank R instead of 4), tT-N (timestep T instead of 49), for any seed N
 set -euo pipefail
 export OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 PYTHONUNBUFFERED=1
-mkdir -p runs/seeds
+mkdir -p runs/seeds runs/experiments
 lora() {  # run folder, then train-lora options; a finished run is skipped, a stopped one resumed
   local name=$1; shift
   if [[ -f runs/$name/system/manifest.json ]]; then echo "runs/$name: finished already"; return; fi
@@ -33,6 +36,10 @@ job() {
     no-adapter) options=(--adapter none) ;;
     attention) options=(--targets attention) ;;
     res-only) options=(--terms res) ;;
+    faces[0-9]*) lora "experiments/$system-seed$seed" --set "train_images=${system#faces}" --seed "$seed"; return ;;
+    lpips[0-9]*) lora "experiments/$system-seed$seed" --set "lpips_weight=${system#lpips}" --seed "$seed"; return ;;
+    rank[0-9]*) lora "experiments/$system-seed$seed" --rank "${system#rank}" --seed "$seed"; return ;;
+    t[0-9]*) lora "experiments/$system-seed$seed" --timestep "${system#t}" --seed "$seed"; return ;;
     *) echo "unknown job $1" >&2; return 2 ;;
   esac
   folder=toy-restorer
