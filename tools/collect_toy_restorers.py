@@ -39,12 +39,13 @@ from lafr.pipeline import TOY_SYSTEMS  # noqa: E402
 
 class DlibJudge:
     """Notebook 06's judging of a restorer: its 128 held-out faces (seed 0) under the tiny profile's
-    test degradation, every output rounded to 8 bits, Deg and LMD by dlib, LMD-true by the renderer."""
+    test degradation (or ``preset``), every output rounded to 8 bits, Deg and LMD by dlib, LMD-true by
+    the renderer."""
 
-    def __init__(self, n: int = 128, seed: int = 0):
+    def __init__(self, n: int = 128, seed: int = 0, preset: str | None = None):
         self.cfg = get_profile("tiny")
         hq = train.eight_bit(data.image_set(self.cfg.eval_faces, n, self.cfg.resolution, seed=seed)[0])
-        test = self.cfg.replace(degradation=self.cfg.test_degradation)
+        test = self.cfg.replace(degradation=preset or self.cfg.test_degradation)
         vae = pipeline.LAFRPipeline.from_pretrained(self.cfg.restorer_weights).vae
         _, self.z_lq, _ = train.heldout_pairs(vae, test, n, seed=seed)
         landmarks = data.face_landmarks(self.cfg.eval_faces, n, self.cfg.resolution, seed=seed)
@@ -136,6 +137,13 @@ def main(argv=None) -> int:
         "detail_hair, detail_eyes: high-frequency energy against the truth's (analysis.detail_kept)",
     }
     judge = DlibJudge()
+    by_preset = {None: judge}
+
+    def judges(preset):  # an experiment judged under its own test degradation
+        if preset not in by_preset:
+            by_preset[preset] = DlibJudge(preset=preset)
+        return by_preset[preset]
+
     for pattern in SEED_RUNS:
         for folder in sorted(runs.glob(pattern)):
             if not (folder / "system" / "manifest.json").is_file() or folder in seen:
@@ -179,7 +187,7 @@ def main(argv=None) -> int:
                 "overrides": m.get("overrides", {}),
                 "code_version": m["code_version"],
                 "quality": m["quality"],
-                "judged": judge(folder / "system"),
+                "judged": judges(m.get("overrides", {}).get("test_degradation"))(folder / "system"),
             }
         )
         print(f"{folder.name}: {experiments['runs'][-1]['judged']}")

@@ -13,7 +13,10 @@
 #   res-only-N for N = 1, 2 (the committed systems and their seeds);
 #   experiments (the full method with one value changed, in runs/experiments/NAME-seedN):
 #   facesK-N (K training faces instead of 600: the toy Table 11), lpipsW-N (the LPIPS term's weight W
-#   instead of 2), rankR-N (LoRA rank R instead of 4), tT-N (timestep T instead of 49), for any seed N
+#   instead of 2), rankR-N (LoRA rank R instead of 4), tT-N (timestep T instead of 49), residual-N (the
+#   skip-connection adapter of notebook 03), for any seed N; and the adapter under a harsher degradation
+#   (GFPGAN's ranges at 64 px for training and testing): harsh-adapter (stage 1, about 35 minutes),
+#   then harsh-full-N and harsh-no-adapter-N (they wait for harsh-adapter to finish)
 set -euo pipefail
 export OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 PYTHONUNBUFFERED=1
 mkdir -p runs/seeds runs/experiments
@@ -26,6 +29,20 @@ lora() {  # run folder, then train-lora options; a finished run is skipped, a st
 }
 job() {
   local system=${1%-*} seed=${1##*-} folder options=()
+  local harsh=(--set degradation=gfpgan --set test_degradation=gfpgan) adapter=runs/experiments/harsh-adapter
+  if [[ $1 == harsh-adapter ]]; then
+    [[ -f $adapter/manifest.json ]] && { echo "$adapter: finished already"; return; }
+    [[ -f $adapter/checkpoint.safetensors ]] && harsh+=(--resume)
+    python -c "import sys; from lafr.cli import main; sys.exit(main(sys.argv[1:]))" \
+      train-adapter --profile tiny --out "$adapter" "${harsh[@]}" >> "$adapter.log" 2>&1
+    return
+  fi
+  if [[ $system == harsh-* ]]; then
+    until [[ -f $adapter/manifest.json ]]; do sleep 60; done  # stage 1 first
+    [[ $system == harsh-full ]] || adapter=none
+    lora "experiments/$system-seed$seed" --adapter "$adapter" "${harsh[@]}" --seed "$seed"
+    return
+  fi
   if [[ $1 == budget ]]; then
     python tools/stage2_sweep.py --out runs/budget --timesteps 49 --steps 3000 --eval-every 250 --views 8 \
       > runs/budget.log 2>&1
@@ -40,6 +57,7 @@ job() {
     lpips[0-9]*) lora "experiments/$system-seed$seed" --set "lpips_weight=${system#lpips}" --seed "$seed"; return ;;
     rank[0-9]*) lora "experiments/$system-seed$seed" --rank "${system#rank}" --seed "$seed"; return ;;
     t[0-9]*) lora "experiments/$system-seed$seed" --timestep "${system#t}" --seed "$seed"; return ;;
+    residual) lora "experiments/$system-seed$seed" --adapter lafr-toy-adapter-residual --seed "$seed"; return ;;
     *) echo "unknown job $1" >&2; return 2 ;;
   esac
   folder=toy-restorer
