@@ -1,7 +1,8 @@
 """The exercises (notebooks/exercises/): every chapter has some, the student versions are generated from
 the instructor versions and committed up to date, a student version fails at its exercises and only
-there (``NotImplementedError``), and every plausible wrong answer the instructor version names fails
-its check.  (The instructor versions themselves run under nbval with the chapters, pyproject.toml.)"""
+there (``NotImplementedError``), and the instructor version passes every check, hidden tests included,
+while every plausible wrong answer it names fails its check.  (nbval leaves the exercises to these
+tests: notebooks/conftest.py.)"""
 
 from __future__ import annotations
 
@@ -101,9 +102,10 @@ def test_a_student_version_fails_at_its_exercises_and_nowhere_else(path):
 
 @pytest.mark.parametrize("path", INSTRUCTOR, ids=lambda p: p.name)
 def test_every_named_wrong_answer_fails_its_check(path):
-    """The instructor version runs top to bottom in one kernel; at each solution cell, every wrong answer
-    it names is run in the solution's place, then the exercise's check, which must fail with an
-    assertion; then the solution and its check are run again, and must pass."""
+    """The instructor version runs top to bottom in one kernel, every cell passing (the checks with
+    their hidden tests); at each solution cell, every wrong answer it names is run in the solution's
+    place, then the exercise's check, which must fail with an assertion; then the solution is run
+    again, for the cells that follow."""
     nb = nbformat.read(path, as_version=4)
     client = _client(nb, path)
     tried = 0
