@@ -7,6 +7,7 @@ tests: notebooks/conftest.py.)"""
 from __future__ import annotations
 
 import importlib.util
+import re
 from pathlib import Path
 
 import nbformat
@@ -134,3 +135,15 @@ def test_every_named_wrong_answer_fails_its_check(path):
                 tried += 1
             client.execute_cell(cell, i)  # the right answer again, for the cells that follow
     assert tried >= 2, f"{path.name}: name at least two plausible wrong answers"
+
+
+def test_the_readme_and_the_teachers_guide_show_every_chapters_exercises():
+    readme, guide = (ROOT / "README.md").read_text(), (ROOT / "docs" / "teaching.md").read_text()
+    assert "](docs/teaching.md)" in readme, "the README links the teacher's guide"
+    for path in INSTRUCTOR:
+        assert f"(notebooks/exercises/{path.name})" in readme and f"(notebooks/exercises/student/{path.name})" in readme
+        chapter = path.name[:2]
+        numbers = re.findall(r"grade_id\": \"ex(\d)_(\d)\"", path.read_text())
+        for n, m in sorted(set(numbers)):
+            assert f"{n}.{m} " in guide, f"docs/teaching.md: no exercise {n}.{m}"
+        assert re.search(rf"^\| {chapter} ", guide, re.M), f"docs/teaching.md: no row for chapter {chapter}"
