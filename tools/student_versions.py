@@ -10,7 +10,9 @@ substitutes it for the solution and checks that the exercise's check then fails.
 
 A student version (``notebooks/exercises/student/NN_*.ipynb``) has every solution block replaced by
 ``# YOUR CODE HERE`` and ``raise NotImplementedError()`` (a markdown answer by ``YOUR ANSWER HERE``),
-the hidden tests and wrong answers removed, outputs cleared, and its Colab badge pointing at itself.
+the hidden tests and wrong answers removed, outputs cleared, the check cells locked against editing
+(JupyterLab honours ``editable``), and its Colab badge pointing at itself. Its cells' sources are
+exactly what ``nbgrader generate_assignment`` 0.9 makes of the same notebook.
 Teachers who use nbgrader can run ``nbgrader generate_assignment`` and ``nbgrader autograde`` on the
 instructor versions instead (docs/teaching.md).
 
@@ -87,6 +89,11 @@ def student_version(nb, name: str):
     out = copy.deepcopy(nb)
     for cell in out.cells:
         cell["source"] = student_source(cell)
+        meta = nbgrader(cell)
+        if meta.get("solution") or meta.get("grade"):  # as nbgrader: an exercise's cells cannot be deleted,
+            cell.metadata["deletable"] = False  # and its locked cells (the checks) cannot be edited
+            if meta.get("locked"):
+                cell.metadata["editable"] = False
         if cell["cell_type"] == "code":
             cell["outputs"], cell["execution_count"] = [], None
         cell["source"] = cell["source"].replace(
