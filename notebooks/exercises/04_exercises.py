@@ -149,9 +149,9 @@ print("exercise 4.2: correct")
 # wrong tensors).
 #
 # Write `miswired_identity_term(restored, gt)` (images N x 3 x H x W in [-1, 1]): the identity term with
-# that mistake, each restored face compared with the next face's ground truth (`torch.roll` along the
-# batch). Use `loss.identity_net` and `losses.feature_distance`. The check runs the claim on it and
-# passes when the claim fails.
+# that mistake, each restored face compared with its neighbour's ground truth in the batch (the one
+# before it: `gt.roll(1, 0)` rolls along the batch dimension, 0). Use `loss.identity_net` and
+# `losses.feature_distance`. The check runs the claim on it and passes when the claim fails.
 
 
 # %% nbgrader={"grade": false, "grade_id": "ex4_3", "locked": false, "schema_version": 3, "solution": true}
@@ -167,6 +167,9 @@ def miswired_identity_term(restored: torch.Tensor, gt: torch.Tensor) -> torch.Te
 with torch.no_grad():
     at_gt = miswired_identity_term(gt, gt.clone())
     right = loss(gt, gt.clone(), reduce=False)["id"]
+    emb = loss.identity_net(gt)
+    neighbours = [losses.feature_distance(emb, emb.roll(k, 0)) for k in (1, -1)]  # the mistake, either way round
+assert any(torch.allclose(at_gt.float(), n, atol=1e-5) for n in neighbours), "not each face against a neighbour's"
 print(
     f"identity term at the ground truth: wired right {float(right.abs().max()):.1e}, yours up to {float(at_gt.max()):.2f}"
 )

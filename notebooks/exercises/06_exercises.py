@@ -75,8 +75,9 @@ cfg = get_profile("tiny")  # the exercises use the tiny profile: offline, on a C
 # The paper's Deg is the angle between the identity embeddings of the restored face and of the ground
 # truth, in degrees (an identity network that never trained the restorer computes them: ArcFace in the
 # paper, dlib's network in the tiny profile). Write `angle_degrees(a, b)`: `a` and `b` are N x D
-# embeddings; return the N angles in degrees. Guard against rounding: a cosine can come out a hair
-# above 1. The check compares your function with `lafr.metrics.angle_degrees`.
+# embeddings; return the N angles in degrees. Compute in float64, and guard against rounding: a cosine
+# can come out a hair above 1 (or below -1). The check compares your function with
+# `lafr.metrics.angle_degrees`.
 
 
 # %% nbgrader={"grade": false, "grade_id": "ex6_1", "locked": false, "schema_version": 3, "solution": true}

@@ -24,7 +24,7 @@
 # | exercise | kind | level | time |
 # |---|---|---|---|
 # | 7.1 FFHQ's crop from 68 landmarks | implement a piece against a test | intermediate | 30 min |
-# | 7.2 Where is the crop centred? | predict, then check | beginner | 10 min |
+# | 7.2 Does the crop turn with the face? | predict, then check | beginner | 10 min |
 #
 # **Runtime**: the tiny profile, offline, a few seconds on 2 CPU cores once your answers are in.
 
@@ -142,35 +142,42 @@ for k in range(50):
 print("exercise 7.1: correct")
 
 # %% [markdown]
-# ## Exercise 7.2 · Where is the crop centred? (predict, then check, 10 min)
+# ## Exercise 7.2 · Does the crop turn with the face? (predict, then check, 10 min)
 #
-# Look at the rule above, or think about FFHQ's faces: the crop holds the hair above and the chin below.
-# Is its centre **on** the midpoint between the eyes, **above** it (towards the forehead) or **below**
-# it (towards the mouth), and by what share of the eye-to-mouth distance? Return `"on"`, `"above"` or
-# `"below"`, and the share (a float; 0 for "on").
+# In a photo, a head leans 30 degrees to one side. Is FFHQ's crop **axis-aligned** (a box with
+# horizontal and vertical sides, the face tilted inside it) or **turned** with the face (so that the eyes
+# come out level in the crop)? Think about what the restorer, trained on FFHQ's crops, expects to see.
+# Return `"axis-aligned"` or `"turned"`, with a sentence of reasoning as a comment.
 
 
 # %% nbgrader={"grade": false, "grade_id": "ex7_2", "locked": false, "schema_version": 3, "solution": true}
-def my_prediction() -> tuple[str, float]:
+def my_prediction() -> str:
     ### BEGIN SOLUTION
-    # c = eye_avg + 0.1 * eye_to_mouth: a tenth of the way from the eyes towards the mouth.
-    return "below", 0.1
-    ### WRONG ANSWER: centred on the eyes
-    # return "on", 0.0
-    ### WRONG ANSWER: half-way between the eyes and the mouth
-    # return "below", 0.5
+    # The crop's horizontal axis is built from the eye-to-eye direction, so it turns with the eyes: FFHQ's
+    # faces, and so the restorer's inputs, always have level eyes.
+    return "turned"
+    ### WRONG ANSWER: an axis-aligned box around the face
+    # return "axis-aligned"
     ### END SOLUTION
 
 
 # %% nbgrader={"grade": true, "grade_id": "ex7_2_check", "locked": true, "points": 1, "schema_version": 3, "solution": false}
-where, share = my_prediction()  # first: the measurement below gives the answer away
-assert where in ("on", "above", "below"), "answer 'on', 'above' or 'below'"
+prediction = my_prediction()  # first: the measurement below gives the answer away
+assert prediction in ("axis-aligned", "turned"), "answer 'axis-aligned' or 'turned'"
 lm = face_landmarks(0)
-centre = photos.ffhq_quad(lm).mean(0)
-eye_avg = (lm[36:42].mean(0) + lm[42:48].mean(0)) / 2
-eye_to_mouth = (lm[48] + lm[54]) / 2 - eye_avg
-along = float((centre - eye_avg) @ eye_to_mouth / (eye_to_mouth @ eye_to_mouth))  # share of the way to the mouth
-measured = "on" if abs(along) < 0.01 else ("below" if along > 0 else "above")
-print(f"the crop's centre lies {along:+.2f} of the eye-to-mouth distance from the eyes ({measured})")
-assert where == measured and abs(share - abs(along)) < 0.03, "see the number above"
+centre, angle = lm.mean(0), np.deg2rad(30)
+rot = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
+leaning = (lm - centre) @ rot.T + centre  # the same face, leaning 30 degrees further
+
+
+def direction(v):  # the angle of a vector, in degrees
+    return float(np.degrees(np.arctan2(v[1], v[0])))
+
+
+quad = photos.ffhq_quad(leaning)
+top_edge = direction(quad[3] - quad[0])  # from the top-left corner to the top-right one
+eyes = direction(leaning[42:48].mean(0) - leaning[36:42].mean(0))
+print(f"the crop's top edge is at {top_edge:.1f} degrees, the line through the eyes at {eyes:.1f}")
+measured = "turned" if abs(top_edge - eyes) < 10 and abs(top_edge) > 10 else "axis-aligned"
+assert prediction == measured, "see the angles above"
 print("exercise 7.2: correct")
