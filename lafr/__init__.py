@@ -26,7 +26,8 @@ def pip_requirement(extras: tuple[str, ...] = ()) -> str:
 
 
 def colab_url(notebook: str) -> str:
-    """The address that opens ``notebooks/<notebook>`` of the repository on Colab (the badges)."""
+    """The address that opens ``notebooks/<notebook>`` of the repository on Colab (the badges);
+    ``notebook`` may lie in a subfolder: ``exercises/01_exercises.ipynb``."""
     return f"https://colab.research.google.com/github/{REPOSITORY}/blob/{BRANCH}/notebooks/{notebook}"
 
 

@@ -194,13 +194,26 @@ def diversity(images: torch.Tensor) -> float:
     return float(d.sum() / (n * (n - 1)))
 
 
-def high_frequency_energy(images: torch.Tensor) -> torch.Tensor:
+def high_frequency_energy(images: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
     """Sharpness per image: the mean squared difference between an image and its 3x3 box blur (edge
-    pixels repeated), i.e. the energy a slight blur removes.  Images N x C x H x W in [0, 1].
-    Taught in notebook 02."""
+    pixels repeated), i.e. the energy a slight blur removes.  Images N x C x H x W in [0, 1]; with
+    ``mask`` (N x 1 x H x W, 0/1) only over the pixels it marks (0 where it marks none).
+    Taught in notebook 02 (whole images) and 05 (hair and eyes)."""
     x = images.float()
     blurred = F.avg_pool2d(F.pad(x, (1, 1, 1, 1), mode="replicate"), 3, stride=1)
-    return (x - blurred).pow(2).flatten(1).mean(1)
+    err = (x - blurred).pow(2)
+    if mask is None:
+        return err.flatten(1).mean(1)
+    m = mask.float().expand_as(err)
+    return (err * m).flatten(1).sum(1) / m.flatten(1).sum(1).clamp_min(1)
+
+
+def detail_kept(images: torch.Tensor, truth: torch.Tensor, mask: torch.Tensor | None = None) -> float:
+    """How much of the ground truth's fine detail a set of restored images holds: their mean
+    high-frequency energy over the truth's (inside ``mask``).  1: as much detail as the truth (not
+    necessarily the same detail); 0.3: most of it smoothed away; above 1: added texture or noise.
+    Taught in notebook 05."""
+    return float(high_frequency_energy(images, mask).mean() / high_frequency_energy(truth, mask).mean())
 
 
 def _flat(x) -> np.ndarray:

@@ -483,6 +483,26 @@ def image_set(source: str, n: int, size: int, seed: int = 0) -> tuple[torch.Tens
     raise ValueError(f"unknown image source {source!r}")
 
 
+def hair_masks(source: str, n: int, size: int, seed: int = 0) -> torch.Tensor:
+    """Where the hair is (n x 1 x size x size, bool) in the faces that ``image_set(source, n, size,
+    seed)`` returns.  Synthetic faces carry their own (``lafr.synthetic.hair_mask``: hair, brows,
+    lashes).  Any other face is assumed aligned, as ``face_landmarks`` assumes, and gets the typical
+    hair region of an aligned face: the pixels where at least half of 256 held-out synthetic faces
+    have hair.  Taught in notebook 05."""
+    from lafr.synthetic import HELDOUT_OFFSET, face_params, hair_mask
+
+    def own(seed_, indices):
+        return [hair_mask(face_params(seed_, i), size) for i in indices]
+
+    if source == "synthetic":
+        return torch.stack(own(seed, range(HELDOUT_OFFSET, HELDOUT_OFFSET + n)))
+    typical = torch.stack(own(0, range(HELDOUT_OFFSET, HELDOUT_OFFSET + 256))).float().mean(0) >= 0.5
+    if source == "synthetic+photos":  # the packaged photos first, then synthetic faces 0, 1, ...
+        k = len(_FACE_BOXES)
+        return torch.stack([typical] * k + own(seed, range(n - k)))
+    return typical.expand(n, -1, -1, -1).clone()
+
+
 def face_landmarks(source: str, n: int, size: int, seed: int = 0) -> torch.Tensor:
     """Landmarks (n x K x 2 pixels, in ``lafr.synthetic.LANDMARK_NAMES`` order) of the faces that
     ``image_set(source, n, size, seed)`` returns.  Synthetic faces carry their own.  Any other face is

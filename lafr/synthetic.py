@@ -394,6 +394,17 @@ def render(face: _Face, size: int = 64) -> tuple[torch.Tensor, torch.Tensor]:
     ).contiguous(), torch.from_numpy(pts)
 
 
+def hair_mask(face: _Face, size: int = 64) -> torch.Tensor:
+    """Where a face's hair shows, 1 x size x size (bool): everything drawn in the hair's colour (the
+    hair on the head, long hair, brows and lashes), found as the pixels that change when the same
+    face is rendered with black hair and with white hair (by more than 0.1).  Pass ``face_params``'
+    result.  Where texture lives, for the detail measurement of notebook 05."""
+    dark, light = copy.copy(face), copy.copy(face)
+    dark.hair, light.hair = np.zeros(3, np.float32), np.ones(3, np.float32)
+    change = np.abs(_render(light, int(size))[0] - _render(dark, int(size))[0]).mean(-1)
+    return torch.from_numpy(change > 0.1)[None]
+
+
 class SyntheticFaces(torch.utils.data.Dataset):
     """``n`` synthetic faces for a given seed, as a map-style dataset of dicts with ``hq``
     (3 x size x size in [0, 1]), ``landmarks`` (K x 2 pixels) and ``index``.  Taught in notebook 01."""

@@ -94,6 +94,54 @@ def heldout_lq_images(faces: torch.Tensor, cfg, seed: int | None = None, upsampl
     return degrade(hq, cfg.degradation, seed=[(seed + 1) * 10**6 + i for i in range(len(hq))], upsample=upsample)[0]
 
 
+def eight_bit(images: torch.Tensor) -> torch.Tensor:
+    """Images in [0, 1] rounded to 8 bits, as a PNG keeps them: notebook 06 judges every output as
+    it would be saved (the rounding alone moves dlib's angle for a face by 0.4 degrees on average)."""
+    return (images.clamp(0, 1) * 255).round() / 255
+
+
+@torch.no_grad()
+def heldout_outputs(cfg, n: int = 128, seed: int | None = None, device="cpu", resizers=("bicubic", "lanczos")):
+    """Notebook 06's comparison: ``n`` held-out faces (8-bit, in [0, 1]) and what every simpler option
+    and every committed restorer makes of their degraded photos, under the profile's test recipe.
+
+    Returns (faces, {name: images in [0, 1], not yet rounded}): the LQ photo; the same photo enlarged
+    by each of ``resizers``; decode(z_LQ); the adapter alone; the full method; each ablation of
+    ``cfg.restorer_ablation_weights`` (one not trained yet is left out, with a warning); decode(z_HQ),
+    the best a latent restorer with this VAE can do.  ``tools/judge_agreement.py`` ranks the same
+    outputs by the loss's terms."""
+    import warnings
+
+    from lafr import data, models, pipeline
+
+    seed = cfg.seed if seed is None else seed
+    test = cfg.replace(degradation=cfg.test_degradation)
+    hq = eight_bit(data.image_set(cfg.eval_faces, n, cfg.resolution, seed=seed)[0])
+    full = pipeline.LAFRPipeline.from_pretrained(cfg.restorer_weights, device=device)
+    _, z_lq, z_hq = heldout_pairs(full.vae, test, n, seed=seed)
+    z_lq = z_lq.to(device)
+
+    def decoded(pipe, z):
+        return ((pipe.decode(z.to(device), batch_size=16) + 1) / 2).cpu()
+
+    def restored_by(pipe):
+        return decoded(pipe, pipe.restore_latents(z_lq, batch_size=16))
+
+    outputs = {"LQ photo": heldout_lq_images(hq, test, seed=seed)}
+    for r in resizers:
+        outputs[{"lanczos": "Lanczos"}.get(r, r)] = heldout_lq_images(hq, test, seed=seed, upsample=r)
+    outputs["decode(z_LQ)"] = decoded(full, z_lq)
+    outputs["adapter only"] = decoded(full, torch.cat([full.adapter(z_lq[i : i + 16]) for i in range(0, n, 16)]))
+    outputs["LAFR (full method)"] = restored_by(full)
+    for label, where in cfg.restorer_ablation_weights:
+        try:
+            outputs[label] = restored_by(pipeline.LAFRPipeline.from_pretrained(where, device=device))
+        except models.ModelNotFoundError as err:
+            warnings.warn(f"{label}: not trained yet ({err})", stacklevel=2)
+    outputs["decode(z_HQ)"] = decoded(full, z_hq)
+    return hq, outputs
+
+
 # ---- the loop ------------------------------------------------------------------------------------
 
 

@@ -84,7 +84,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from lafr import data, datasets, degrade, metrics, models, paper, pipeline, results as tables, train, viz
+from lafr import data, datasets, degrade, metrics, paper, pipeline, results as tables, train, viz
 from lafr.config import get_profile
 
 cfg = get_profile(profile, **settings)
@@ -275,7 +275,7 @@ for metric in ("deg", "lmd"):
 # %%
 from lafr.synthetic import HELDOUT_OFFSET, synthetic_face
 
-eight_bit = lambda x: (x.clamp(0, 1) * 255).round() / 255  # every image judged as it would be saved (PNG)
+eight_bit = train.eight_bit  # every image judged as it would be saved (PNG)
 hq = eight_bit(data.image_set(cfg.eval_faces, n_faces, cfg.resolution, seed=seed)[0])
 landmarks = data.face_landmarks(cfg.eval_faces, n_faces, cfg.resolution, seed=seed)
 true_landmarks = (
@@ -309,37 +309,9 @@ if cfg.eval_faces == "synthetic":
 # it, "better by" is always positive for an improvement (a lower angle or distance, a higher PSNR).
 
 # %%
-full = pipeline.LAFRPipeline.from_pretrained(restorer_weights, device=device)
-test = cfg.replace(degradation=cfg.test_degradation)  # judged under the test recipe (tiny: the same as training's)
-_, z_lq, z_hq = train.heldout_pairs(full.vae, test, n_faces, seed=seed)
-
-
-def decoded(pipe, z):
-    with torch.no_grad():
-        return ((pipe.decode(z.to(device), batch_size=16) + 1) / 2).cpu()
-
-
-def restored_by(pipe):
-    with torch.no_grad():
-        return decoded(pipe, pipe.restore_latents(z_lq.to(device), batch_size=16))
-
-
-with torch.no_grad():
-    z_aligned = torch.cat([full.adapter(z_lq[i : i + 16].to(device)) for i in range(0, n_faces, 16)])
-outputs = {
-    "LQ photo": train.heldout_lq_images(hq, test, seed=seed),
-    "bicubic": train.heldout_lq_images(hq, test, seed=seed, upsample="bicubic"),
-    "Lanczos": train.heldout_lq_images(hq, test, seed=seed, upsample="lanczos"),
-    "decode(z_LQ)": decoded(full, z_lq),
-    "adapter only": decoded(full, z_aligned),
-    "LAFR (full method)": restored_by(full),
-}
-for label, where in cfg.restorer_ablation_weights:
-    try:
-        outputs[label] = restored_by(pipeline.LAFRPipeline.from_pretrained(where, device=device))
-    except models.ModelNotFoundError as err:
-        print(f"{label}: not trained yet ({err})")
-outputs["decode(z_HQ)"] = decoded(full, z_hq)
+# every system's output for the held-out faces, under the test recipe (tiny: the same as training's)
+hq, outputs = train.heldout_outputs(cfg.replace(restorer_weights=restorer_weights), n_faces, seed=seed, device=device)
+full = pipeline.LAFRPipeline.from_pretrained(restorer_weights, device=device)  # restores the photos of section 6
 unrounded = (
     metrics.Suite(["deg"], device=device, identity_net=cfg.identity_metric_net)
     .evaluate(list(outputs["LAFR (full method)"]), ref)

@@ -15,10 +15,11 @@ import pytest
 import lafr
 
 ROOT = Path(__file__).resolve().parents[1]
-NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 _spec = importlib.util.spec_from_file_location("notebook_setup", ROOT / "tools" / "notebook_setup.py")
 tool = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(tool)
+NOTEBOOKS = tool.notebooks(ROOT)  # the chapters, then the exercises (instructor and student versions)
+CHAPTERS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 
 
 def _setup_cell(nb):
@@ -37,30 +38,39 @@ def test_address_helpers():
     )
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: tool.notebook_name(p))
 def test_notebook_badge_and_setup_cell_come_from_the_constant(path):
-    nb = nbformat.read(path, as_version=4)
-    assert tool.COLAB_LINK.findall(nb.cells[0].source) == [path.name]  # one badge, to this notebook
-    assert lafr.colab_url(path.name) in nb.cells[0].source
+    nb, name = nbformat.read(path, as_version=4), tool.notebook_name(path)
+    assert tool.COLAB_LINK.findall(nb.cells[0].source) == [name]  # one badge, to this notebook
+    assert lafr.colab_url(name) in nb.cells[0].source
     setup = _setup_cell(nb)
-    assert setup.source == tool.setup_source(path.name), "run `python tools/notebook_setup.py`"
-    assert f'"{lafr.pip_requirement(tool.EXTRAS.get(path.name, ()))}"' in setup.source
+    assert setup.source == tool.setup_source(name), "run `python tools/notebook_setup.py`"
+    assert f'"{lafr.pip_requirement(tool.EXTRAS.get(name, ()))}"' in setup.source
     for cell in nb.cells:  # no other copy of an address anywhere in the notebook
         for link in tool.COLAB_LINK.finditer(cell.source):
-            assert link.group(0) == lafr.colab_url(path.name)
+            assert link.group(0) == lafr.colab_url(name)
         for repo in re.findall(r"git\+https://github\.com/([\w.-]+/[\w.-]+?)(?:@|\"|$)", cell.source):
             assert repo == lafr.REPOSITORY
 
 
 def test_extras_table_names_existing_notebooks():
-    assert set(tool.EXTRAS) <= {p.name for p in NOTEBOOKS}
+    assert set(tool.EXTRAS) <= {tool.notebook_name(p) for p in NOTEBOOKS}
+
+
+def test_notebook_names_are_paths_under_notebooks():
+    assert tool.notebook_name(ROOT / "notebooks" / "01_x.ipynb") == "01_x.ipynb"
+    assert (
+        tool.notebook_name(ROOT / "notebooks" / "exercises" / "student" / "01_e.py") == "exercises/student/01_e.ipynb"
+    )
+    assert len(NOTEBOOKS) > len(CHAPTERS) >= 7
 
 
 def test_readme_badges_come_from_the_constant():
     lines = [
         line for line in (ROOT / "README.md").read_text().splitlines() if "colab.research.google.com/github" in line
     ]
-    assert {m.group(1) for line in lines for m in tool.COLAB_LINK.finditer(line)} == {p.name for p in NOTEBOOKS}
+    badges = {m.group(1) for line in lines for m in tool.COLAB_LINK.finditer(line)}
+    assert {p.name for p in CHAPTERS} <= badges <= {tool.notebook_name(p) for p in NOTEBOOKS}  # every chapter
     for line in lines:
         for link in tool.COLAB_LINK.finditer(line):
             name = link.group(1)

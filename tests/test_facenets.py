@@ -142,3 +142,25 @@ def test_pretrain_toy_trains_saves_and_measures_a_structure_network(tmp_path, ca
     }
     net = facenets.load_toy(str(out))
     assert isinstance(net, facenets.ToyStructureNet) and net.mean_shape.abs().sum() > 0  # the training faces' mean
+
+
+def test_render_draws_a_face_as_a_latent_restorer_would():
+    """pretrain_facenets.render: u = 0 gives the VAE alone on the input, decode(z_x); u = 1 the clean
+    face's round trip, decode(z_HQ), whatever the input; and identity_faces marks what it rendered."""
+    from lafr import models, pretrain_facenets, vae as vae_io
+
+    vae = models.load_base(models.TOY_NAME).vae
+    faces = pretrain_facenets.identity_faces(0, 4, 2, render_share=0.5, vae=vae)
+    hq, x = faces["hq"][:2], pretrain_facenets.renderings(faces["hq"][:2], vae)["LQ photo"]
+
+    def round_trip(u8):
+        y = vae_io.decode(vae, vae_io.encode(vae, u8.float() / 127.5 - 1))
+        return ((y + 1) * 127.5 + 0.5).clamp(0, 255).to(torch.uint8)
+
+    alone = pretrain_facenets.render(vae, hq, x, torch.zeros(2))
+    restored = pretrain_facenets.render(vae, hq, x, torch.ones(2))
+    assert (alone.int() - round_trip(x).int()).abs().max() <= 1
+    assert (restored.int() - round_trip(hq).int()).abs().max() <= 1
+    assert (alone.int() - restored.int()).abs().float().mean() > 1  # the two ends differ
+    rendered = faces["form"] >= 2
+    assert rendered.any() and (~rendered).any() and set(faces["form"].tolist()) <= {0, 1, 2, 3}

@@ -10,6 +10,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+PAIRED = NOTEBOOKS + sorted((ROOT / "notebooks" / "exercises").glob("[0-9][0-9]_*.ipynb"))  # the exercises too
 
 
 def pair_differences(notebook: Path, text: Path) -> list[str]:
@@ -39,7 +40,7 @@ def test_every_notebook_has_a_text_file_and_every_text_file_a_notebook():
     assert len(NOTEBOOKS) >= 6
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", PAIRED, ids=lambda p: str(p.relative_to(ROOT / "notebooks")))
 def test_notebook_and_text_file_hold_the_same_cells(path):
     differences = pair_differences(path, path.with_suffix(".py"))
     assert not differences, f"run `jupytext --sync {path.relative_to(ROOT)}`:\n" + "\n".join(differences)

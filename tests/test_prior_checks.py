@@ -57,3 +57,17 @@ def test_high_frequency_energy_is_zero_for_flat_images_and_drops_with_blur():
     noise = torch.rand(4, 3, 32, 32, generator=torch.Generator().manual_seed(1))
     blurred = torch.nn.functional.avg_pool2d(noise, 3, stride=1, padding=1, count_include_pad=False)
     assert (analysis.high_frequency_energy(blurred) < 0.2 * analysis.high_frequency_energy(noise)).all()
+
+
+def test_high_frequency_energy_inside_a_mask_counts_only_those_pixels():
+    checker = ((torch.arange(32)[:, None] + torch.arange(32)[None]) % 2).float().expand(1, 3, 32, 32)
+    img = torch.full((1, 3, 32, 32), 0.5)
+    img[..., 8:24, :16] = checker[..., 8:24, :16]  # detail in the left half only
+    left = torch.zeros(1, 1, 32, 32, dtype=torch.bool)
+    left[..., 10:22, 2:14] = True  # well inside the detailed patch
+    assert float(analysis.high_frequency_energy(img, left)) == pytest.approx(16 / 81, rel=1e-4)
+    assert float(analysis.high_frequency_energy(img, left.flip(-1))) == pytest.approx(0.0, abs=1e-12)
+    assert float(analysis.high_frequency_energy(img, torch.zeros_like(left))) == 0.0  # marks nothing: 0
+    blurred = torch.nn.functional.avg_pool2d(img, 3, stride=1, padding=1, count_include_pad=False)
+    assert analysis.detail_kept(img, img, left) == pytest.approx(1.0)
+    assert analysis.detail_kept(blurred, img, left) < 0.1  # a 3x3 blur removes nearly all of a checkerboard

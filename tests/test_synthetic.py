@@ -1,3 +1,5 @@
+import copy
+
 import numpy as np
 import pytest
 import torch
@@ -188,3 +190,31 @@ def test_blend_walks_from_one_face_to_another():
     assert synthetic.blend(a, a1, 0.5, "nuisance").yaw == pytest.approx((a.yaw + a1.yaw) / 2)
     with pytest.raises(ValueError, match="what"):
         synthetic.blend(a, b, 0.5, "pose")
+
+
+def test_hair_mask_is_where_the_hair_is():
+    from lafr import data, synthetic
+
+    face = copy.copy(synthetic.face_params(0, 3))
+    face.hair_long = False  # short hair: on top of the head only
+    mask = synthetic.hair_mask(face, 64)
+    assert mask.shape == (1, 64, 64) and mask.dtype == torch.bool
+    img, pts = synthetic.render(face, 64)
+    # short hair is on top of the head: above the brows, the mask covers far more than below the mouth
+    brow_y = int(pts[synthetic.LANDMARK_NAMES.index("brow_left"), 1])
+    mouth_y = int(pts[synthetic.LANDMARK_NAMES.index("lip_bottom"), 1])
+    assert mask[0, :brow_y].float().mean() > 5 * mask[0, mouth_y:].float().mean()
+    # repainting the hair changes the image inside the mask only
+    other = copy.copy(face)
+    other.hair = face.hair * 0.5
+    changed = (synthetic.render(other, 64)[0] - img).abs().amax(0) > 0.02
+    assert changed.any() and not (changed & ~mask[0]).any()
+    # long hair covers more than the same person's short hair
+    short, long_ = copy.copy(face), copy.copy(face)
+    short.hair_long, long_.hair_long = False, True
+    assert synthetic.hair_mask(long_, 64).sum() > 1.3 * synthetic.hair_mask(short, 64).sum()
+    # held-out synthetic faces carry their own; aligned photos get the typical region, the same for every face
+    own = data.hair_masks("synthetic", 3, 64)
+    assert own.shape == (3, 1, 64, 64) and not torch.equal(own[0], own[1])
+    typical = data.hair_masks("celeba_hq", 2, 64)
+    assert torch.equal(typical[0], typical[1]) and 0.05 < typical.float().mean() < 0.4

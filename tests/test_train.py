@@ -185,6 +185,30 @@ def test_heldout_lq_images_are_the_photos_behind_the_heldout_latents():
     assert bicubic.shape == lq.shape and 0 < (bicubic - lq).abs().mean() < 0.05
 
 
+def test_heldout_outputs_are_every_system_on_the_same_heldout_photos(tmp_path):
+    from lafr import pipeline, regions
+
+    cfg = get_profile("tiny")
+    # one ablation that is not trained: left out with a warning, the others kept
+    cfg = cfg.replace(restorer_ablation_weights=(("missing", str(tmp_path / "none")), cfg.restorer_ablation_weights[0]))
+    with pytest.warns(UserWarning, match="missing: not trained yet"):
+        hq, outputs = train.heldout_outputs(cfg, 4, resizers=("bicubic",))
+    label = cfg.restorer_ablation_weights[1][0]
+    assert list(outputs) == [
+        "LQ photo", "bicubic", "decode(z_LQ)", "adapter only", "LAFR (full method)", label, "decode(z_HQ)"
+    ]  # fmt: skip
+    assert torch.equal(hq, train.eight_bit(hq)) and not torch.equal(
+        outputs["decode(z_HQ)"], train.eight_bit(outputs["decode(z_HQ)"])
+    )
+    full = pipeline.LAFRPipeline.from_pretrained(cfg.restorer_weights)
+    _, z_lq, _ = train.heldout_pairs(full.vae, cfg.replace(degradation=cfg.test_degradation), 4)
+    with torch.no_grad():
+        ours = (full.decode(full.restore_latents(z_lq)) + 1) / 2
+    assert torch.allclose(outputs["LAFR (full method)"], ours, atol=1e-5)  # the full method on the same photos
+    psnr = {k: regions.psnr(v, hq).mean().item() for k, v in outputs.items()}
+    assert psnr["decode(z_HQ)"] > psnr["LAFR (full method)"] > psnr["LQ photo"]
+
+
 def test_python_dash_m_lafr_is_the_lafr_command():
     import subprocess
     import sys

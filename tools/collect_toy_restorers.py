@@ -4,8 +4,13 @@ measurements notebook 05 shows beside them (``lafr/weights/toy_restorer/measurem
 - ``timestep_sweep``: the results of ``tools/stage2_sweep.py`` runs (one or more results.json);
 - ``seeds``: the held-out numbers of the full method and of each ablation at every seed trained
   (their manifests), and what dlib's judges say of each (``judged``: Deg, LMD and LMD-true means on
-  notebook 06's held-out faces, every output rounded to 8 bits, as notebook 06 judges);
-- ``budget``: held-out numbers along one longer run (``tools/stage2_sweep.py --eval-every``).
+  notebook 06's held-out faces, every output rounded to 8 bits, as notebook 06 judges), with the share
+  of the truth's fine detail the outputs keep in the hair and eye regions (``detail_hair``,
+  ``detail_eyes``: ``analysis.detail_kept``, notebook 05);
+- ``budget``: held-out numbers along one longer run (``tools/stage2_sweep.py --eval-every``);
+- ``experiments``: the full method with one value changed (``runs/experiments/``: the number of
+  training faces, the LPIPS weight, the LoRA rank, the timestep), each seed judged as above; the
+  committed ones are kept when ``--runs`` has none.
 
 Without ``--sweeps`` (or ``--budget``) the committed file's sweep (or budget run) is kept as it is,
 with the loss networks' version it was measured with.
@@ -27,23 +32,20 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 import torch  # noqa: E402
 
-from lafr import data, metrics, pipeline, train  # noqa: E402
+from lafr import analysis, data, metrics, pipeline, regions, train  # noqa: E402
 from lafr.config import get_profile  # noqa: E402
 from lafr.pipeline import TOY_SYSTEMS  # noqa: E402
 
 
-def eight_bit(x: torch.Tensor) -> torch.Tensor:
-    return (x.clamp(0, 1) * 255).round() / 255  # judged as saved, as in notebook 06
-
-
 class DlibJudge:
     """Notebook 06's judging of a restorer: its 128 held-out faces (seed 0) under the tiny profile's
-    test degradation, every output rounded to 8 bits, Deg and LMD by dlib, LMD-true by the renderer."""
+    test degradation (or ``preset``), every output rounded to 8 bits, Deg and LMD by dlib, LMD-true by
+    the renderer."""
 
-    def __init__(self, n: int = 128, seed: int = 0):
+    def __init__(self, n: int = 128, seed: int = 0, preset: str | None = None):
         self.cfg = get_profile("tiny")
-        hq = eight_bit(data.image_set(self.cfg.eval_faces, n, self.cfg.resolution, seed=seed)[0])
-        test = self.cfg.replace(degradation=self.cfg.test_degradation)
+        hq = train.eight_bit(data.image_set(self.cfg.eval_faces, n, self.cfg.resolution, seed=seed)[0])
+        test = self.cfg.replace(degradation=preset or self.cfg.test_degradation)
         vae = pipeline.LAFRPipeline.from_pretrained(self.cfg.restorer_weights).vae
         _, self.z_lq, _ = train.heldout_pairs(vae, test, n, seed=seed)
         landmarks = data.face_landmarks(self.cfg.eval_faces, n, self.cfg.resolution, seed=seed)
@@ -53,13 +55,21 @@ class DlibJudge:
             landmark_net=self.cfg.landmark_metric_net,
         )
         self.ref = self.suite.reference(list(hq), true_landmarks=list(landmarks))
+        self.hq = hq
+        self.masks = {  # where fine detail lives: the hair (with brows and lashes) and the eye boxes
+            "hair": data.hair_masks(self.cfg.eval_faces, n, self.cfg.resolution, seed=seed),
+            "eyes": regions.region_masks(landmarks, self.cfg.resolution)["eyes"],
+        }
 
     @torch.no_grad()
     def __call__(self, folder) -> dict:
         pipe = pipeline.LAFRPipeline.from_pretrained(folder)
-        out = eight_bit((pipe.decode(pipe.restore_latents(self.z_lq, batch_size=16), batch_size=16) + 1) / 2)
+        out = train.eight_bit((pipe.decode(pipe.restore_latents(self.z_lq, batch_size=16), batch_size=16) + 1) / 2)
         summary = self.suite.evaluate(list(out), self.ref).summary
-        return {m: round(float(summary[m]), 3) for m in ("deg", "lmd", "lmd_true")}
+        judged = {m: round(float(summary[m]), 3) for m in ("deg", "lmd", "lmd_true")}
+        for region, mask in self.masks.items():  # the truth's fine detail the outputs hold (1: as much)
+            judged[f"detail_{region}"] = round(analysis.detail_kept(out, self.hq, mask), 3)
+        return judged
 
 
 RUN_OF = {  # built-in name: the run folder under --runs (tools/train_toy_restorers.sh)
@@ -123,9 +133,17 @@ def main(argv=None) -> int:
     seeds = {
         "runs": [],
         "judged_by": "dlib's face recognition (Deg, degrees) and 68 landmarks (LMD, px); "
-        "LMD-true: the renderer's landmarks; notebook 06's 128 held-out faces, 8-bit outputs",
+        "LMD-true: the renderer's landmarks; notebook 06's 128 held-out faces, 8-bit outputs; "
+        "detail_hair, detail_eyes: high-frequency energy against the truth's (analysis.detail_kept)",
     }
     judge = DlibJudge()
+    by_preset = {None: judge}
+
+    def judges(preset):  # an experiment judged under its own test degradation
+        if preset not in by_preset:
+            by_preset[preset] = DlibJudge(preset=preset)
+        return by_preset[preset]
+
     for pattern in SEED_RUNS:
         for folder in sorted(runs.glob(pattern)):
             if not (folder / "system" / "manifest.json").is_file() or folder in seen:
@@ -147,7 +165,37 @@ def main(argv=None) -> int:
                 }
             )
             print(f"{folder.name}: {seeds['runs'][-1]['judged']}")
+    experiments = {
+        "about": "the full method with one value changed (tools/train_toy_restorers.sh: facesK, lpipsW, rankR, "
+        "tT), judged as the seeded runs",
+        "runs": [],
+    }
+    for folder in sorted(runs.glob("experiments/*-seed*")):
+        if not (folder / "system" / "manifest.json").is_file():
+            continue  # a log file or a run that has not finished
+        m = json.loads((folder / "system" / "manifest.json").read_text())
+        experiments["runs"].append(
+            {
+                "run": folder.name,
+                "experiment": re.sub(r"-seed\d+$", "", folder.name),
+                "command": m["command"],
+                "seed": m["seed"],
+                "training_faces": m["training_faces"],
+                "steps": m["steps"],
+                "timestep": m["timestep"],
+                "rank": m["lora"]["rank"],
+                "overrides": m.get("overrides", {}),
+                "code_version": m["code_version"],
+                "quality": m["quality"],
+                "judged": judges(m.get("overrides", {}).get("test_degradation"))(folder / "system"),
+            }
+        )
+        print(f"{folder.name}: {experiments['runs'][-1]['judged']}")
     measurements = {"timestep_sweep": sweep, "seeds": seeds}
+    if experiments["runs"]:
+        measurements["experiments"] = experiments
+    elif "experiments" in committed:
+        measurements["experiments"] = committed["experiments"]
     if "budget" in committed and not args.budget:
         measurements["budget"] = committed["budget"]
     if args.budget:

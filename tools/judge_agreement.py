@@ -35,39 +35,8 @@ from scipy.stats import spearmanr
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from lafr import data, facenets, metrics, pipeline, provenance, train  # noqa: E402
+from lafr import data, facenets, metrics, provenance, train  # noqa: E402
 from lafr.config import get_profile  # noqa: E402
-
-
-def eight_bit(x: torch.Tensor) -> torch.Tensor:
-    return (x.clamp(0, 1) * 255).round() / 255  # judged as saved, as in notebook 06
-
-
-@torch.no_grad()
-def system_outputs(cfg, n: int, seed: int) -> tuple[torch.Tensor, dict]:
-    """Notebook 06's held-out faces (in [0, 1], 8-bit) and every system's output for them."""
-    hq = eight_bit(data.image_set(cfg.eval_faces, n, cfg.resolution, seed=seed)[0])
-    full = pipeline.LAFRPipeline.from_pretrained(cfg.restorer_weights)
-    _, z_lq, z_hq = train.heldout_pairs(full.vae, cfg, n, seed=seed)
-
-    def decoded(pipe, z):
-        return ((pipe.decode(z, batch_size=16) + 1) / 2).cpu()
-
-    def restored_by(pipe):
-        return decoded(pipe, pipe.restore_latents(z_lq, batch_size=16))
-
-    z_aligned = torch.cat([full.adapter(z_lq[i : i + 16]) for i in range(0, n, 16)])
-    outputs = {
-        "LQ photo": train.heldout_lq_images(hq, cfg, seed=seed),
-        "bicubic": train.heldout_lq_images(hq, cfg, seed=seed, upsample="bicubic"),
-        "decode(z_LQ)": decoded(full, z_lq),
-        "adapter only": decoded(full, z_aligned),
-        "LAFR (full method)": restored_by(full),
-    }
-    for label, where in cfg.restorer_ablation_weights:
-        outputs[label] = restored_by(pipeline.LAFRPipeline.from_pretrained(where))
-    outputs["decode(z_HQ)"] = decoded(full, z_hq)
-    return hq, {k: eight_bit(v) for k, v in outputs.items()}
 
 
 @torch.no_grad()
@@ -105,7 +74,8 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     started = time.perf_counter()
     cfg = get_profile("tiny")
-    hq, outputs = system_outputs(cfg, args.faces, args.seed)
+    hq, outputs = train.heldout_outputs(cfg, args.faces, seed=args.seed, resizers=("bicubic",))
+    outputs = {name: train.eight_bit(x) for name, x in outputs.items()}
     id_net, fs_net = facenets.load_toy(args.identity_net), facenets.load_toy(args.structure_net)
     landmarks = data.face_landmarks(cfg.eval_faces, args.faces, cfg.resolution, seed=args.seed)
     suite = metrics.Suite(["deg", "lmd"], identity_net=cfg.identity_metric_net, landmark_net=cfg.landmark_metric_net)

@@ -2,6 +2,7 @@
 ``lafr.REPOSITORY`` (and ``lafr.BRANCH``), so that the repository's address lives in one place.
 
     python tools/notebook_setup.py              # rewrite the notebooks, their text files and README.md in place
+                                                # (the chapters and the exercises, student versions included)
     python tools/notebook_setup.py --root DIR   # the same in DIR/notebooks and DIR/README.md (a copy)
 
 In each notebook the badge is in the first cell and the setup cell is the one whose first line is
@@ -31,7 +32,7 @@ EXTRAS: dict[str, tuple[str, ...]] = {}
 
 SETUP_MARK = "# Setup: installs lafr only on Colab"  # how the setup cell is found: its first line starts so
 SETUP_FIRST_LINE = SETUP_MARK + " (locally, follow the README)."
-COLAB_LINK = re.compile(r"https://colab\.research\.google\.com/github/[^)\s]*?/notebooks/([\w.-]+\.ipynb)")
+COLAB_LINK = re.compile(r"https://colab\.research\.google\.com/github/[^)\s]*?/notebooks/((?:[\w.-]+/)*[\w.-]+\.ipynb)")
 
 _SETUP = """{first_line}
 import subprocess
@@ -76,12 +77,29 @@ def _rewrite(nb, path: Path) -> bool:
     setup = [c for c in nb.cells if c.cell_type == "code" and c.source.startswith(SETUP_MARK)]
     if not COLAB_LINK.search(nb.cells[0].source) or len(setup) != 1:
         raise SystemExit(f"{path}: needs a Colab badge in its first cell and one setup cell starting {SETUP_MARK!r}")
-    notebook = path.with_suffix(".ipynb").name
+    notebook = notebook_name(path)
     badge, source = fix_links(nb.cells[0].source, notebook), setup_source(notebook)
     if (badge, source) == (nb.cells[0].source, setup[0].source):
         return False
     nb.cells[0].source, setup[0].source = badge, source
     return True
+
+
+def notebook_name(path: Path) -> str:
+    """A notebook's path under notebooks/, as badges name it: ``01_x.ipynb``, ``exercises/01_exercises.ipynb``."""
+    parts = path.with_suffix(".ipynb").parts
+    last = len(parts) - 1 - parts[::-1].index("notebooks")  # the innermost folder called notebooks
+    return "/".join(parts[last + 1 :])
+
+
+def notebooks(root: Path) -> list[Path]:
+    """Every notebook with a badge: the chapters, the exercises' instructor and student versions."""
+    folder = root / "notebooks"
+    return (
+        sorted(folder.glob("*.ipynb"))
+        + sorted(folder.glob("exercises/*.ipynb"))
+        + sorted(folder.glob("exercises/student/*.ipynb"))
+    )
 
 
 def update_notebook(path: Path) -> bool:
@@ -106,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
         "--root", default=str(ROOT), help="folder holding notebooks/ and README.md (default: this checkout)"
     )
     root = Path(parser.parse_args(argv).root)
-    for path in sorted((root / "notebooks").glob("*.ipynb")):
+    for path in notebooks(root):
         print(f"{path}: {'updated' if update_notebook(path) else 'up to date'}")
     readme = root / "README.md"
     text = readme.read_text()
