@@ -116,6 +116,30 @@ def markdown(results: list[Results]) -> str:
     return "\n".join(lines)
 
 
+def seed_comparison(a, b, lower_is_better: bool = False, min_seeds: int = 3) -> dict:
+    """Compare two systems trained with several seeds on one metric (``a`` and ``b``: one value per seed).
+
+    - ``worst_gap``: how much better a's worst seed is than b's best (> 0: a wins every pairing of seeds);
+    - ``mean_gap``: how much better a's mean is than b's;
+    - ``spread``: the larger of the two ranges over seeds (how much a seed alone moves a result);
+    - ``verdict``: "better on every seed", "worse on every seed" or "seeds overlap" (a against b);
+    - ``clear``: a is better on every seed *with margin*: the worst gap is above 0, the means lie more than
+      twice the spread apart, and each system has at least ``min_seeds`` seeds (one seed has no spread).
+
+    Notebooks 05 and 06 assert a comparison of restorers only where it is clear, and teach this reading.
+    """
+    sign = -1.0 if lower_is_better else 1.0
+    a, b = [sign * float(v) for v in a], [sign * float(v) for v in b]
+    if not a or not b:
+        raise ValueError(f"seed_comparison needs at least one value on each side, got {len(a)} and {len(b)}")
+    worst, reverse = min(a) - max(b), min(b) - max(a)
+    mean_gap = float(np.mean(a) - np.mean(b))
+    spread = max(max(a) - min(a), max(b) - min(b))
+    verdict = "better on every seed" if worst > 0 else "worse on every seed" if reverse > 0 else "seeds overlap"
+    clear = worst > 0 and mean_gap > 2 * spread and min(len(a), len(b)) >= min_seeds
+    return {"worst_gap": worst, "mean_gap": mean_gap, "spread": spread, "verdict": verdict, "clear": clear}
+
+
 def _fmt(v) -> str:
     if v is None or (isinstance(v, float) and math.isnan(v)):
         return ""

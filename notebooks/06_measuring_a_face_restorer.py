@@ -301,7 +301,7 @@ if cfg.eval_faces == "synthetic":
 # and **decode(z_HQ)**, the VAE round trip of the clean face: the best a latent restorer with this VAE
 # can do. The degraded photos follow the profile's test recipe (tiny: the same as training's; paper:
 # GFPGAN's ranges at 4x down). Every image is rounded to 8 bits before it is judged, as it is when
-# saved: the rounding alone moves dlib's angle for one face by 0.4 degrees on average and up to 2.4, so
+# saved: the rounding alone moves dlib's angle for one face by 0.4 degrees on average and up to 2.9, so
 # read single faces loosely and compare systems face by face (paired), as the intervals below do.
 #
 # The table has every system of this notebook, the ablations of section 5 included. PSNR and SSIM are
@@ -403,12 +403,12 @@ for other in ("LQ photo", "bicubic", "decode(z_LQ)"):
 
 # %% [markdown]
 # (Tiny profile.) The full method beats every resizing baseline and the VAE alone on PSNR, SSIM, Deg
-# and LMD, the resizing baselines by a wide margin: identity angle 16.95 degrees against 23.53 for the
-# LQ photo (better on 115 of the 123 faces dlib found), landmarks 0.99 px against 1.72. Read the angles
+# and LMD, the resizing baselines by a wide margin: identity angle 16.57 degrees against 23.53 for the
+# LQ photo (better on 118 of the 123 faces dlib found), landmarks 1.00 px against 1.72. Read the angles
 # on the scale of section 2: the LQ photo is, to dlib, further from the truth than *another synthetic
 # person* is on average (21 degrees); the restored face lies between the same person in another photo
 # (11) and another person. Even the VAE round trip of the clean face, the best this VAE allows, sits
-# 12.8 degrees away. The gain over the adapter alone is small (0.55 degrees, interval 0.13 to 0.93), as
+# 12.8 degrees away. The gain over the adapter alone is small (0.93 degrees, interval 0.51 to 1.32), as
 # it was in PSNR in notebook 05. PIQE, a no-reference score that knows nothing of the truth, prefers
 # the noisy LQ photo and the resized ones (lower is better): no-reference scores alone cannot say
 # whether a face is the right one.
@@ -532,22 +532,27 @@ for label, by_seed in over_seeds.items():
     )
 
 
-def every_seed(a: str, b: str, metric: str) -> float:
-    """How much better every seed of `a` is than every seed of `b` (a's worst against b's best; > 0: a wins)."""
-    sign = -1 if tables.LOWER_IS_BETTER[metric] else 1
-    return min(sign * q[metric] for q in over_seeds[a].values()) - max(sign * q[metric] for q in over_seeds[b].values())
+def over_seeds_vs(a: str, b: str, metric: str) -> dict:
+    """System a against system b on one metric, every seed of each (results.seed_comparison)."""
+    values = [[q[metric] for q in over_seeds[system].values()] for system in (a, b)]
+    return tables.seed_comparison(*values, lower_is_better=tables.LOWER_IS_BETTER[metric])
 
 
 for label in ablations[1:]:
     verdicts = []
     for m in ("psnr", "deg", "lmd"):
-        win, loss_ = every_seed("LAFR (full method)", label, m), every_seed(label, "LAFR (full method)", m)
+        ours_first, theirs_first = (
+            over_seeds_vs("LAFR (full method)", label, m),
+            over_seeds_vs(label, "LAFR (full method)", m),
+        )
+        margin = max(ours_first["worst_gap"], theirs_first["worst_gap"])
         verdicts.append(
-            f"{tables.PAPER_NAMES[m]} better on every seed (by {win:.2f} or more)"
-            if win > 0
-            else f"{tables.PAPER_NAMES[m]} worse on every seed (by {loss_:.2f} or more)"
-            if loss_ > 0
-            else f"{tables.PAPER_NAMES[m]}: seeds overlap"
+            f"{tables.PAPER_NAMES[m]} {ours_first['verdict']}"
+            + (
+                f" (by {margin:.2f} or more" + (", clear)" if ours_first["clear"] or theirs_first["clear"] else ")")
+                if margin > 0
+                else ""
+            )
         )
     print(f"full method against {label}: " + "; ".join(verdicts))
 print("\nThe paper, Table 5 (loss terms; CelebA-Test):")
@@ -556,30 +561,45 @@ print("\nThe paper, Table 7 (alignment, pruning, LoRA type; CelebA-Test):")
 print(paper.format_table(paper.TABLE_7))
 
 # %%
-# Claim (tiny profile, the committed restorers): the identity and structure terms do not buy identity
-# at toy scale: the restorer trained on L_res alone has the *lower* identity angle, and the 95%
-# interval of the difference excludes 0. (Had the terms helped, as the paper's Table 5 reports, this
-# fails; it is checked only for the committed restorers, whose numbers the text quotes.)
+# Claims (tiny profile, the committed measurement over three training seeds, judged by dlib, which trains
+# nothing): (1) the identity and structure terms do not buy identity at toy scale: the Deg of the full
+# loss and of L_res alone overlap over seeds, while the toy identity network that trained the full method
+# rates it better on every seed; (2) the adapter costs identity: without it Deg is lower, a clear order
+# (results.seed_comparison). (Had the terms bought identity on every seed, as the paper's Table 5
+# reports, (1) fails; so it does if the loss's own network did not prefer the full method. Had the
+# adapter helped identity, (2) fails.)
 committed = {get_profile("tiny").restorer_weights, *dict(get_profile("tiny").restorer_ablation_weights).values()}
 if {restorer_weights, *dict(cfg.restorer_ablation_weights).values()} == committed:
-    assert pairwise["L_res only"]["deg"]["high"] < 0, pairwise["L_res only"]["deg"]
+    terms = over_seeds_vs("LAFR (full method)", "L_res only", "deg")
+    assert terms["verdict"] == "seeds overlap", terms
+    own_judge = tables.seed_comparison(
+        *[[r["quality"]["restored"]["id"] for r in seed_runs["runs"] if label_of[r["system"]] == system]
+          for system in ("LAFR (full method)", "L_res only")],
+        lower_is_better=True,
+    )  # fmt: skip
+    assert own_judge["verdict"] == "better on every seed", own_judge
+    assert over_seeds_vs("without the adapter", "LAFR (full method)", "deg")["clear"], over_seeds
 else:
-    print("skipped: this claim is about the committed toy restorers, and other restorers are loaded")
+    print("skipped: these claims are about the committed toy restorers, and other restorers are loaded")
 
 # %% [markdown]
-# (Tiny profile; our committed restorers, one training run each: how much Deg moves between training
-# seeds is not measured.) **Here, the multilevel loss did not buy identity.** Our restorer trained on
-# $\mathcal{L}_{res}$ alone is *closer* in identity (16.54 against 16.95 degrees; interval of the
-# difference -0.68 to -0.10) and a little better in PSNR, with landmarks the same. The paper reports
-# the opposite (Table 5, #6 against #1: Deg 42.45 against 46.13). Notebook 05 found why this may be: the
-# toy identity and structure networks rate a decoded face's rendering rather than who it is (they score
-# the raw LQ photo better than any decoded output), so their terms pull the restorer towards what
-# *they* like, and dlib, which learned identity from real faces, does not agree.
+# (Tiny profile; three training seeds per restorer, judged by dlib, which none of them trained against.)
+# **Here, the multilevel loss neither bought identity nor cost any.** Over three seeds the restorer
+# trained with the identity and structure terms and the one trained on $\mathcal{L}_{res}$ alone overlap
+# in identity angle (16.58 degrees on average, 16.49 to 16.68, against 16.52, 16.35 to 16.65) and in
+# landmarks. The toy identity network that trained the full method does rate it better, on every seed
+# (identity term 0.088 against 0.093); dlib does not see the difference. The paper reports a clear gain
+# (Table 5, #6 against #1: Deg 42.45 against 46.13). Before notebook 04 retrained the toy identity and
+# structure networks on the VAE's renderings, the two terms even *cost* identity (16.95 against 16.54
+# degrees, one seed): networks that rated how a decoded face is drawn rather than who it is pulled the
+# restorer towards what they liked. Retrained, they no longer pull it away; at this scale they do not
+# pull it closer either.
 #
-# The adapter costs identity too (without it: 16.22 degrees, the best Deg of the trained restorers), as
-# it cost PSNR in notebook 05; conv and attention LoRA tie on Deg and LMD (conv wins on PSNR). The toy models are small
-# and know synthetic faces only: none of this contradicts the paper at its scale. It is what holds here,
-# measured by a judge that none of the restorers trained against.
+# The adapter costs identity, a clear order over seeds (without it 16.01 to 16.16 degrees, with it 16.49
+# to 16.68), as it cost PSNR in notebook 05. Conv and attention LoRA overlap on Deg; conv is better on
+# LMD on every seed, by less than a clear margin (0.015 px between the closest seeds). The toy models are
+# small and know synthetic faces only: none of this contradicts the paper at its scale. It is what holds
+# here, measured by a judge that none of the restorers trained against.
 
 # %% [markdown]
 # ## 6. Real photos: no ground truth, and a ground truth we made
@@ -652,7 +672,7 @@ plt.show()
 
 # %% [markdown]
 # (Tiny profile.) Read this as a warning, not a result. On two real portraits at 64 px the toy
-# restorer makes everything worse: PSNR 17.5 dB against 21.3 for the LQ photo, identity angle 27.8
+# restorer makes everything worse: PSNR 17.6 dB against 21.3 for the LQ photo, identity angle 29.5
 # degrees against 21.3, landmarks 1.84 px against 0.93, and PIQE too. It draws the synthetic faces it
 # knows. Two photos are no benchmark either. The paper profile runs the same cells on the
 # paper's real-world sets, with its restorer and the no-reference metrics of Table 2.

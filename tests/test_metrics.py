@@ -213,3 +213,28 @@ def test_arcface_crops_put_the_eyes_where_arcface_expects_them():
     pts = faces.landmarks(crop, box)
     eyes = np.stack([pts[36:42].mean(0), pts[42:48].mean(0)])
     assert np.abs(eyes - judges.ARCFACE_TEMPLATE[:2]).max() < 4.0, eyes
+
+
+def test_seed_comparison_asserts_only_a_clear_order():
+    from lafr.results import seed_comparison
+
+    # the toy conv and attention restorers' held-out PSNR at seeds 0, 1, 2 (measurements.json)
+    conv, attention = [27.037, 27.068, 27.086], [26.932, 26.923, 26.965]
+    c = seed_comparison(conv, attention)
+    assert c["verdict"] == "better on every seed" and c["clear"], c
+    assert abs(c["worst_gap"] - (27.037 - 26.965)) < 1e-9 and abs(c["spread"] - (27.086 - 27.037)) < 1e-9
+    # the other way round: worse on every seed, not clear
+    r = seed_comparison(attention, conv)
+    assert r["verdict"] == "worse on every seed" and not r["clear"] and r["worst_gap"] < 0
+    # one seed of a beats one of b, but another does not: no order
+    assert seed_comparison([1.0, 3.0, 2.0], [2.5, 0.0, 1.0])["verdict"] == "seeds overlap"
+    # every seed better, but the means closer than twice the spread: an order, not a clear one
+    near = seed_comparison([1.00, 1.10, 1.20], [0.95, 0.90, 0.80])
+    assert near["verdict"] == "better on every seed" and not near["clear"], near
+    # one seed each has no spread to compare with: never clear
+    assert not seed_comparison([2.0], [1.0])["clear"]
+    # lower is better (Deg, LMD): the smaller values win
+    deg = seed_comparison([16.16, 16.14, 16.01], [16.57, 16.49, 16.68], lower_is_better=True)
+    assert deg["verdict"] == "better on every seed" and deg["worst_gap"] > 0.3 and deg["clear"], deg
+    with pytest.raises(ValueError, match="at least one value"):
+        seed_comparison([], [1.0])

@@ -17,7 +17,8 @@ held-out pairs of stage 1 (never trained on): latent L1 to z_HQ and the PSNR of 
 
     python tools/adapter_probe.py --out runs/adapter-probe.json --seeds 0 1 2
 
-(the probes' time is measured and written beside their numbers). Notebook 05 shows the committed result.
+(``--resume`` keeps the probes the file already holds after an interruption; the probes' time is
+measured and written beside their numbers). Notebook 05 shows the committed result.
 """
 
 from __future__ import annotations
@@ -102,7 +103,14 @@ def main(argv=None) -> int:
     p.add_argument("--steps", type=int, default=1500, help="training steps of each probe")
     p.add_argument("--adapter", default=None, help="adapter weights (default: the tiny profile's)")
     p.add_argument("--inputs", nargs="+", default=list(INPUTS), choices=INPUTS)
+    p.add_argument("--resume", action="store_true", help="keep the probes --out already holds and train the rest")
     args = p.parse_args(argv)
+    previous = json.loads(Path(args.out).read_text()) if args.resume and Path(args.out).is_file() else None
+    if previous and (previous["steps"], previous["adapter"]) != (args.steps, args.adapter or "lafr-toy-adapter"):
+        raise SystemExit(
+            f"{args.out} holds probes of another setting ({previous['steps']} steps, adapter "
+            f"{previous['adapter']}); resume with the same --steps and --adapter, or choose another --out"
+        )
     started = time.perf_counter()
     cfg = get_profile("tiny")
     vae = models.load_base(cfg.base_model).vae
@@ -134,8 +142,14 @@ def main(argv=None) -> int:
         },
         "probes": {},
     }
-    for name in args.inputs:
-        for seed in args.seeds:
+    if previous:  # the probes already trained, and the code that trained them
+        result["probes"] = previous["probes"]
+        versions = previous.get("code_versions", [previous["code_version"]])
+        result["code_versions"] = versions + [v for v in [result["code_version"]] if v not in versions]
+    for seed in args.seeds:  # every input at one seed first, so an interrupted run still compares them
+        for name in args.inputs:
+            if str(seed) in result["probes"].get(name, {}):
+                continue
             t = time.perf_counter()
             probe = train_probe(x_train[name], z_hq, seed, args.steps)
             with torch.no_grad():
