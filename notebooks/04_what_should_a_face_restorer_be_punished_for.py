@@ -376,8 +376,9 @@ if cfg.identity_net == facenets.TOY_IDENTITY and agreement_file.is_file():
         for key in pairs_:
             r = run[key]
             print(
-                f"{run_name:<36}{pairs_[key][0]:<16} rank correlation with dlib: over systems {r['over_systems']:+.2f}, "
-                f"within a face {r['within_face_mean']:+.2f}, over (system, face) pairs {r['over_system_face_pairs']:+.2f}"
+                f"{run_name:<36}{pairs_[key][0]:<16} rank correlation with dlib: "
+                f"over systems {r['over_systems']:+.2f}, within a face {r['within_face_mean']:+.2f}, "
+                f"over (system, face) pairs {r['over_system_face_pairs']:+.2f}"
             )
     print(f"\nrerun: {agreement['command']}")
 else:

@@ -89,7 +89,8 @@ def test_the_measurements_behind_the_tiny_profiles_choices():
                 expected["targets"],
                 expected["terms"],
             ), r["run"]
-            assert set(r["judged"]) == {"deg", "lmd", "lmd_true"} and r["judged"]["deg"] > 0, r["run"]
+            assert set(r["judged"]) == {"deg", "lmd", "lmd_true", "detail_hair", "detail_eyes"}, r["run"]
+            assert r["judged"]["deg"] > 0 and 0 < r["judged"]["detail_hair"] < 1 and 0 < r["judged"]["detail_eyes"] < 1
             assert r["command"].startswith("lafr train-lora --profile tiny") and r["seed"] == (
                 int(r["command"].split("--seed ")[1].split()[0]) if "--seed " in r["command"] else 0
             ), r["run"]
