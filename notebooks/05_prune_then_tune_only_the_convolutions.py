@@ -38,7 +38,7 @@
 #   the paper's Tables 5 and 7;
 # - restore a folder of faces with one command.
 #
-# **Runtime**: tiny profile about 2 minutes on 2 idle CPU cores, offline (about half a minute of it is live
+# **Runtime**: tiny profile about 150 s on 2 idle CPU cores, offline (about a minute of it is live
 # training). Paper profile: a GPU; it downloads SD 2.1 (5 GB), IP-Adapter's CLIP image encoder, D3DFR
 # and LPIPS's VGG, and needs a trained adapter and restorers (`lafr train-adapter --profile paper`,
 # `lafr train-lora --profile paper`, commands in section 7). Numbers quoted in the text are the tiny
