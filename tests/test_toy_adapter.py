@@ -29,3 +29,22 @@ def test_committed_adapter_matches_its_manifest(name, residual, heldout_pairs):
     for key in ("l1_lq", "l1_aligned", "perplexity"):
         assert measured[key] == pytest.approx(manifest["quality"][key], rel=2e-3), key
     assert measured["used"] == manifest["quality"]["used"]
+
+
+def test_the_committed_probe_measured_the_committed_adapter(heldout_pairs):
+    """Notebook 05's probe of the adapter's stages (tools/adapter_probe.py): every stage at three probe
+    seeds or more, the command and code recorded, and its no-probe baselines what the adapter and the
+    held-out pairs give now (a probe of another adapter, or of other pairs, fails)."""
+    import json
+
+    probe = json.loads((adapter_mod.TOY_ADAPTERS["lafr-toy-adapter"] / "probe.json").read_text())
+    assert probe["command"].startswith("python tools/adapter_probe.py") and probe["adapter"] == CFG.adapter_weights
+    assert probe["code_version"] and probe["steps"] > 0
+    for stage in ("z_LQ", "features", "codebook", "z_aligned"):
+        assert len(probe["probes"][stage]) >= 3, stage
+        assert all(r["l1"] > 0 and r["psnr"] > 0 for r in probe["probes"][stage].values()), stage
+    adapter, _ = adapter_mod.load_trained_adapter(CFG.adapter_weights)
+    z_lq, z_hq = heldout_pairs
+    measured = train.evaluate_adapter(adapter, z_lq, z_hq)
+    assert probe["no_probe"]["z_LQ itself"]["l1"] == pytest.approx(measured["l1_lq"], abs=1e-4)
+    assert probe["no_probe"]["z_aligned itself"]["l1"] == pytest.approx(measured["l1_aligned"], abs=1e-4)
