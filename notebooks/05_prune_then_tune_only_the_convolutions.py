@@ -860,7 +860,7 @@ stage_names = {
 probe_psnr = {name: [r["psnr"] for r in probe["probes"][key].values()] for key, name in stage_names.items()}
 fig, ax = plt.subplots(figsize=(8, 2.8), constrained_layout=True)
 for k, values in enumerate(probe_psnr.values()):
-    ax.barh(k, np.mean(values), color="tab:blue", alpha=0.7)
+    ax.plot(np.mean(values), k, "o", color="tab:blue", ms=9, label="mean over the probe seeds" if k == 0 else None)
     ax.plot(values, [k] * len(values), "k|", ms=12)
 for label, ls in (("z_LQ itself", ":"), ("z_aligned itself", "--")):
     ax.axvline(probe["no_probe"][label]["psnr"], color="gray", ls=ls, label=f"{label}, decoded, no probe")
@@ -887,14 +887,18 @@ print(f"the codebook's choice against z_LQ: {lost['verdict']} (z_LQ's probe) by 
 assert lost["clear"], lost
 
 # %% [markdown]
-# (Tiny profile.) From $z_{LQ}$ a probe recovers the clean latent to about 26.8 dB; from the features
-# before the codebook, as much; from the chosen codebook vectors only 26.2 dB, and from the adapter's
-# output, which maps those vectors, 26.6, no more than $z_{aligned}$ gives decoded as it is (26.8). The
-# nearest-neighbour step discards about 0.6 dB of what the LQ latent knew about the clean face, and a
-# UNet that sees only the adapter's output starts from less than one that sees $z_{LQ}$: the first half
-# of the reading above, measured. The adapter still moves latents towards the truth (26.8 against
-# 26.2 dB decoded, notebook 03), but a restorer with its own trainable layers can do that from $z_{LQ}$
-# without losing anything.
+# (Tiny profile.) From $z_{LQ}$ a probe recovers the clean latent to about 26.8 dB, and from the
+# features before the codebook as much; from the chosen codebook vectors, which the features decide, only
+# 26.2 dB. With the same probe on both sides of the nearest-neighbour step, the step discards about 0.6
+# dB of what the features knew about the clean face: the first half of the reading above, measured.
+#
+# Read the probes as what a small network of fixed capacity can read, not as information in the strict
+# sense. The adapter's output is computed from the codebook vectors, so it cannot hold more than they do,
+# yet its probe scores higher (26.6 dB): the adapter's mapping has already done part of the probe's work.
+# And the probe from $z_{aligned}$ falls short of $z_{aligned}$ itself decoded (26.8 dB): 1,500 steps do
+# not teach this probe to copy its input. Within those limits, a UNet that sees only the adapter's output
+# starts from less than one that sees $z_{LQ}$, and a restorer with its own trainable layers can pull
+# $z_{LQ}$ towards the truth without the loss.
 #
 # What would have to be true for the paper's adapter to pay? Either the codebook loses little (a vocabulary
 # that covers real faces finely: the paper's 1,024 entries are chosen at each of the 64 x 64 positions
