@@ -6,6 +6,7 @@ CI never retrains them (``lafr train-lora --profile tiny ...``, about 10 minutes
 core; the commands are in the manifests)."""
 
 import json
+import re
 
 import pytest
 import torch
@@ -111,3 +112,100 @@ def test_the_budget_run_passes_through_the_committed_restorer():
     at_budget = m["heldout_by_step"][str(CFG.stage2_steps)]
     for key in ("psnr_face", "psnr_eyes", "psnr_mouth", "mse", "lpips", "id", "fs"):
         assert at_budget[key] == pytest.approx(manifest["quality"]["restored"][key], abs=1e-3), key
+
+
+EXPERIMENT_CHANGE = {  # an experiment's name (tools/train_toy_restorers.sh) -> what its runs must differ in
+    "faces": lambda r, v: r["training_faces"] == int(v) and r["overrides"] == {"train_images": int(v)},
+    "lpips": lambda r, v: r["overrides"] == {"lpips_weight": float(v)},
+    "rank": lambda r, v: r["rank"] == int(v) and not r["overrides"],
+    "t": lambda r, v: r["timestep"] == int(v) and not r["overrides"],
+    "residual": lambda r, v: r["adapter"] == "lafr-toy-adapter-residual" and not r["overrides"],
+    "harsh-full": lambda r, v: (
+        r["adapter"] == "runs/experiments/harsh-adapter"
+        and r["overrides"] == {"degradation": "gfpgan", "test_degradation": "gfpgan"}
+    ),
+    "harsh-no-adapter": lambda r, v: (
+        r["adapter"] == "none" and r["overrides"] == {"degradation": "gfpgan", "test_degradation": "gfpgan"}
+    ),
+}
+
+
+def test_each_committed_experiment_changes_one_value():
+    """Every experiment run notebook 05 reads (runs/experiments/NAME-seedN) is the full method with the
+    one change its name says, everything else as the profile's, and judged as the seeded runs; the
+    harsher degradation's runs come with the stage-1 run of their adapter."""
+    m = json.loads((pipeline.TOY_SYSTEMS["lafr-toy-restorer"] / "measurements.json").read_text())
+    full = json.loads((pipeline.TOY_SYSTEMS["lafr-toy-restorer"] / "manifest.json").read_text())
+    for r in m.get("experiments", {}).get("runs", []):
+        found = re.fullmatch(r"(faces|lpips|rank|t)(\d+)|(residual|harsh-full|harsh-no-adapter)", r["experiment"])
+        assert found, f"{r['run']}: not an experiment of tools/train_toy_restorers.sh"
+        name, value = found[1] or found[3], found[2]
+        assert EXPERIMENT_CHANGE[name](r, value), r["run"]
+        defaults = {
+            "training_faces": CFG.train_images,
+            "timestep": CFG.timestep,
+            "rank": full["lora"]["rank"],
+            "steps": CFG.stage2_steps,
+        }
+        changed = {"faces": "training_faces", "t": "timestep", "rank": "rank"}.get(name)
+        assert all(r[k] == v for k, v in defaults.items() if k != changed), r["run"]
+        assert (
+            r["run"] == f"{r['experiment']}-seed{r['seed']}" and f"--out runs/experiments/{r['run']} " in r["command"]
+        )
+        assert set(r["judged"]) == {"deg", "lmd", "lmd_true", "detail_hair", "detail_eyes"}, r["run"]
+        if name.startswith("harsh"):
+            stage1 = m["experiments"]["stage1"]["harsh-adapter"]
+            assert (
+                stage1["overrides"] == r["overrides"] and stage1["quality"]["l1_aligned"] < stage1["quality"]["l1_lq"]
+            )
+
+
+def test_collecting_experiments_judges_only_what_changed(tmp_path, monkeypatch):
+    """tools/collect_toy_restorers.py --experiments-only keeps a committed run whose manifest has not
+    changed (nothing is judged again), and judges a run that is new or changed."""
+    import importlib.util
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    spec = importlib.util.spec_from_file_location("collect", root / "tools" / "collect_toy_restorers.py")
+    collect = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(collect)
+    judged = []
+
+    class FakeJudge:  # stands in for dlib: records what it was asked to judge
+        def __init__(self, preset=None):
+            pass
+
+        def __call__(self, folder):
+            judged.append(folder.parent.name)
+            return {"deg": 1.0}
+
+    monkeypatch.setattr(collect, "DlibJudge", FakeJudge)
+    committed = {
+        "stage1": {},
+        "runs": [
+            {
+                "run": "faces150-seed0", "experiment": "faces150", "command": "c", "seed": 0, "training_faces": 150,
+                "steps": 1500, "timestep": 49, "rank": 4, "adapter": "lafr-toy-adapter",
+                "overrides": {"train_images": 150}, "code_version": "v", "machine": "m", "seconds": 1.0,
+                "quality": {"restored": {"psnr_face": 27.0}}, "judged": {"deg": 16.0},
+            }
+        ],
+    }  # fmt: skip
+    r = committed["runs"][0]
+    manifest = {
+        **{k: r[k] for k in ("command", "seed", "training_faces", "steps", "timestep", "adapter", "overrides")},
+        **{k: r[k] for k in ("code_version", "machine", "seconds", "quality")},
+        "lora": {"rank": 4},
+    }
+    for run, quality in (("faces150-seed0", r["quality"]), ("faces300-seed0", {"restored": {"psnr_face": 27.1}})):
+        (tmp_path / "experiments" / run / "system").mkdir(parents=True)
+        (tmp_path / "experiments" / run / "system" / "manifest.json").write_text(
+            json.dumps({**manifest, "quality": quality})
+        )
+    out = collect.collect_experiments(tmp_path, committed)
+    assert judged == ["faces300-seed0"] and out["runs"][0] == r and out["runs"][1]["judged"] == {"deg": 1.0}
+    manifest["quality"] = {"restored": {"psnr_face": 26.0}}  # a retrained run: judged again
+    (tmp_path / "experiments" / "faces150-seed0" / "system" / "manifest.json").write_text(json.dumps(manifest))
+    out = collect.collect_experiments(tmp_path, committed)
+    assert judged[1:] == ["faces150-seed0", "faces300-seed0"] and out["runs"][0]["judged"] == {"deg": 1.0}

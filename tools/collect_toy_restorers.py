@@ -9,8 +9,14 @@ measurements notebook 05 shows beside them (``lafr/weights/toy_restorer/measurem
   ``detail_eyes``: ``analysis.detail_kept``, notebook 05);
 - ``budget``: held-out numbers along one longer run (``tools/stage2_sweep.py --eval-every``);
 - ``experiments``: the full method with one value changed (``runs/experiments/``: the number of
-  training faces, the LPIPS weight, the LoRA rank, the timestep), each seed judged as above; the
-  committed ones are kept when ``--runs`` has none.
+  training faces, the LPIPS weight, the LoRA rank, the timestep, the skip-connection adapter, a harsher
+  degradation), each seed judged as above, and the stage-1 runs they needed (``stage1``: the harsher
+  degradation's adapter); the committed ones are kept when ``--runs`` has none.
+
+With ``--experiments-only`` nothing else changes: no system is copied, the committed seeded runs,
+sweep and budget run are kept, and only the experiments not committed yet are judged and added (a run
+committed already is judged again only when its manifest changed), so each finished experiment can be
+committed as it finishes.
 
 Without ``--sweeps`` (or ``--budget``) the committed file's sweep (or budget run) is kept as it is,
 with the loss networks' version it was measured with.
@@ -81,6 +87,71 @@ RUN_OF = {  # built-in name: the run folder under --runs (tools/train_toy_restor
 SEED_RUNS = (*RUN_OF.values(), *(f"seeds/{run}-seed*" for run in RUN_OF.values()))
 
 
+def collect_experiments(runs: Path, committed: dict | None = None) -> dict:
+    """The finished runs under runs/experiments/, each judged as the seeded runs (under its own test
+    degradation); a run in ``committed`` whose manifest has not changed keeps its committed entry."""
+    kept = {r["run"]: r for r in (committed or {}).get("runs", [])}
+    experiments = {
+        "about": "the full method with one value changed (tools/train_toy_restorers.sh: facesK, lpipsW, rankR, "
+        "tT, residual, harsh-full and harsh-no-adapter), judged as the seeded runs",
+        "stage1": dict((committed or {}).get("stage1", {})),
+        "runs": [],
+    }
+    by_preset = {}
+
+    def judge(preset):  # an experiment is judged under its own test degradation
+        if preset not in by_preset:
+            by_preset[preset] = DlibJudge(preset=preset)
+        return by_preset[preset]
+
+    for folder in sorted(runs.glob("experiments/*")):
+        if folder.is_dir() and not re.search(r"-seed\d+$", folder.name) and (folder / "manifest.json").is_file():
+            m = json.loads((folder / "manifest.json").read_text())  # a stage-1 run (an adapter)
+            experiments["stage1"][folder.name] = {
+                k: m.get(k)
+                for k in (
+                    "command",
+                    "code_version",
+                    "overrides",
+                    "epochs",
+                    "training_pairs",
+                    "seconds",
+                    "heldout",
+                    "quality",
+                )
+            }
+    for folder in sorted(runs.glob("experiments/*-seed*")):
+        if not (folder / "system" / "manifest.json").is_file():
+            continue  # a log file or a run that has not finished
+        m = json.loads((folder / "system" / "manifest.json").read_text())
+        entry = {
+            "run": folder.name,
+            "experiment": re.sub(r"-seed\d+$", "", folder.name),
+            "command": m["command"],
+            "seed": m["seed"],
+            "training_faces": m["training_faces"],
+            "steps": m["steps"],
+            "timestep": m["timestep"],
+            "rank": m["lora"]["rank"],
+            "adapter": m["adapter"],
+            "overrides": m.get("overrides", {}),
+            "code_version": m["code_version"],
+            "machine": m.get("machine"),
+            "seconds": m.get("seconds"),
+            "quality": m["quality"],
+        }
+        old = kept.pop(folder.name, None)
+        if old and all(old.get(k) == v for k, v in entry.items()):
+            experiments["runs"].append(old)
+            continue
+        entry["judged"] = judge(m.get("overrides", {}).get("test_degradation"))(folder / "system")
+        experiments["runs"].append(entry)
+        print(f"{folder.name}: {entry['judged']}")
+    experiments["runs"] += kept.values()  # committed runs whose folders are not here
+    experiments["runs"].sort(key=lambda r: r["run"])
+    return experiments
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--runs", required=True, help="the runs/ folder the training script wrote")
@@ -93,10 +164,20 @@ def main(argv=None) -> int:
     p.add_argument("--budget", help="results.json of a stage2_sweep.py run with --eval-every")
     p.add_argument("--note", default="", help="a note added to each copied manifest (how the runs ran)")
     p.add_argument("--machine", default="", help="the machine, for manifests written before train-lora recorded it")
+    p.add_argument(
+        "--experiments-only",
+        action="store_true",
+        help="add the experiments not committed yet, and change nothing else (no system copied, nothing re-judged)",
+    )
     args = p.parse_args(argv)
     runs = Path(args.runs)
     out = TOY_SYSTEMS["lafr-toy-restorer"] / "measurements.json"
     committed = json.loads(out.read_text()) if out.is_file() else {}
+    if args.experiments_only:
+        measurements = {**committed, "experiments": collect_experiments(runs, committed.get("experiments"))}
+        out.write_text(json.dumps(measurements, indent=1) + "\n")
+        print(f"wrote {out.relative_to(ROOT)}: {len(measurements['experiments']['runs'])} experiment runs")
+        return 0
     for name, run in RUN_OF.items():
         src, dest = runs / run / "system", TOY_SYSTEMS[name]
         if not (src / "manifest.json").is_file():
@@ -137,13 +218,6 @@ def main(argv=None) -> int:
         "detail_hair, detail_eyes: high-frequency energy against the truth's (analysis.detail_kept)",
     }
     judge = DlibJudge()
-    by_preset = {None: judge}
-
-    def judges(preset):  # an experiment judged under its own test degradation
-        if preset not in by_preset:
-            by_preset[preset] = DlibJudge(preset=preset)
-        return by_preset[preset]
-
     for pattern in SEED_RUNS:
         for folder in sorted(runs.glob(pattern)):
             if not (folder / "system" / "manifest.json").is_file() or folder in seen:
@@ -165,34 +239,9 @@ def main(argv=None) -> int:
                 }
             )
             print(f"{folder.name}: {seeds['runs'][-1]['judged']}")
-    experiments = {
-        "about": "the full method with one value changed (tools/train_toy_restorers.sh: facesK, lpipsW, rankR, "
-        "tT), judged as the seeded runs",
-        "runs": [],
-    }
-    for folder in sorted(runs.glob("experiments/*-seed*")):
-        if not (folder / "system" / "manifest.json").is_file():
-            continue  # a log file or a run that has not finished
-        m = json.loads((folder / "system" / "manifest.json").read_text())
-        experiments["runs"].append(
-            {
-                "run": folder.name,
-                "experiment": re.sub(r"-seed\d+$", "", folder.name),
-                "command": m["command"],
-                "seed": m["seed"],
-                "training_faces": m["training_faces"],
-                "steps": m["steps"],
-                "timestep": m["timestep"],
-                "rank": m["lora"]["rank"],
-                "overrides": m.get("overrides", {}),
-                "code_version": m["code_version"],
-                "quality": m["quality"],
-                "judged": judges(m.get("overrides", {}).get("test_degradation"))(folder / "system"),
-            }
-        )
-        print(f"{folder.name}: {experiments['runs'][-1]['judged']}")
+    experiments = collect_experiments(runs)
     measurements = {"timestep_sweep": sweep, "seeds": seeds}
-    if experiments["runs"]:
+    if experiments["runs"] or experiments["stage1"]:
         measurements["experiments"] = experiments
     elif "experiments" in committed:
         measurements["experiments"] = committed["experiments"]

@@ -8,6 +8,8 @@
 # starts again.
 # Run from the repository root; then copy the systems and measurements into lafr/weights/ with
 #     python tools/collect_toy_restorers.py --runs runs --budget runs/budget/results.json
+# or, to add only the experiments that finished (nothing else re-judged or copied), as each one finishes:
+#     python tools/collect_toy_restorers.py --runs runs --experiments-only
 # Usage: bash tools/train_toy_restorers.sh [JOB ...]   (default: every committed job, in this order)
 #   jobs: full-0 no-adapter-0 budget attention-0 res-only-0, and full-N no-adapter-N attention-N
 #   res-only-N for N = 1, 2 (the committed systems and their seeds);
