@@ -101,15 +101,17 @@ def eight_bit(images: torch.Tensor) -> torch.Tensor:
 
 
 @torch.no_grad()
-def heldout_outputs(cfg, n: int = 128, seed: int | None = None, device="cpu", resizers=("bicubic", "lanczos")):
+def heldout_outputs(
+    cfg, n: int = 128, seed: int | None = None, device="cpu", resizers=("bicubic", "lanczos"), ablations: bool = True
+):
     """Notebook 06's comparison: ``n`` held-out faces (8-bit, in [0, 1]) and what every simpler option
     and every committed restorer makes of their degraded photos, under the profile's test recipe.
 
     Returns (faces, {name: images in [0, 1], not yet rounded}): the LQ photo; the same photo enlarged
     by each of ``resizers``; decode(z_LQ); the adapter alone; the full method; each ablation of
-    ``cfg.restorer_ablation_weights`` (one not trained yet is left out, with a warning); decode(z_HQ),
-    the best a latent restorer with this VAE can do.  ``tools/judge_agreement.py`` ranks the same
-    outputs by the loss's terms."""
+    ``cfg.restorer_ablation_weights`` (one not trained yet is left out, with a warning; none with
+    ``ablations=False``); decode(z_HQ), the best a latent restorer with this VAE can do.
+    ``tools/judge_agreement.py`` ranks the same outputs by the loss's terms."""
     import warnings
 
     from lafr import data, models, pipeline
@@ -133,7 +135,7 @@ def heldout_outputs(cfg, n: int = 128, seed: int | None = None, device="cpu", re
     outputs["decode(z_LQ)"] = decoded(full, z_lq)
     outputs["adapter only"] = decoded(full, torch.cat([full.adapter(z_lq[i : i + 16]) for i in range(0, n, 16)]))
     outputs["LAFR (full method)"] = restored_by(full)
-    for label, where in cfg.restorer_ablation_weights:
+    for label, where in cfg.restorer_ablation_weights if ablations else ():
         try:
             outputs[label] = restored_by(pipeline.LAFRPipeline.from_pretrained(where, device=device))
         except models.ModelNotFoundError as err:
@@ -173,6 +175,16 @@ def reseed_dead_entries(
     with torch.no_grad():
         adapter.codebook.data[dead] = pool[pick].detach().to(adapter.codebook.dtype)
     return len(dead)
+
+
+def recipe(cfg) -> str:
+    """How a profile's restorers are trained, in one line: what notebooks 05 and 06 print under every
+    table of restorers over training seeds (the degradation, the faces, the stage-2 budget, t)."""
+    return (
+        f"degradation '{cfg.degradation}' (test '{cfg.test_degradation}'); {cfg.train_images} training faces x "
+        f"{cfg.stage1_views} degraded views; {cfg.stage2_steps:,} stage-2 steps at batch {cfg.stage2_batch_size}, "
+        f"t = {cfg.timestep}"
+    )
 
 
 def lr_at(step: int, total: int, lr: float, schedule: str) -> float:

@@ -207,6 +207,9 @@ def test_heldout_outputs_are_every_system_on_the_same_heldout_photos(tmp_path):
     assert torch.allclose(outputs["LAFR (full method)"], ours, atol=1e-5)  # the full method on the same photos
     psnr = {k: regions.psnr(v, hq).mean().item() for k, v in outputs.items()}
     assert psnr["decode(z_HQ)"] > psnr["LAFR (full method)"] > psnr["LQ photo"]
+    _, without = train.heldout_outputs(cfg, 4, resizers=(), ablations=False)  # the same photos, no ablation
+    assert list(without) == ["LQ photo", "decode(z_LQ)", "adapter only", "LAFR (full method)", "decode(z_HQ)"]
+    assert all(torch.equal(without[k], outputs[k]) for k in without)
 
 
 def test_python_dash_m_lafr_is_the_lafr_command():
@@ -215,3 +218,12 @@ def test_python_dash_m_lafr_is_the_lafr_command():
 
     run = subprocess.run([sys.executable, "-m", "lafr", "--help"], capture_output=True, text=True)
     assert run.returncode == 0 and "restore" in run.stdout and "train-lora" in run.stdout
+
+
+def test_the_recipe_line_names_what_the_restorers_were_trained_with():
+    cfg = get_profile("tiny")
+    line = train.recipe(cfg)
+    assert f"{cfg.train_images} training faces x {cfg.stage1_views} degraded views" in line
+    assert f"{cfg.stage2_steps:,} stage-2 steps at batch {cfg.stage2_batch_size}, t = {cfg.timestep}" in line
+    assert f"degradation '{cfg.degradation}'" in line
+    assert train.recipe(cfg.replace(train_images=150, degradation="gfpgan")) != line  # it reads the profile
