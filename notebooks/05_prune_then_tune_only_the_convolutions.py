@@ -909,6 +909,102 @@ assert lost["clear"], lost
 # degradation, the paper's premise), or the UNet also sees $z_{LQ}$.
 
 # %% [markdown]
+# ### Testing the two conditions: a harsher degradation, and a UNet that also sees $z_{LQ}$
+#
+# The last two conditions can be tried at toy scale. We trained the full method again with one change
+# each, three training seeds per restorer as above, and judged each as the seeded restorers:
+#
+# - **the skip-connection adapter** of notebook 03 ($z_{aligned} = z_{LQ} + M(c^*)$), so that the UNet
+#   sees $z_{LQ}$ plus the codebook's correction;
+# - **a harsher degradation**: GFPGAN's ranges at 64 px for training and testing, with an adapter
+#   trained under it and without one. Stage 1 under it lowers the held-out L1 to $z_{HQ}$ by a third,
+#   where the mild preset's adapter lowers it by a fifth: the adapter has more to correct.
+#
+# The numbers are committed (`measurements.json`, `experiments`); rerun them with
+#
+#     bash tools/train_toy_restorers.sh residual-0 residual-1 residual-2 harsh-adapter \
+#         harsh-full-0 harsh-no-adapter-0 harsh-full-1 harsh-no-adapter-1 harsh-full-2 harsh-no-adapter-2
+#     python tools/collect_toy_restorers.py --runs runs --experiments-only
+#
+# (about 40 minutes per restorer on one CPU core, two at a time; 90 minutes for the harsher adapter).
+
+# %%
+measured = json.loads((pipeline.TOY_SYSTEMS["lafr-toy-restorer"] / "measurements.json").read_text())
+runs_of = {}  # restorer -> {training seed: its held-out numbers (its own, and dlib's)}
+for r in measured["seeds"]["runs"]:
+    runs_of.setdefault(r["system"], {})[r["seed"]] = {**r["quality"]["restored"], **r["judged"]}
+for r in measured["experiments"]["runs"]:
+    runs_of.setdefault(r["experiment"], {})[r["seed"]] = {**r["quality"]["restored"], **r["judged"]}
+stage1 = measured["experiments"]["stage1"]["harsh-adapter"]["quality"]
+mild_lq = measured["seeds"]["runs"][0]["quality"]["lq_image"]["psnr_face"]
+harsh_lq = next(r for r in measured["experiments"]["runs"] if r["experiment"] == "harsh-full")["quality"]["lq_image"]
+conditions = {
+    f"mild degradation (the tiny profile's; LQ photo {mild_lq:.1f} dB)": {
+        "no adapter": "lafr-toy-restorer-no-adapter",
+        "the paper's adapter": "lafr-toy-restorer",
+        "skip-connection adapter": "residual",
+    },
+    f"harsher degradation (GFPGAN's ranges; LQ photo {harsh_lq['psnr_face']:.1f} dB)": {
+        "no adapter": "harsh-no-adapter",
+        "the paper's adapter": "harsh-full",
+    },
+}
+shown = {"psnr_face": "PSNR, whole face (dB)", "deg": "identity angle Deg (dlib, degrees)"}
+fig, axes = plt.subplots(1, 2, figsize=(12, 3.8), constrained_layout=True)
+rows = [(c, system) for c, systems in conditions.items() for system in systems]
+for ax, (key, label) in zip(axes, shown.items()):
+    sign = -1 if key == "deg" else 1  # plotted so that right is better
+    for k, (condition, system) in enumerate(rows):
+        none = np.mean([q[key] for q in runs_of[conditions[condition]["no adapter"]].values()])
+        gains = [sign * (q[key] - none) for q in runs_of.get(conditions[condition][system], {}).values()]
+        if gains:
+            ax.plot(np.mean(gains), k, "o", color="tab:blue", ms=8, label="mean over the seeds" if k == 0 else None)
+            ax.plot(gains, [k] * len(gains), "k|", ms=12, label="one training seed" if k == 0 else None)
+    ax.axvline(0, color="gray", ls="--", lw=1, label="no adapter, same degradation (mean)")
+    ax.set_yticks(range(len(rows)), [f"{system}\n{condition.split(' (')[0]}" for condition, system in rows], fontsize=8)
+    ax.invert_yaxis()
+    ax.set(xlabel=f"gain in {label} over no adapter\n(right is better)")
+axes[0].legend(fontsize=7, loc="lower left")
+fig.suptitle("Does the adapter pay? Restorers with and without it, under two degradations (tiny profile)")
+viz.save_figure(fig, "05_adapter_conditions")
+plt.show()
+print(f"stage 1 under the harsher degradation: held-out L1 to z_HQ {stage1['l1_lq']:.4f} -> {stage1['l1_aligned']:.4f}")
+columns = {"psnr_face": "PSNR face", "psnr_eyes": "eyes", "deg": "Deg", "detail_hair": "hair detail"}
+print(f"{'':<48}{'seeds':>7}" + "".join(f"{c:>24}" for c in columns.values()))
+for condition, systems in conditions.items():
+    print(condition)
+    for system, name in systems.items():
+        by_seed = runs_of.get(name, {})
+        if not by_seed:
+            print(f"  {system:<46} not trained yet")
+            continue
+        row = f"  {system:<46}{','.join(map(str, sorted(by_seed))):>7}"
+        for key in columns:
+            v, d = [q[key] for q in by_seed.values()], 2 if key in ("psnr_face", "psnr_eyes", "deg") else 3
+            row += f"{np.mean(v):>10.{d}f} ({min(v):.{d}f} to {max(v):.{d}f})"
+        print(row)
+
+
+def adapter_vs(a: str, b: str, key: str) -> dict:
+    """restorer a against restorer b (runs_of names) on one number, every seed of each (results.seed_comparison)"""
+    return results.seed_comparison(
+        *[[q[key] for q in runs_of[name].values()] for name in (a, b)],
+        lower_is_better=key == "deg",
+    )
+
+
+for condition, (a, b) in {
+    "mild, skip adapter against none": ("residual", "lafr-toy-restorer-no-adapter"),
+    "harsher, the paper's adapter against none": ("harsh-full", "harsh-no-adapter"),
+}.items():
+    if a in runs_of and b in runs_of:
+        verdicts = {k: adapter_vs(a, b, k) for k in columns}
+        print(
+            f"{condition} ({len(runs_of[a])} and {len(runs_of[b])} seeds): "
+            + "; ".join(f"{columns[k]} {v['verdict']}" + (", clear" if v["clear"] else "") for k, v in verdicts.items())
+        )
+
+# %% [markdown]
 # ## 8. Real photos: outside what the toy models know
 #
 # Two real portraits ship inside installed packages (scikit-image's astronaut, matplotlib's Grace
