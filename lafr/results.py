@@ -140,6 +140,29 @@ def seed_comparison(a, b, lower_is_better: bool = False, min_seeds: int = 3) -> 
     return {"worst_gap": worst, "mean_gap": mean_gap, "spread": spread, "verdict": verdict, "clear": clear}
 
 
+def seed_table(systems: dict, columns: dict, decimals: dict | None = None, label_width: int = 22) -> str:
+    """Restorers trained with several seeds, one line each: its seeds, then each column's mean over the
+    seeds with its lowest and highest value, "27.06 (27.04 to 27.09)".
+
+    ``systems``: {label: {seed: {key: value}}}; ``columns``: {key: column name}; ``decimals``: {key:
+    decimals} (2 by default).  Notebooks 05 and 06 print every table over seeds with it."""
+    decimals = decimals or {}
+    cells = {
+        label: [
+            f"{np.mean(v):.{d}f} ({min(v):.{d}f} to {max(v):.{d}f})"
+            for key in columns
+            for v, d in [([q[key] for q in by_seed.values()], decimals.get(key, 2))]
+        ]
+        for label, by_seed in systems.items()
+    }
+    widths = [max([len(name)] + [len(c[k]) for c in cells.values()]) + 3 for k, name in enumerate(columns.values())]
+    lines = [f"{'':<{label_width}}{'seeds':>7}" + "".join(f"{n:>{w}}" for n, w in zip(columns.values(), widths))]
+    for label, by_seed in systems.items():
+        seeds = ",".join(map(str, sorted(by_seed)))
+        lines.append(f"{label:<{label_width}}{seeds:>7}" + "".join(f"{c:>{w}}" for c, w in zip(cells[label], widths)))
+    return "\n".join(lines)
+
+
 def _fmt(v) -> str:
     if v is None or (isinstance(v, float) and math.isnan(v)):
         return ""

@@ -760,13 +760,7 @@ seeds_run = sorted({s for by_seed in over_seeds.values() for s in by_seed})
 print("\nOver training seeds (tiny profile, committed measurement; the same held-out faces): mean (lowest to highest)")
 print(f"{train.recipe(tiny)}; training seeds {', '.join(map(str, seeds_run))}")
 seed_columns = {"psnr_face": "PSNR face", "psnr_eyes": "PSNR eyes", "lpips": "LPIPS term", "id": "identity term"}
-print(f"{'':<22}{'seeds':>7}" + "".join(f"{name:>26}" for name in seed_columns.values()))
-for label, by_seed in over_seeds.items():
-    row = f"{label:<22}{','.join(map(str, sorted(by_seed))):>7}"
-    for key in seed_columns:
-        v, d = [q[key] for q in by_seed.values()], 2 if key.startswith("psnr") else 4  # decimals
-        row += f"{np.mean(v):>10.{d}f} ({min(v):.{d}f} to {max(v):.{d}f})"
-    print(row)
+print(results.seed_table(over_seeds, seed_columns, decimals={"lpips": 4, "id": 4}))
 
 
 def over_seeds_vs(a: str, b: str, key: str = "psnr_face") -> dict:
@@ -970,19 +964,9 @@ viz.save_figure(fig, "05_adapter_conditions")
 plt.show()
 print(f"stage 1 under the harsher degradation: held-out L1 to z_HQ {stage1['l1_lq']:.4f} -> {stage1['l1_aligned']:.4f}")
 columns = {"psnr_face": "PSNR face", "psnr_eyes": "eyes", "deg": "Deg", "detail_hair": "hair detail"}
-print(f"{'':<48}{'seeds':>7}" + "".join(f"{c:>24}" for c in columns.values()))
 for condition, systems in conditions.items():
-    print(condition)
-    for system, name in systems.items():
-        by_seed = runs_of.get(name, {})
-        if not by_seed:
-            print(f"  {system:<46} not trained yet")
-            continue
-        row = f"  {system:<46}{','.join(map(str, sorted(by_seed))):>7}"
-        for key in columns:
-            v, d = [q[key] for q in by_seed.values()], 2 if key in ("psnr_face", "psnr_eyes", "deg") else 3
-            row += f"{np.mean(v):>10.{d}f} ({min(v):.{d}f} to {max(v):.{d}f})"
-        print(row)
+    trained = {system: runs_of[name] for system, name in systems.items() if name in runs_of}
+    print(f"{condition}:\n" + results.seed_table(trained, columns, decimals={"detail_hair": 3}, label_width=26))
 
 
 def adapter_vs(a: str, b: str, key: str) -> dict:

@@ -530,15 +530,7 @@ seeds_run = sorted({s for by_seed in over_seeds.values() for s in by_seed})
 print("\nOver training seeds (tiny profile, committed measurement): mean (lowest to highest)")
 print(f"{train.recipe(tiny)}; training seeds {', '.join(map(str, seeds_run))}")
 print(f"judged by {seed_runs['judged_by']}")
-print(f"{'':<22}{'seeds':>7}" + "".join(f"{tables.PAPER_NAMES[m]:>24}" for m in ("psnr", "deg", "lmd")))
-for label, by_seed in over_seeds.items():
-    print(
-        f"{label:<22}{','.join(map(str, sorted(by_seed))):>7}"
-        + "".join(
-            f"{np.mean(v):>10.2f} ({min(v):.2f} to {max(v):.2f})"
-            for v in ([q[m] for q in by_seed.values()] for m in ("psnr", "deg", "lmd"))
-        )
-    )
+print(tables.seed_table(over_seeds, {m: tables.PAPER_NAMES[m] for m in ("psnr", "deg", "lmd")}))
 
 
 def over_seeds_vs(a: str, b: str, metric: str) -> dict:
@@ -650,15 +642,8 @@ fig.suptitle("How many training faces does the toy restorer need? (tiny profile,
 viz.save_figure(fig, "06_training_faces")
 plt.show()
 print(f"Ours (tiny profile, the full method; {train.recipe(tiny)} except the number of faces):")
-print(f"{'training faces':>15}{'seeds':>7}" + "".join(f"{tables.PAPER_NAMES[m]:>24}" for m in ("psnr", "deg", "lmd")))
-for n, by_seed in by_faces.items():
-    print(
-        f"{n:>15,}{','.join(map(str, sorted(by_seed))):>7}"
-        + "".join(
-            f"{np.mean(v):>10.2f} ({min(v):.2f} to {max(v):.2f})"
-            for v in ([q[m] for q in by_seed.values()] for m in ("psnr", "deg", "lmd"))
-        )
-    )
+faces_rows = {f"{n:,} faces": by_seed for n, by_seed in by_faces.items()}
+print(tables.seed_table(faces_rows, {m: tables.PAPER_NAMES[m] for m in ("psnr", "deg", "lmd")}))
 print("\nThe paper, Table 11 (CelebA-Test; Deg by ArcFace):")
 print(
     paper.format_table([{k: r[k] for k in ("Training Images Amount", "PSNR", "Deg.", "LMD")} for r in paper.TABLE_11])

@@ -238,3 +238,23 @@ def test_seed_comparison_asserts_only_a_clear_order():
     assert deg["verdict"] == "better on every seed" and deg["worst_gap"] > 0.3 and deg["clear"], deg
     with pytest.raises(ValueError, match="at least one value"):
         seed_comparison([], [1.0])
+
+
+def test_seed_table_prints_each_systems_mean_and_range_over_its_seeds():
+    from lafr.results import seed_table
+
+    systems = {
+        "full method": {
+            0: {"psnr": 27.05, "id": 0.08771},
+            2: {"psnr": 27.1, "id": 0.089},
+            1: {"psnr": 27.06, "id": 0.0885},
+        },
+        "other": {1: {"psnr": 26.0, "id": 0.1}},
+    }
+    table = seed_table(systems, {"psnr": "PSNR", "id": "identity term"}, decimals={"id": 4})
+    header, full, other = table.splitlines()
+    assert header.split() == ["seeds", "PSNR", "identity", "term"]
+    assert full.split()[:3] == ["full", "method", "0,1,2"]
+    assert "27.07 (27.05 to 27.10)" in full and "0.0884 (0.0877 to 0.0890)" in full
+    assert "26.00 (26.00 to 26.00)" in other and other.split()[1] == "1"
+    assert len({len(line) for line in (header, full, other)}) == 1  # columns line up
