@@ -37,7 +37,7 @@
 # - see where the paper's form falls short at toy scale, and what an ablation with a skip connection changes;
 # - see the toy adapter fail on real photos, and why the paper profile is the one for real photos.
 #
-# **Runtime**: tiny profile about 2 minutes on 2 idle CPU cores, offline. Paper profile: a few minutes on a
+# **Runtime**: tiny profile about 70 s on 2 idle CPU cores, offline. Paper profile: a few minutes on a
 # GPU, with Stable Diffusion 2.1's VAE and CelebA-HQ faces, once you have trained the adapter with
 # `lafr train-adapter --profile paper --out runs/adapter-paper` and the ablation with
 # `... --residual --out runs/adapter-paper-residual` (hours each; the paper releases no adapter weights).
@@ -77,7 +77,7 @@ settings = {}  # profile values to change, as `lafr tour --set`: e.g. {"resoluti
 seed = 0
 adapter_weights = None  # None: the profile's trained adapter (tiny: the committed toy adapter)
 ablation_weights = None  # None: the profile's skip-connection ablation (tiny: committed too)
-live_faces = 256  # training faces for the live demo (one degraded view each)
+live_faces = 128  # training faces for the live demo (one degraded view each)
 live_steps = 200  # training steps of each live run (at least 200 for the asserts)
 live_batch = 8  # pairs per live step (the committed adapters: 16)
 n_heldout = 128  # held-out faces to judge the adapters on
