@@ -1109,9 +1109,12 @@ shutil.rmtree(work)  # the demo's temporary folder
 #   resizing, the VAE alone and the adapter alone (+0.3 dB) on PSNR and LPIPS. But on the whole face an
 #   untrained step at $t = 9$ does as well; training helps the eyes a little, which stay far below what
 #   the VAE could deliver, and detail (hair strands, iris colour) is lost to a typical face.
-# - **The ablations, at toy scale**: conv LoRA beats attention LoRA (as in the paper); the adapter
-#   *costs* about 0.7 dB (the paper reports a gain); the identity and structure terms cost a little PSNR
-#   (their identity effect is notebook 06's to judge). The toy models are small and know synthetic
+# - **The ablations, at toy scale, over three training seeds**: conv LoRA beats attention LoRA (as in
+#   the paper); the adapter *costs* about 0.7 dB (the paper reports a gain); the identity and structure
+#   terms cost a little PSNR (their identity effect is notebook 06's to judge). The probes show why the
+#   adapter can cost: its codebook's choice discards about 0.6 dB of what the LQ latent knew. One seed
+#   each so far says when it may pay: added to $z_{LQ}$ (the skip connection), or under a harsher
+#   degradation, where it gains identity and hair detail. The toy models are small and know synthetic
 #   faces only, so none of this contradicts the paper at its scale; it says what holds here.
 # - **Not shown here**: real photos restored (the toy restorer makes them worse: section 8), GPU speed
 #   and memory (the benchmark's CUDA section), and the paper's scale (the paper profile).
