@@ -1001,8 +1001,8 @@ for condition, (a, b) in {
         )
 
 # %% [markdown]
-# (Tiny profile; the seeds of each restorer are in the table.) Two readings, each so far from **one
-# training seed** of the new restorers, so neither is asserted yet: a seed alone moves a restorer here by
+# (Tiny profile; the seeds of each restorer are in the table.) Two readings, so far from **one or two
+# training seeds** of the new restorers, so neither is asserted yet: a seed alone moves a restorer here by
 # up to 0.05 dB and 0.19 degrees (the table of section 7), and we call an order clear only over three
 # seeds (`results.seed_comparison`); the commands above train every seed.
 #
@@ -1011,9 +1011,10 @@ for condition, (a, b) in {
 #   16.16) and far above the paper's form (27.04 to 27.09): the codebook's correction pays when it is
 #   added to $z_{LQ}$ rather than replacing it, as the probe predicts.
 # - **A harsher degradation.** Under GFPGAN's ranges the paper's adapter still costs PSNR, but 0.09 dB
-#   instead of 0.7 (22.35 against 22.44 dB, seed 0), and it *gains* identity (Deg 18.90 against 19.48)
-#   and fine detail in the hair (0.40 of the truth's against 0.31): the direction the paper's premise
-#   predicts, that alignment matters more the further the LQ latent drifts.
+#   instead of 0.7 (22.35 and 22.33 dB at seeds 0 and 1, against 22.44 without it at seed 0), and it
+#   *gains* identity (Deg 18.90 and 18.96 against 19.48) and fine detail in the hair (0.40 and 0.41 of
+#   the truth's against 0.31): the direction the paper's premise predicts, that alignment matters more
+#   the further the LQ latent drifts.
 
 # %% [markdown]
 # ## 8. Real photos: outside what the toy models know

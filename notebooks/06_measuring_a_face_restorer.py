@@ -650,12 +650,13 @@ print(
 )
 
 # %% [markdown]
-# (Tiny profile; the seeds of each row are in the table.) **At toy scale more faces still help, up to
-# 600 at least.** With 150 faces the full method scores 26.61 dB and Deg 17.06, with 300 faces 26.79 dB
-# and 16.82, with 600 faces 27.04 to 27.09 dB and 16.49 to 16.68 over three seeds: each step up in faces
-# gains far more than a training seed moves a restorer (0.05 dB, 0.19 degrees), although the 150 and 300
-# rows are one seed each so far, so nothing here is asserted yet. The paper's rows from 100 to 900 faces
-# show no such trend. One reading: SD 2.1's prior has seen a vast collection of images, so a few hundred
+# (Tiny profile; the seeds of each row are in the table.) **At toy scale more faces still help, less
+# and less.** With 150 faces the full method scores 26.61 dB and Deg 17.06, with 300 faces 26.79 dB and
+# 16.82, with 600 faces 27.04 to 27.09 dB and 16.49 to 16.68 over three seeds, with 1,200 faces 27.14 dB
+# and 16.32. Each doubling gains in PSNR (0.18, then 0.27, then 0.08 dB over the 600-face mean) and in
+# identity, by more than a training seed moves a restorer (0.05 dB, 0.19 degrees); but the 150, 300 and
+# 1,200 rows are one seed each so far, so nothing here is asserted yet. The paper's rows from 100 to 900
+# faces show no such trend. One reading: SD 2.1's prior has seen a vast collection of images, so a few hundred
 # faces suffice to steer it, while the toy prior learnt faces from 8,000 synthetic ones (notebook 02),
 # so its restorer still learns from each new face; and with a fixed budget, fewer faces are seen more
 # often, which favours memorising them.
@@ -819,8 +820,8 @@ shutil.rmtree(work)
 #   training seeds: the adapter costs (without it Deg is lower, a clear order), and the identity and
 #   structure terms of the loss neither buy identity nor cost any as dlib sees it, although the toy
 #   identity network they train with prefers the full method on every seed.
-# - **How many faces?** At toy scale more training faces still help up to 600 (150 and 300 faces score
-#   lower PSNR and Deg, one seed each so far); the paper's Table 11 is flat from 100 to 900.
+# - **How many faces?** At toy scale more training faces still help, less and less (150 to 1,200 faces:
+#   26.61 to 27.14 dB, one seed each so far except 600); the paper's Table 11 is flat from 100 to 900.
 # - **Comparable in direction, not in value.** Ours are 64 px synthetic faces and dlib's networks; the
 #   paper's are 512 px CelebA-Test faces and ArcFace. The tiny profile measures no LPIPS, DISTS, FID or
 #   no-reference quality except PIQE: they need downloads.
