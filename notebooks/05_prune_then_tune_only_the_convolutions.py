@@ -684,14 +684,17 @@ for name, d in detail.items():
     print(f"{name:<22}" + "".join(f"{d[r]:>8.2f}" for r in texture_masks))
 share = detail["LAFR (full method)"]["hair"] / detail["decode(z_HQ)"]["hair"]
 print(f"the full method keeps {share:.0%} of the hair detail the VAE's round trip of the clean face keeps")
+# Every toy restorer trained so far, at every training seed: the committed measurement (tiny profile).
+measured = json.loads((pipeline.TOY_SYSTEMS["lafr-toy-restorer"] / "measurements.json").read_text())
+runs_of = {}  # restorer (committed folder or experiment) -> {training seed: held-out numbers, its own and dlib's}
+for r in measured["seeds"]["runs"] + measured.get("experiments", {}).get("runs", []):
+    restorer = r.get("experiment") or r["system"]
+    runs_of.setdefault(restorer, {})[r["seed"]] = {**r["quality"]["restored"], **r["judged"]}
 tiny_systems = get_profile("tiny")
 name_of = {tiny_systems.restorer_weights: "full method", **{w: n for n, w in tiny_systems.restorer_ablation_weights}}
-detail_over_seeds = {}  # every committed restorer at every training seed (8-bit outputs, as notebook 06 judges)
-for r in json.loads((pipeline.TOY_SYSTEMS["lafr-toy-restorer"] / "measurements.json").read_text())["seeds"]["runs"]:
-    detail_over_seeds.setdefault(name_of[r["system"]], {})[r["seed"]] = r["judged"]
 print("\nEvery committed restorer over its training seeds (tiny profile, committed measurement, the same faces):")
 kept = {"detail_hair": "hair detail kept", "detail_eyes": "eye detail kept"}
-print(results.seed_table(detail_over_seeds, kept, decimals=dict.fromkeys(kept, 3)))
+print(results.seed_table({n: runs_of[w] for w, n in name_of.items()}, kept, decimals=dict.fromkeys(kept, 3)))
 
 # %%
 # Claims, on held-out faces: in the hair, the full method keeps more of the truth's fine detail than
@@ -935,12 +938,6 @@ assert lost["clear"], lost
 # (about 40 minutes per restorer on one CPU core, two at a time; 90 minutes for the harsher adapter).
 
 # %%
-measured = json.loads((pipeline.TOY_SYSTEMS["lafr-toy-restorer"] / "measurements.json").read_text())
-runs_of = {}  # restorer -> {training seed: its held-out numbers (its own, and dlib's)}
-for r in measured["seeds"]["runs"]:
-    runs_of.setdefault(r["system"], {})[r["seed"]] = {**r["quality"]["restored"], **r["judged"]}
-for r in measured["experiments"]["runs"]:
-    runs_of.setdefault(r["experiment"], {})[r["seed"]] = {**r["quality"]["restored"], **r["judged"]}
 stage1 = measured["experiments"]["stage1"]["harsh-adapter"]["quality"]
 mild_lq = measured["seeds"]["runs"][0]["quality"]["lq_image"]["psnr_face"]
 harsh_lq = next(r for r in measured["experiments"]["runs"] if r["experiment"] == "harsh-full")["quality"]["lq_image"]
