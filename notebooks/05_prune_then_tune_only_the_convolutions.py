@@ -921,11 +921,13 @@ assert lost["clear"], lost
 # ### Testing the two conditions: a harsher degradation, and a UNet that also sees $z_{LQ}$
 #
 # The last two conditions can be tried at toy scale. We trained the full method again with one change
-# each, three training seeds per restorer as above, and judged each as the seeded restorers:
+# each, three training seeds per restorer as above, and measured each on the same held-out faces as
+# section 7's restorers:
 #
-# - **the skip-connection adapter** of notebook 03 ($z_{aligned} = z_{LQ} + M(c^*)$), so that the UNet
+# - **the skip-connection adapter** of notebook 03 (section 9: $z_{aligned} = z_{LQ} + M(c^*)$), so that the UNet
 #   sees $z_{LQ}$ plus the codebook's correction;
-# - **a harsher degradation**: GFPGAN's ranges at 64 px for training and testing, with an adapter
+# - **a harsher degradation**: GFPGAN's ranges (notebook 01's standard recipe, set for 512 px faces) at
+#   64 px for training and testing, with an adapter
 #   trained under it and without one. Stage 1 under it lowers the held-out L1 to $z_{HQ}$ by a third,
 #   where the mild preset's adapter lowers it by a fifth: the adapter has more to correct.
 #
@@ -988,7 +990,7 @@ def adapter_vs(a: str, b: str, key: str) -> dict:
     """restorer a against restorer b (runs_of names) on one number, every seed of each (results.seed_comparison)"""
     return results.seed_comparison(
         *[[q[key] for q in runs_of[name].values()] for name in (a, b)],
-        lower_is_better=key == "deg",
+        lower_is_better=key in ("deg", "lmd"),
     )
 
 
@@ -1025,23 +1027,25 @@ for claim, (a, b, key) in adapter_claims.items():
 
 # %% [markdown]
 # (Tiny profile, three training seeds per restorer; the degradations in the table's headings, the
-# budget of section 7.) The adapter pays under both conditions, in different ways:
+# budget of section 7; Deg is the identity angle, lower is better.) The codebook's correction pays under
+# both conditions, in different ways:
 #
 # - **Added to $z_{LQ}$, it pays in PSNR and identity.** With the skip-connection adapter the full method
-#   scores 28.03 to 28.07 dB and Deg 15.70 to 15.74, above the restorer without an adapter (27.76 to
-#   27.77 dB, Deg 16.01 to 16.16) on every seed with margin, and about 1 dB above the paper's form
-#   (27.04 to 27.09); it also keeps a little more of the hair's detail than no adapter (0.46 to 0.47
-#   against 0.43 to 0.44); in the eyes and on landmarks the seeds come close or overlap. The
-#   codebook's correction helps when it is added to what $z_{LQ}$ knew rather than replacing it, as
-#   the probe predicted.
-# - **Under the harsher degradation, the paper's adapter pays in identity and detail, not in PSNR.**
-#   Its restorer scores 22.33 to 22.37 dB against 22.40 to 22.52 without it: lower on every seed, but
-#   by 0.10 dB on average instead of 0.7, less than twice the seed spread. Identity turns round: Deg
-#   18.82 to 18.96 against 19.41 to 19.60 without the adapter, where under the mild degradation the
-#   adapter *costs* about half a degree. And it keeps over a third more of the hair's fine detail (0.40
-#   to 0.41 of the truth's against 0.27 to 0.31; under the mild degradation it adds only 0.03).
-#   Landmarks go the other way (notebook 06's LMD: 1.98 to 2.03 px against 1.90 to 1.92). This is the
-#   direction of the paper's premise: the further the LQ latent drifts, the more the alignment is worth.
+#   scores 28.03 to 28.07 dB and Deg 15.70 to 15.74, better than the restorer without an adapter (27.76 to
+#   27.77 dB, Deg 16.01 to 16.16) on every seed with margin, and about 1 dB above the paper's form (27.04 to
+#   27.09); it also keeps more of the hair's detail, clearly (0.46 to 0.47 against 0.43 to 0.44), as much as
+#   the paper's form. In the eyes it is better on every seed but without margin; on landmarks the seeds
+#   overlap. The codebook's correction helps when it is added to what $z_{LQ}$ knew rather than replacing
+#   it, as the probe predicted.
+# - **Under the harsher degradation, the paper's adapter pays in identity and detail, not in PSNR.** Its
+#   restorer scores 22.33 to 22.37 dB against 22.40 to 22.52 without it: lower on every seed, but by 0.10 dB
+#   on average instead of 0.7, less than the seed spread itself (0.12 dB). Identity turns round: Deg 18.82
+#   to 18.96 against 19.41 to 19.60 without the adapter, where under the mild degradation the adapter
+#   *costs* about half a degree. And it keeps over a third more of the hair's fine detail (0.40 to 0.41 of
+#   the truth's against 0.27 to 0.31; under the mild degradation it adds only 0.03). Landmarks go the other
+#   way: the landmark distance LMD (dlib's 68 landmarks, notebook 06; lower is better; `measurements.json`,
+#   not in the table) is 1.98 to 2.03 px against 1.90 to 1.92. This is the direction of the paper's premise:
+#   the further the LQ latent drifts, the more the alignment is worth.
 #
 # So at toy scale the paper's adapter, in its own form, never pays in PSNR; it pays in identity only where
 # the degradation is harsh, and in hair detail under both, most where the degradation is harsh. Added to
@@ -1157,11 +1161,11 @@ shutil.rmtree(work)  # the demo's temporary folder
 # - **The ablations, at toy scale, over three training seeds**: conv LoRA beats attention LoRA (as in
 #   the paper); the adapter *costs* about 0.7 dB (the paper reports a gain); the identity and structure
 #   terms cost a little PSNR (their identity effect is notebook 06's to judge). The probes show why the
-#   adapter can cost: its codebook's choice discards about 0.6 dB of what the LQ latent knew. Two
-#   experiments, three seeds each, say when it pays: added to $z_{LQ}$ (the skip connection: +0.28 dB
-#   and better identity than no adapter), and under a harsher degradation, where the paper's form gains
-#   identity and hair detail but still not PSNR. The toy models are small and know synthetic faces only,
-#   so none of this contradicts the paper at its scale; it says what holds here.
+#   adapter can cost: its codebook's choice discards about 0.6 dB (as a probe reads it) of what the LQ
+#   latent knew. Two experiments, three seeds each, say when it pays: added to $z_{LQ}$ (the skip
+#   connection: +0.28 dB and better identity than no adapter), and under a harsher degradation, where
+#   the paper's form gains identity and hair detail but still not PSNR. The toy models are small and
+#   know synthetic faces only, so none of this contradicts the paper at its scale; it says what holds here.
 # - **Not shown here**: real photos restored (the toy restorer makes them worse: section 8), GPU speed
 #   and memory (the benchmark's CUDA section), and the paper's scale (the paper profile).
 #
