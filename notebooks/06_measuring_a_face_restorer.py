@@ -651,11 +651,12 @@ print(
 
 # %% [markdown]
 # (Tiny profile; the seeds of each row are in the table.) **At toy scale more faces still help, less
-# and less.** With 150 faces the full method scores 26.61 dB and Deg 17.06, with 300 faces 26.79 dB and
-# 16.82, with 600 faces 27.04 to 27.09 dB and 16.49 to 16.68 over three seeds, with 1,200 faces 27.14 dB
-# and 16.32. Each doubling gains in PSNR (0.18, then 0.27, then 0.08 dB over the 600-face mean) and in
-# identity, by more than a training seed moves a restorer (0.05 dB, 0.19 degrees); but the 150, 300 and
-# 1,200 rows are one seed each so far, so nothing here is asserted yet. The paper's rows from 100 to 900
+# and less.** With 150 faces the full method scores 26.60 to 26.61 dB and Deg 17.06 to 17.24 (two
+# seeds), with 300 faces 26.79 dB and 16.82, with 600 faces 27.04 to 27.09 dB and 16.49 to 16.68 over
+# three seeds, with 1,200 faces 27.14 dB and 16.32. Each doubling gains in PSNR (0.19, then 0.27, then
+# 0.08 dB over the 600-face mean) and in identity, by more than a training seed moves a restorer (0.05
+# dB, 0.19 degrees); but the 300 and 1,200 rows are one seed each so far, and the 150 row two, so
+# nothing here is asserted yet. The paper's rows from 100 to 900
 # faces show no such trend. One reading: SD 2.1's prior has seen a vast collection of images, so a few hundred
 # faces suffice to steer it, while the toy prior learnt faces from 8,000 synthetic ones (notebook 02),
 # so its restorer still learns from each new face; and with a fixed budget, fewer faces are seen more
