@@ -755,6 +755,7 @@ levers = {
     "LoRA rank 16": "rank16",
 }
 lever_runs = {label: runs_of[name] for label, name in levers.items() if name in runs_of}
+toy_world = restorer_weights == tiny_systems.restorer_weights  # section 6 measured the toy VAE's ceiling
 for label in [label for label in levers if label not in lever_runs]:
     print(f"{label}: not trained yet (its command is above)")
 fig, axes = plt.subplots(1, 2, figsize=(13, 4.2), gridspec_kw={"width_ratios": [1, 1.2]}, constrained_layout=True)
@@ -769,7 +770,7 @@ for ax, zoom in zip(axes, (False, True)):
         seeds = f"{len(by_seed)} seed{'s' if len(by_seed) > 1 else ''}"
         ax.plot(x, y, "o", color=f"C{k}", ms=7, alpha=0.8, label=f"{label} ({seeds})")
     for name, (ls, label) in references.items():
-        if not zoom or name == "decode(z_HQ)":
+        if toy_world and (not zoom or name == "decode(z_HQ)"):
             ax.axvline(detail[name]["hair"], color="gray", ls=ls, label=label)
     ax.set(xlabel="fine detail kept in the hair (share of the truth's)", ylabel="PSNR, whole face (dB)")
 axes[0].axvline(1, color="black", lw=1, label="the ground truth")
@@ -807,9 +808,12 @@ for label in list(lever_runs)[1:]:
 # Claim: no lever reaches the ceiling. Every training seed of every lever keeps less of the hair's fine
 # detail than the VAE's round trip of the clean face (section 6's measurement above). (Against the VAE
 # alone's detail instead of the round trip's, it fails: every restorer keeps more than that.)
-ceiling = detail["decode(z_HQ)"]["hair"]
 lever_detail = {label: [q["detail_hair"] for q in by_seed.values()] for label, by_seed in lever_runs.items()}
-assert all(max(values) < ceiling for values in lever_detail.values()), (ceiling, lever_detail)
+if toy_world:
+    ceiling = detail["decode(z_HQ)"]["hair"]
+    assert all(max(values) < ceiling for values in lever_detail.values()), (ceiling, lever_detail)
+else:
+    print("skipped: section 6 measured another VAE's round trip, and the levers are toy restorers")
 
 # %% [markdown]
 # (Tiny profile; seed 0 of each lever so far, three seeds of the full method: readings, not asserted
