@@ -876,16 +876,10 @@ print(paper.format_table(paper.TABLE_7))
 print("\nThe paper, Table 5 (CelebA-Test; each row includes L_res; rows 1 and 6 repeat Table 7's rows 4 and 5):")
 print(paper.format_table(paper.TABLE_5))
 
-tiny = get_profile("tiny")
-label_of = {tiny.restorer_weights: "full method", **{where: label for label, where in tiny.restorer_ablation_weights}}
-over_seeds = {}  # label -> the held-out numbers of each training seed (committed measurement)
-for record in json.loads((pipeline.TOY_SYSTEMS["lafr-toy-restorer"] / "measurements.json").read_text())["seeds"][
-    "runs"
-]:
-    over_seeds.setdefault(label_of[record["system"]], {})[record["seed"]] = record["quality"]["restored"]
+over_seeds = {label: runs_of[where] for where, label in name_of.items()}  # label -> seed -> numbers (section 6)
 seeds_run = sorted({s for by_seed in over_seeds.values() for s in by_seed})
 print("\nOver training seeds (tiny profile, committed measurement; the same held-out faces): mean (lowest to highest)")
-print(f"{train.recipe(tiny)}; training seeds {', '.join(map(str, seeds_run))}")
+print(f"{train.recipe(tiny_systems)}; training seeds {', '.join(map(str, seeds_run))}")
 seed_columns = {"psnr_face": "PSNR face", "psnr_eyes": "PSNR eyes", "lpips": "LPIPS term", "id": "identity term"}
 print(results.seed_table(over_seeds, seed_columns, decimals={"lpips": 4, "id": 4}))
 
