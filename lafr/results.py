@@ -140,6 +140,14 @@ def seed_comparison(a, b, lower_is_better: bool = False, min_seeds: int = 3) -> 
     return {"worst_gap": worst, "mean_gap": mean_gap, "spread": spread, "verdict": verdict, "clear": clear}
 
 
+def seed_verdict(a, b, lower_is_better: bool = False) -> str:
+    """``seed_comparison``'s verdict of a against b, with ", clear" when the order is clear either way
+    ("worse on every seed, clear": b beats a on every seed with margin). Notebooks 05 and 06 print it."""
+    ahead = seed_comparison(a, b, lower_is_better)
+    clear = ahead["clear"] or seed_comparison(b, a, lower_is_better)["clear"]
+    return ahead["verdict"] + (", clear" if clear else "")
+
+
 def seed_table(systems: dict, columns: dict, decimals: dict | None = None, label_width: int = 22) -> str:
     """Restorers trained with several seeds, one line each: its seeds, then each column's mean over the
     seeds with its lowest and highest value, "27.06 (27.04 to 27.09)".

@@ -799,11 +799,9 @@ as_committed = "full method (as committed)"
 for label in list(lever_runs)[1:]:
     verdicts = []
     for k in ("psnr_face", "detail_hair"):
-        v = lever_vs(label, as_committed, k)
-        clear = v["clear"] or lever_vs(as_committed, label, k)["clear"]  # a clear order either way
-        verdicts.append(
-            f"{lever_columns[k]} {v['mean_gap']:+.3f} on average, {v['verdict']}{', clear' if clear else ''}"
-        )
+        values = [[q[k] for q in lever_runs[x].values()] for x in (label, as_committed)]
+        mean_gap = results.seed_comparison(*values)["mean_gap"]
+        verdicts.append(f"{lever_columns[k]} {mean_gap:+.3f} on average, {results.seed_verdict(*values)}")
     print(f"{label} (seeds {', '.join(map(str, lever_runs[label]))}) against the full method: " + "; ".join(verdicts))
 
 # %%

@@ -655,9 +655,8 @@ def faces_vs(a: int, b: int, metric: str) -> dict:
 for n in [n for n in by_faces if n != tiny.train_images]:
     verdicts = []
     for m in ("psnr", "deg", "lmd"):
-        v = faces_vs(n, tiny.train_images, m)
-        clear = v["clear"] or faces_vs(tiny.train_images, n, m)["clear"]  # a clear order either way
-        verdicts.append(f"{tables.PAPER_NAMES[m]} {v['verdict']}{', clear' if clear else ''}")
+        values = [[q[m] for q in by_faces[k].values()] for k in (n, tiny.train_images)]
+        verdicts.append(f"{tables.PAPER_NAMES[m]} {tables.seed_verdict(*values, tables.LOWER_IS_BETTER[m])}")
     print(f"{n:,} faces against {tiny.train_images:,}: " + "; ".join(verdicts))
 print("\nThe paper, Table 11 (CelebA-Test; Deg by ArcFace):")
 print(

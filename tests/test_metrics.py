@@ -240,6 +240,16 @@ def test_seed_comparison_asserts_only_a_clear_order():
         seed_comparison([], [1.0])
 
 
+def test_seed_verdict_says_clear_in_either_direction():
+    from lafr.results import seed_verdict
+
+    conv, attention = [27.037, 27.068, 27.086], [26.932, 26.923, 26.965]
+    assert seed_verdict(conv, attention) == "better on every seed, clear"
+    assert seed_verdict(attention, conv) == "worse on every seed, clear"  # b's clear win is a's clear loss
+    assert seed_verdict([1.00, 1.10, 1.20], [0.95, 0.90, 0.80]) == "better on every seed"  # means too close
+    assert seed_verdict([16.16, 16.14, 16.01], [16.57, 16.49, 16.68], lower_is_better=True).endswith("clear")
+
+
 def test_seed_table_prints_each_systems_mean_and_range_over_its_seeds():
     from lafr.results import seed_table
 
