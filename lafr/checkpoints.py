@@ -56,3 +56,12 @@ def load_checkpoint(path: Path, model: torch.nn.Module, optimizer: torch.optim.O
         opt_state["state"].setdefault(int(pid), {})[name] = torch.tensor(value)
     optimizer.load_state_dict(opt_state)
     return json.loads(meta["state"])
+
+
+def read_state(path: Path) -> dict:
+    """The counters ``save_checkpoint`` wrote (the step, the seconds trained so far, ...), without loading
+    the weights; the training commands read it to report the whole time of a resumed run."""
+    from safetensors import safe_open
+
+    with safe_open(str(path), "pt") as f:
+        return json.loads(f.metadata()["state"])

@@ -92,6 +92,16 @@ def cmd_pretrain_toy(args) -> int:
     return 0
 
 
+def _earlier_seconds(args) -> float:
+    """Seconds an interrupted run had trained up to the checkpoint that --resume continues from (0 for
+    a fresh run), so that a resumed run's manifest reports its whole training time."""
+    from lafr import checkpoints
+
+    if not args.resume:
+        return 0.0
+    return float(checkpoints.read_state(Path(args.out) / "checkpoint.safetensors").get("seconds", 0.0))
+
+
 def _training_faces_and_model(args, cfg):
     """For the training commands: check that --resume has a checkpoint, then load the training faces
     (uint8; before the models, so a bad folder fails fast), and name the base model (--model, else
@@ -130,6 +140,7 @@ def cmd_train_adapter(args) -> int:
         cfg = cfg.replace(argmin_straight_through=False)
     start = time.perf_counter()
     faces, model = _training_faces_and_model(args, cfg)
+    earlier = _earlier_seconds(args)
     base = models.load_base(model, prompt=cfg.prompt, device=args.device)
     views = args.views or cfg.stage1_views
     print(f"stage 1, profile {cfg.name}: {len(faces)} training faces x {views} degraded views")
@@ -164,7 +175,8 @@ def cmd_train_adapter(args) -> int:
         "epochs": cfg.stage1_epochs,
         "batch_size": cfg.stage1_batch_size,
         "lr": cfg.stage1_lr,
-        "seconds": round(time.perf_counter() - start, 1),
+        "seconds": round(earlier + time.perf_counter() - start, 1),  # earlier runs' training included
+        "earlier_seconds": earlier,  # what interrupted runs had trained up to the checkpoint resumed from
         "adapter": dict(adapter.config),
         "parameters": adapter.parameter_table()["total"],
         "heldout": f"{args.eval_faces} faces of {cfg.eval_faces!r}, one degraded view each",
@@ -204,6 +216,7 @@ def cmd_train_lora(args) -> int:
     cfg = cfg.replace(**changes)
     start = time.perf_counter()
     faces, model = _training_faces_and_model(args, cfg)
+    earlier = _earlier_seconds(args)
     adapter = (
         None
         if args.adapter == "none"
@@ -285,7 +298,8 @@ def cmd_train_lora(args) -> int:
         "id_form": args.id_form,
         "fs_form": args.fs_form,
         "adapter": args.adapter or cfg.adapter_weights,
-        "seconds": round(time.perf_counter() - start, 1),
+        "seconds": round(earlier + time.perf_counter() - start, 1),  # earlier runs' training included
+        "earlier_seconds": earlier,  # what interrupted runs had trained up to the checkpoint resumed from
         "heldout": f"{args.eval_faces} faces of {cfg.eval_faces!r}, one degraded view each",
         "quality": quality,
     }

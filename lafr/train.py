@@ -21,6 +21,7 @@ from __future__ import annotations
 import csv
 import math
 import os
+import time
 from pathlib import Path
 
 import torch
@@ -262,6 +263,7 @@ def train_adapter(
         disable=not progress or not accelerator.is_main_process,
     )
     step = state["step"]
+    clock = time.perf_counter() - state.get("seconds", 0.0)  # seconds trained, earlier runs' included
     usage = torch.tensor(state["usage"])  # how often each entry was chosen since the last re-seeding
     while step < total and (stop_after is None or step < stop_after):
         epoch, k = divmod(step, per_epoch)
@@ -290,7 +292,12 @@ def train_adapter(
         if step % checkpoint_every == 0 or step == total or step == stop_after:
             summed = accelerator.reduce(usage.to(accelerator.device), reduction="sum").cpu()  # every process's
             if accelerator.is_main_process:
-                save_checkpoint(ckpt, model, optimizer, {"step": step, "usage": summed.tolist()})
+                save_checkpoint(
+                    ckpt,
+                    model,
+                    optimizer,
+                    {"step": step, "usage": summed.tolist(), "seconds": round(time.perf_counter() - clock, 3)},
+                )
         if accelerator.is_main_process:
             with open(log_path, "a", newline="") as f:
                 csv.writer(f).writerow([step, epoch, f"{history[-1]['loss']:.6f}"])
@@ -453,6 +460,7 @@ def train_lora(
         if not resume:
             log_path.write_text("step,epoch," + ",".join(terms) + "\n")
     history, step = [], state["step"]
+    clock = time.perf_counter() - state.get("seconds", 0.0)  # seconds trained, earlier runs' included
     bar = tqdm(
         total=steps, initial=step, desc="stage 2 (LoRA)", disable=not progress or not accelerator.is_main_process
     )
@@ -476,7 +484,9 @@ def train_lora(
                 with open(log_path, "a", newline="") as f:
                     csv.writer(f).writerow([step, epoch] + [f"{history[-1][t]:.6f}" for t in terms])
                 if step % checkpoint_every == 0 or step == steps or step == stop_after:
-                    save_checkpoint(ckpt, trainable, optimizer, {"step": step})
+                    save_checkpoint(
+                        ckpt, trainable, optimizer, {"step": step, "seconds": round(time.perf_counter() - clock, 3)}
+                    )
             bar.update(1)
             bar.set_postfix(loss=f"{history[-1]['total']:.4f}")
     finally:

@@ -6,6 +6,7 @@ import csv
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ import torch
 from safetensors.torch import load_file
 
 from lafr import adapter as adapter_mod, losses, models, pipeline, train
+from lafr.checkpoints import read_state
 from lafr.config import get_profile
 
 CFG = get_profile("tiny")
@@ -43,8 +45,14 @@ def test_resume_reproduces_an_uninterrupted_run(loss, tmp_path):
     pipe2, _, _ = _setup()
     train.train_lora(CFG, pipe2, loss, z, faces, tmp_path / "split", stop_after=3, **kw)
     assert not (tmp_path / "split" / "system").exists()  # stopped early: nothing final yet
+    stopped = read_state(tmp_path / "split" / "checkpoint.safetensors")
     pipe3, _, _ = _setup()  # a fresh process: the LoRA weights come from the checkpoint
+    started = time.perf_counter()
     train.train_lora(CFG, pipe3, loss, z, faces, tmp_path / "split", resume=True, **kw)
+    resumed = read_state(tmp_path / "split" / "checkpoint.safetensors")
+    # the checkpoint counts the seconds trained, the interrupted run's included
+    assert resumed["step"] == 6 and stopped["seconds"] > 0
+    assert stopped["seconds"] < resumed["seconds"] <= stopped["seconds"] + time.perf_counter() - started + 0.01
     for k, v in _lora(pipe3).items():
         assert torch.equal(v, expected[k]), k
     rows = list(csv.DictReader(open(tmp_path / "split" / "loss.csv")))

@@ -74,7 +74,7 @@ def test_dead_entries_are_reseeded_onto_features():
 
 
 def test_train_adapter_command_trains_stops_and_resumes(tmp_path):
-    from lafr import cli, data
+    from lafr import checkpoints, cli, data
     from lafr.synthetic import synthetic_face
 
     faces = tmp_path / "faces"
@@ -98,10 +98,14 @@ def test_train_adapter_command_trains_stops_and_resumes(tmp_path):
     ]
     assert cli.main(common + ["--stop-after", "2"]) == 0
     assert (out / "checkpoint.safetensors").exists() and not (out / "adapter").exists()
+    trained = checkpoints.read_state(out / "checkpoint.safetensors")
+    assert trained["step"] == 2 and trained["seconds"] > 0
     assert cli.main(common + ["--resume"]) == 0
     import json
 
     manifest = json.loads((out / "manifest.json").read_text())
+    # the resumed run's time includes what the interrupted run had trained
+    assert manifest["earlier_seconds"] == trained["seconds"] and manifest["seconds"] > trained["seconds"]
     assert manifest["command"].startswith("lafr train-adapter --data")
     assert set(manifest["quality"]) >= {"l1_lq", "l1_aligned", "reduction", "perplexity", "used", "dead"}
     assert (out / "adapter" / "config.json").exists()
