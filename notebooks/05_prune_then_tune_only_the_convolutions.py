@@ -744,7 +744,7 @@ assert hair_detail["decode(z_HQ)"] < 0.7, hair_detail
 #     bash tools/train_toy_restorers.sh lpips0-0 lpips8-0 t249-0 rank16-0    # -1, -2: more seeds
 #     python tools/collect_toy_restorers.py --runs runs --experiments-only
 #
-# (25 to 70 minutes per restorer on one CPU core, two at a time, by the day's machine).
+# (25 to 80 minutes per restorer on one CPU core, two at a time, by the day's machine).
 
 # %%
 levers = {
@@ -1055,7 +1055,7 @@ assert lost["clear"], lost
 #         harsh-full-0 harsh-no-adapter-0 harsh-full-1 harsh-no-adapter-1 harsh-full-2 harsh-no-adapter-2
 #     python tools/collect_toy_restorers.py --runs runs --experiments-only
 #
-# (25 to 70 minutes per restorer on one CPU core, two at a time, by the day's machine; 90 minutes for the harsher
+# (25 to 80 minutes per restorer on one CPU core, two at a time, by the day's machine; 90 minutes for the harsher
 # adapter).
 
 # %%
