@@ -11,10 +11,17 @@ How close is close enough: the two runs add the same numbers in another order (e
 then gloo's average, against one mean over the whole batch), which moves float32 results by about
 1e-7 of their size.  AdamW divides each update by the root of the squared gradient's running mean,
 so for the few elements whose gradient is near zero it turns that noise into a step of its own (at
-most the learning rate).  So the weights are compared with training's own change: on average they
-must differ by less than 1e-3 of it (measured: 5e-5 in stage 1), and no element by more than 5% of
-the largest change (measured: 0.4%, in 0.1% of the elements).  Two processes that both train on the
-same share of each batch (a wrong slice) are far outside both.
+most the learning rate).  So the weights are compared with training's own change.  Stage 2 (LoRA)
+is smooth: on average its weights must differ by less than 1e-3 of that change (measured: 3e-5), and
+no element by more than 5% of the largest change (measured: 1.8%).  Stage 1 is not: each latent
+vector takes its nearest codebook entry, and where two entries are nearly as close, float noise
+decides which one, and which entry learns from it.  One process alone, on 2 threads instead of 1,
+ends 2e-2 of training's mean change away from itself (40% of the largest change, in a few codebook
+rows; its losses agree to 6 digits for three steps, then by 0.8%), and two processes ended 3e-3 away
+(17%).  So stage 1 is held to the loss before any update (the same to 1e-4), every logged loss
+within 3%, and weights within 0.1 of the change on average.  Two processes that both train on the
+same share of each batch (a wrong slice) fail every one of these: weights 0.69 apart on average,
+losses 2% apart at the first step and up to 20% later (stage 2: 0.79 of the change).
 """
 
 import os
@@ -104,9 +111,13 @@ def test_two_processes_train_the_adapter_as_one_with_the_same_global_batch(stage
     start = {f"model.{k}": v for k, v in train.build_adapter(cfg).state_dict().items()}
     one, two = weights(tmp / "one"), weights(tmp / "two")
     assert one.keys() == two.keys() == start.keys()
-    assert_same_training(two, one, start)
-    assert len(losses(tmp / "one")) == len(losses(tmp / "two")) == 8
-    assert torch.allclose(losses(tmp / "two"), losses(tmp / "one"), rtol=1e-4)  # the whole batch's loss, logged
+    mean, largest = gap(two, one, start)  # nearest-codebook choices amplify float noise (module docstring)
+    print(f"two processes against one: mean difference {mean:.1e}, largest {largest:.1e} of training's change")
+    assert mean < 0.1, (mean, largest)
+    logged, logged2 = losses(tmp / "one"), losses(tmp / "two")  # the whole batch's loss, as one process logs it
+    assert len(logged) == len(logged2) == 8
+    assert torch.allclose(logged2[0], logged[0], rtol=1e-4)  # before any update: the same batch, the same loss
+    assert torch.allclose(logged2, logged, rtol=3e-2), torch.stack([logged, logged2])
     # the main process alone judges and reports
     assert said2.count("held-out latent L1") == 1 and "continue with --resume" not in said2
     assert (tmp / "two" / "manifest.json").is_file()
