@@ -92,14 +92,15 @@ def cmd_pretrain_toy(args) -> int:
     return 0
 
 
-def _earlier_seconds(args) -> float:
+def _earlier_seconds(args) -> float | None:
     """Seconds an interrupted run had trained up to the checkpoint that --resume continues from (0 for
-    a fresh run), so that a resumed run's manifest reports its whole training time."""
+    a fresh run; None for a checkpoint from a version of lafr that did not count them), so that a
+    resumed run's manifest reports its whole training time."""
     from lafr import checkpoints
 
     if not args.resume:
         return 0.0
-    return float(checkpoints.read_state(Path(args.out) / "checkpoint.safetensors").get("seconds", 0.0))
+    return checkpoints.read_state(Path(args.out) / "checkpoint.safetensors").get("seconds")
 
 
 def _training_faces_and_model(args, cfg):
@@ -175,8 +176,8 @@ def cmd_train_adapter(args) -> int:
         "epochs": cfg.stage1_epochs,
         "batch_size": cfg.stage1_batch_size,
         "lr": cfg.stage1_lr,
-        "seconds": round(earlier + time.perf_counter() - start, 1),  # earlier runs' training included
-        "earlier_seconds": earlier,  # what interrupted runs had trained up to the checkpoint resumed from
+        "seconds": round((earlier or 0.0) + time.perf_counter() - start, 1),  # earlier runs' training included
+        "earlier_seconds": earlier,  # interrupted runs' training up to the checkpoint resumed from (None: not counted)
         "adapter": dict(adapter.config),
         "parameters": adapter.parameter_table()["total"],
         "heldout": f"{args.eval_faces} faces of {cfg.eval_faces!r}, one degraded view each",
@@ -298,8 +299,8 @@ def cmd_train_lora(args) -> int:
         "id_form": args.id_form,
         "fs_form": args.fs_form,
         "adapter": args.adapter or cfg.adapter_weights,
-        "seconds": round(earlier + time.perf_counter() - start, 1),  # earlier runs' training included
-        "earlier_seconds": earlier,  # what interrupted runs had trained up to the checkpoint resumed from
+        "seconds": round((earlier or 0.0) + time.perf_counter() - start, 1),  # earlier runs' training included
+        "earlier_seconds": earlier,  # interrupted runs' training up to the checkpoint resumed from (None: not counted)
         "heldout": f"{args.eval_faces} faces of {cfg.eval_faces!r}, one degraded view each",
         "quality": quality,
     }

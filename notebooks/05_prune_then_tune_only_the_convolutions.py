@@ -831,9 +831,10 @@ for key in ("psnr_face", "detail_hair"):
 # back.** Between LPIPS weight 0 and 8 the hair keeps 0.456 to 0.470 of the truth's detail and PSNR goes
 # from 27.01 to 27.09 dB: a heavier LPIPS term keeps a little more detail without costing PSNR, the reason
 # the paper has the term. Without the term (weight 0: 27.01 to 27.03 dB, hair 0.456 to 0.457) both
-# numbers fall below the full method's on both seeds, but by less than a seed alone moves the full method
-# (0.006 of the truth's detail, 0.05 dB), and two seeds give no spread to call that clear. Four times the
-# LoRA rank changes neither (0.466; 27.01 dB). The larger timestep goes the wrong way, on every seed: at
+# numbers fall below the full method's on both seeds, by about what a seed alone moves the full method
+# (0.007 of the truth's detail and 0.04 dB on average, against its spreads of 0.006 and 0.05 dB); a clear
+# order needs three seeds on each side. Four times the LoRA rank keeps as much detail (0.466) and scores
+# 27.01 dB, just below the full method's seeds (one seed so far). The larger timestep goes the wrong way, on every seed: at
 # $t = 249$ the hair keeps 0.37 to 0.38 of the truth's detail and the face scores 26.39 to 26.44 dB, 0.65 dB
 # lower on average (the eyes alone a little higher, 19.16 to 19.22 dB). One reading: the one step from a
 # larger $t$ is trusted to change more, and what it learns to put there, on average over faces, is smooth.
@@ -845,7 +846,7 @@ for key in ("psnr_face", "detail_hair"):
 # VGG features learnt from ImageNet, bring both; here the VAE is small, trained on a CPU on 64 px
 # synthetic faces, and the LPIPS backbone has random weights. A seed or two per lever is enough to see
 # that none of them comes near the ceiling (asserted above, for every seed trained); whether the LPIPS
-# weight's small step outlasts a seed's spread needs the third seeds the commands above train.
+# weight's small step outlasts a seed's spread needs the further seeds the commands above train.
 
 # %% [markdown]
 # ## 7. Where the pieces earn their place: toy Tables 5 and 7

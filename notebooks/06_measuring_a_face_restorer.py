@@ -641,7 +641,7 @@ axes[0].legend(fontsize=7)
 fig.suptitle("How many training faces does the toy restorer need? (tiny profile, held-out faces)", y=1.04)
 viz.save_figure(fig, "06_training_faces")
 plt.show()
-print(f"Ours (tiny profile, the full method on each number of faces, otherwise as committed: {train.recipe(tiny)}):")
+print(f"Ours (tiny profile, the full method as committed, {train.recipe(tiny)}; each row changes the number of faces):")
 faces_rows = {f"{n:,} faces": by_seed for n, by_seed in by_faces.items()}
 print(tables.seed_table(faces_rows, {m: tables.PAPER_NAMES[m] for m in ("psnr", "deg", "lmd")}))
 
@@ -680,11 +680,11 @@ for m in ("psnr", "deg", "lmd"):
 # seeds, with 600 faces 27.04 to 27.09 dB and 16.49 to 16.68 (three seeds): four times the faces gain
 # 0.46 dB and half a degree on average, on every seed and by more than twice what a seed alone moves a
 # result (asserted above, with LMD). Between them, 300 faces score 26.79 to 26.80 dB and Deg 16.82 to
-# 16.94 over two seeds, below 600 and above 150 on every seed; beyond them, 1,200 faces score 27.14 dB
-# and 16.32, one seed so far. Read as a gain that shrinks by 1,200 faces (0.19, then 0.27, then 0.08 dB
-# for each doubling), but not asserted: two seeds, or one, give no spread to judge a margin by (a clear
-# order needs three on each side), and a seed alone moves the full method by up to 0.05 dB and 0.2
-# degrees, more than half the last step. The paper's rows from 100 to 900 faces show no such trend. One reading:
+# 16.94 over two seeds, between 150 and 600 faces on every seed and every metric; beyond them, 1,200
+# faces score 27.14 dB and 16.32, one seed so far. Read as a gain that shrinks by 1,200 faces (0.19,
+# then 0.27, then 0.08 dB for each doubling), but not asserted: a clear order needs three seeds on each
+# side, and a seed alone moves the full method by up to 0.05 dB and 0.2 degrees, more than half the last
+# step. The paper's rows from 100 to 900 faces show no such trend. One reading:
 # SD 2.1's prior has seen a vast collection of images, so a few hundred faces suffice to steer it, while
 # the toy prior learnt faces from 8,000 synthetic ones (notebook 02), so its restorer still learns from
 # each new face; and with a fixed budget, fewer faces are seen more often, which favours memorising them.

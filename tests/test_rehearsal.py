@@ -27,6 +27,7 @@ import sys
 
 import pytest
 import rehearsal
+from interrupted import pretend_trained
 
 from lafr import config
 from lafr.checkpoints import read_state
@@ -73,10 +74,11 @@ def test_the_paper_route_end_to_end(hub, tmp_path):
     lora = ["--profile", "paper", *SMALL, "--adapter", str(stage1), "--steps", "2", "--batch-size", "2"]
     said = lafr(hub, "train-lora", *lora, "--out", str(stage2), "--stop-after", "1", cwd=tmp_path)
     assert "continue with --resume" in said
-    trained = read_state(stage2 / "checkpoint.safetensors")["seconds"]
+    assert read_state(stage2 / "checkpoint.safetensors")["seconds"] > 0
+    pretend_trained(stage2 / "checkpoint.safetensors", 1000.0)  # as if the first run had trained 1,000 s
     lafr(hub, "train-lora", *lora, "--out", str(stage2), "--resume", cwd=tmp_path)
     manifest = json.loads((stage2 / "system" / "manifest.json").read_text())
-    assert manifest["earlier_seconds"] == trained > 0 and manifest["seconds"] > trained  # the whole run's time
+    assert manifest["earlier_seconds"] == 1000.0 and manifest["seconds"] > 1000  # the whole run's time
     assert (stage2 / "system" / "lafr_pipeline.json").is_file()
     assert any(PAPER.identity_net in p for p in asked | {p for p, _ in hub.requests})
 

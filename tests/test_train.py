@@ -74,6 +74,10 @@ def test_dead_entries_are_reseeded_onto_features():
 
 
 def test_train_adapter_command_trains_stops_and_resumes(tmp_path):
+    import time
+
+    from interrupted import pretend_trained
+
     from lafr import checkpoints, cli, data
     from lafr.synthetic import synthetic_face
 
@@ -99,13 +103,17 @@ def test_train_adapter_command_trains_stops_and_resumes(tmp_path):
     assert cli.main(common + ["--stop-after", "2"]) == 0
     assert (out / "checkpoint.safetensors").exists() and not (out / "adapter").exists()
     trained = checkpoints.read_state(out / "checkpoint.safetensors")
-    assert trained["step"] == 2 and trained["seconds"] > 0
+    assert trained["step"] == 2 and trained["seconds"] > 0  # the checkpoint counts the seconds trained
+    pretend_trained(out / "checkpoint.safetensors", 1000.0)  # as if the first run had trained 1,000 s
+    started = time.perf_counter()
     assert cli.main(common + ["--resume"]) == 0
     import json
 
     manifest = json.loads((out / "manifest.json").read_text())
-    # the resumed run's time includes what the interrupted run had trained
-    assert manifest["earlier_seconds"] == trained["seconds"] and manifest["seconds"] > trained["seconds"]
+    # the resumed run's time, and its checkpoint's count, include what the interrupted run had trained
+    assert manifest["earlier_seconds"] == 1000.0
+    assert 1000 < manifest["seconds"] <= 1000 + time.perf_counter() - started
+    assert 1000 < checkpoints.read_state(out / "checkpoint.safetensors")["seconds"] < manifest["seconds"]
     assert manifest["command"].startswith("lafr train-adapter --data")
     assert set(manifest["quality"]) >= {"l1_lq", "l1_aligned", "reduction", "perplexity", "used", "dead"}
     assert (out / "adapter" / "config.json").exists()

@@ -3,8 +3,9 @@
 # seeds 0, 1 and 2 (notebooks 05 and 06 report every number over the three seeds; the seed-0 systems are
 # the committed ones), and the 3,000-step budget run notebook 05 shows (tools/stage2_sweep.py). Two
 # runs at a time, one thread each: 13 to 80 minutes per run on one CPU core, by the machine (about 800 s on 2026-12-02;
-# 1,360 to 3,200 s on 2026-12-07, with other work sharing the cores at times; 3,670 to about 4,600 s later that day
-# and the next on a slower VM), twice that for the budget run. Run it again after an interruption:
+# 1,360 to 3,200 s on 2026-12-07, with other work sharing the cores at times; 3,670 to 4,400 s later that day on a
+# slower VM, and about 4,600 s for faces300-seed1, whose manifest counts only the 3,537 s after it resumed), twice
+# that for the budget run. Run it again after an interruption:
 # finished runs are skipped and stopped ones resume from their last checkpoint (every 100 steps); the budget run
 # starts again.
 # Run from the repository root; then copy the systems and measurements into lafr/weights/ with
