@@ -29,7 +29,7 @@
 #   read a silhouette score and a t-SNE plot for what they do and do not say;
 # - test the paper's claim on real photos against a control that could fail, and read the numbers honestly.
 #
-# **Runtime**: tiny profile about 35 s on 2 idle CPU cores, offline. Paper profile: a few minutes on a GPU,
+# **Runtime**: tiny profile 66 s on 2 idle CPU cores of a slow VM (about 35 s on a fast one), offline. Paper profile: a few minutes on a GPU,
 # plus downloading CelebA-Test (1.2 GB), 1,000 ImageNet sample images and the ResNet-50 ImageNet weights on first run.
 
 # %%

@@ -36,7 +36,7 @@
 # - meet the tiny profile's "pretrained" diffusion prior, trained on HQ faces only, and check that it
 #   draws faces three ways: face space, diversity and sharpness.
 #
-# **Runtime**: tiny profile about 45 s on 2 idle CPU cores, offline. Paper profile: a few minutes on a GPU with Stable Diffusion 2.1 base (about 5 GB
+# **Runtime**: tiny profile 81 s on 2 idle CPU cores of a slow VM (about 45 s on a fast one), offline. Paper profile: a few minutes on a GPU with Stable Diffusion 2.1 base (about 5 GB
 # download on first use) and CelebA-Test's HQ faces.
 
 # %%

@@ -37,7 +37,7 @@
 # - see where the paper's form falls short at toy scale, and what an ablation with a skip connection changes;
 # - see the toy adapter fail on real photos, and why the paper profile is the one for real photos.
 #
-# **Runtime**: tiny profile about 70 s on 2 idle CPU cores, offline. Paper profile: a few minutes on a
+# **Runtime**: tiny profile 162 s on 2 idle CPU cores of a slow VM (about 70 s on a fast one), offline. Paper profile: a few minutes on a
 # GPU, with Stable Diffusion 2.1's VAE and CelebA-HQ faces, once you have trained the adapter with
 # `lafr train-adapter --profile paper --out runs/adapter-paper` and the ablation with
 # `... --residual --out runs/adapter-paper-residual` (hours each; the paper releases no adapter weights).

@@ -40,7 +40,7 @@
 # - see why the paper uses cosines rather than L2 distances for the identity and structure terms (Table 5);
 # - check the balance of the terms at the start of training: is one of them drowning the others?
 #
-# **Runtime**: tiny profile about 30 s on 2 idle CPU cores, offline. Paper profile: a few minutes on a
+# **Runtime**: tiny profile 56 s on 2 idle CPU cores of a slow VM (about 30 s on a fast one), offline. Paper profile: a few minutes on a
 # GPU; it downloads IP-Adapter's CLIP image encoder (2.5 GB), D3DFR's R-Net, LPIPS's VGG backbone and
 # SD 2.1, and section 9 needs a stage-1 adapter (`lafr train-adapter --profile paper --out
 # runs/adapter-paper`; pass the folder as `adapter_weights`). The paper profile's networks see

@@ -35,7 +35,7 @@
 # - judge real photos without ground truth (no-reference metrics), and with a ground truth we made;
 # - measure any folder of restored faces with `lafr evaluate`.
 #
-# **Runtime**: tiny profile about 70 s on 2 idle CPU cores, offline: identity and landmarks come
+# **Runtime**: tiny profile 133 s on 2 idle CPU cores of a slow VM (about 70 s on a fast one), offline: identity and landmarks come
 # from dlib's networks, which the install brings; the metrics that download weights (LPIPS, DISTS,
 # NIQE, MUSIQ, CLIP-IQA, MANIQA, FID) are not asked for in the tiny profile (section 1 lists them). Paper profile: a GPU, the trained
 # systems of notebook 05, CelebA-Test, LFW-Test, WebPhoto-Test and Wider-Test (downloaded, a few GB) and

@@ -29,7 +29,7 @@
 # - paste a restored face back through the inverse transform, and see the seam a hard mask leaves;
 # - restore a whole photo with one command, and read its log.
 #
-# **Runtime**: tiny profile about 30 s on 2 idle CPU cores, offline. Paper profile: a GPU and a
+# **Runtime**: tiny profile 53 s on 2 idle CPU cores of a slow VM (about 30 s on a fast one), offline. Paper profile: a GPU and a
 # trained restorer (`lafr train-lora --profile paper`, notebook 05). The photos here are real, but the
 # tiny profile's toy restorer knows only synthetic faces: on real photos it makes faces *worse*. This
 # chapter uses it to show the machinery; real restoration is the paper profile's (section 4).
