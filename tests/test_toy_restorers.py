@@ -198,13 +198,16 @@ def test_collecting_experiments_judges_only_what_changed(tmp_path, monkeypatch):
         **{k: r[k] for k in ("code_version", "machine", "seconds", "quality")},
         "lora": {"rank": 4},
     }
-    for run, quality in (("faces150-seed0", r["quality"]), ("faces300-seed0", {"restored": {"psnr_face": 27.1}})):
+    resumed = {"seconds": 1001.0, "earlier_seconds": 1000.0}  # faces300-seed0 was stopped and resumed
+    for run, changes in (
+        ("faces150-seed0", {}),
+        ("faces300-seed0", {"quality": {"restored": {"psnr_face": 27.1}}, **resumed}),
+    ):
         (tmp_path / "experiments" / run / "system").mkdir(parents=True)
-        (tmp_path / "experiments" / run / "system" / "manifest.json").write_text(
-            json.dumps({**manifest, "quality": quality})
-        )
+        (tmp_path / "experiments" / run / "system" / "manifest.json").write_text(json.dumps({**manifest, **changes}))
     out = collect.collect_experiments(tmp_path, committed)
     assert judged == ["faces300-seed0"] and out["runs"][0] == r and out["runs"][1]["judged"] == {"deg": 1.0}
+    assert {k: out["runs"][1][k] for k in resumed} == resumed  # the resumed run's time, and how much came before
     manifest["quality"] = {"restored": {"psnr_face": 26.0}}  # a retrained run: judged again
     (tmp_path / "experiments" / "faces150-seed0" / "system" / "manifest.json").write_text(json.dumps(manifest))
     out = collect.collect_experiments(tmp_path, committed)

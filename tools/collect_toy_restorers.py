@@ -140,6 +140,8 @@ def collect_experiments(runs: Path, committed: dict | None = None) -> dict:
             "seconds": m.get("seconds"),
             "quality": m["quality"],
         }
+        if "earlier_seconds" in m:  # a resumed run: the part of "seconds" its interrupted runs had trained
+            entry["earlier_seconds"] = m["earlier_seconds"]
         old = kept.pop(folder.name, None)
         if old and all(old.get(k) == v for k, v in entry.items()):
             experiments["runs"].append(old)
