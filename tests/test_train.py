@@ -114,7 +114,7 @@ def test_train_adapter_command_trains_stops_and_resumes(tmp_path):
     assert manifest["earlier_seconds"] == 1000.0
     # the manifest rounds to 0.1 s, so it may read up to 0.05 s more than the clock here saw
     assert 1000 < manifest["seconds"] <= 1000 + time.perf_counter() - started + 0.05
-    assert 1000 < checkpoints.read_state(out / "checkpoint.safetensors")["seconds"] <= manifest["seconds"] + 0.05
+    assert 1000 < checkpoints.read_state(out / "checkpoint.safetensors")["seconds"] < manifest["seconds"]
     assert manifest["command"].startswith("lafr train-adapter --data")
     assert set(manifest["quality"]) >= {"l1_lq", "l1_aligned", "reduction", "perplexity", "used", "dead"}
     assert (out / "adapter" / "config.json").exists()

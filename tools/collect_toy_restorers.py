@@ -140,7 +140,7 @@ def collect_experiments(runs: Path, committed: dict | None = None) -> dict:
             "seconds": m.get("seconds"),
             "quality": m["quality"],
         }
-        if "earlier_seconds" in m:  # a resumed run: the part of "seconds" its interrupted runs had trained
+        if "earlier_seconds" in m:  # the interrupted runs' share of "seconds" (0 for a fresh run, null if not counted)
             entry["earlier_seconds"] = m["earlier_seconds"]
         old = kept.pop(folder.name, None)
         if old and all(old.get(k) == v for k, v in entry.items()):

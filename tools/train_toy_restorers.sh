@@ -4,8 +4,10 @@
 # the committed ones), and the 3,000-step budget run notebook 05 shows (tools/stage2_sweep.py). Two
 # runs at a time, one thread each: 13 to 80 minutes per run on one CPU core, by the machine (about 800 s on 2026-12-02;
 # 1,360 to 3,200 s on 2026-12-07, with other work sharing the cores at times; 3,670 to 4,400 s later that day on a
-# slower VM, and about 4,600 s for faces300-seed1, whose manifest counts only the 3,537 s after it resumed), twice
-# that for the budget run. Run it again after an interruption:
+# slower VM, and about 4,600 s for faces300-seed1, whose manifest counts only the 3,537 s after it resumed; so
+# does lpips8-seed1's, resumed at step 300), twice that for the budget run. A manifest's seconds also count any
+# time the run was paused (kill -STOP) while the cores timed something else: rank16-seed1 reads 5,291 s, about
+# 4,200 s of it training. Run it again after an interruption:
 # finished runs are skipped and stopped ones resume from their last checkpoint (every 100 steps); the budget run
 # starts again.
 # Run from the repository root; then copy the systems and measurements into lafr/weights/ with
