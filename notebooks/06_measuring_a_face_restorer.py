@@ -613,7 +613,10 @@ else:
 # 150, 300, 600 and 1,200 synthetic faces, stage 2 only (every run uses the committed adapter, which
 # stage 1 trained on 600 faces), with the same budget: 1,500 steps at batch 8, eight degraded views per
 # face, so a run on fewer faces sees each face more often. Judged as above, on the same held-out faces.
-# Rerun one with `bash tools/train_toy_restorers.sh faces150-0` (the number of faces, then the seed).
+# Rerun one (the number of faces, then the seed), then collect its held-out numbers into `measurements.json`:
+#
+#     bash tools/train_toy_restorers.sh faces150-0
+#     python tools/collect_toy_restorers.py --runs runs --experiments-only
 
 # %%
 experiments = json.loads(measurements.read_text()).get("experiments", {"runs": []})
