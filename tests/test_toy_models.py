@@ -53,7 +53,7 @@ def test_vae_measures_what_its_manifest_reports_and_draws_the_eyes(toy):
     quality numbers (to 0.015 dB: one step of their rounding to 0.01, should another CPU's float sums
     land across it) and meet the bars: the eyes at least 2 dB above the degraded photo's.  A manifest
     0.03 dB off fails (checked: 32.62 for the measured 32.59); the decoder before its fine-tuning (the
-    manifest's "before": 29.2 dB, 19.5 dB in the eyes against the photo's 18.45) is below every bar."""
+    manifest's "before": 29.2 dB, 19.5 dB in the eyes against the photo's 18.45) is below both eye bars."""
     reported = json.loads((models.TOY_DIR / "manifest.json").read_text())["quality"]
     measured = pretrain.evaluate(toy)
     for key, value in reported.items():
